@@ -1,0 +1,1 @@
+"""dockerd-py: a Docker Engine-compatible container engine."""

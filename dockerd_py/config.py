@@ -1,0 +1,263 @@
+"""Daemon configuration: dockerd's flags and daemon.json, merged as dockerd merges them.
+
+A key set both by a flag and in the file is an error, as is a key the file does
+not know. Flag names and file keys are dockerd's own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.api import DEFAULT_HOST
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class DaemonConfig:
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_HOST])
+    data_root: str = "/var/lib/dockerd-py"
+    exec_root: str = "/run/dockerd-py"
+    config_file: str = "/etc/dockerd-py/daemon.json"
+    pidfile: str | None = None  # defaults to <exec-root>/dockerd-py.pid
+    log_level: str = "info"
+    debug: bool = False
+    bridge: str = "dpy0"
+    bip: str | None = None
+    fixed_cidr: str | None = None
+    default_gateway: str | None = None
+    mtu: int = 1500
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_opts: list[str] = field(default_factory=list)
+    iptables: bool = True
+    ip_forward: bool = True
+    ip_masq: bool = True
+    icc: bool = True
+    userland_proxy: bool = True
+    storage_driver: str = "overlay2"
+    default_runtime: str = "runc"
+    runtimes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live_restore: bool = True
+    group: str = "docker"
+    cgroup_parent: str | None = None  # defaults to the instance prefix
+    instance_prefix: str = "dpy"
+    seccomp_profile: str = "/usr/share/containers/seccomp.json"
+    conmon: str = "conmon"
+    init_path: str | None = None
+    registry_mirrors: list[str] = field(default_factory=list)
+    insecure_registries: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    experimental: bool = False
+    shutdown_timeout: int = 15
+    default_address_pools: list[dict[str, Any]] = field(default_factory=list)
+    log_driver: str = "json-file"
+    log_opts: dict[str, str] = field(default_factory=dict)
+    firewall_backend: str = "iptables-restore"
+
+    @property
+    def effective_pidfile(self) -> str:
+        return self.pidfile or os.path.join(self.exec_root, "dockerd-py.pid")
+
+    @property
+    def effective_cgroup_parent(self) -> str:
+        return self.cgroup_parent or self.instance_prefix
+
+    @property
+    def chain_prefix(self) -> str:
+        """Prefix of this instance's iptables chains (`DPY`)."""
+        return re.sub(r"[^A-Z0-9]", "", self.instance_prefix.upper()) or "DPY"
+
+
+# daemon.json key -> (attribute, type). The file uses dockerd's names.
+_FILE_KEYS: dict[str, tuple[str, type]] = {
+    "hosts": ("hosts", list),
+    "data-root": ("data_root", str),
+    "exec-root": ("exec_root", str),
+    "pidfile": ("pidfile", str),
+    "log-level": ("log_level", str),
+    "debug": ("debug", bool),
+    "bridge": ("bridge", str),
+    "bip": ("bip", str),
+    "fixed-cidr": ("fixed_cidr", str),
+    "default-gateway": ("default_gateway", str),
+    "mtu": ("mtu", int),
+    "dns": ("dns", list),
+    "dns-search": ("dns_search", list),
+    "dns-opts": ("dns_opts", list),
+    "iptables": ("iptables", bool),
+    "ip-forward": ("ip_forward", bool),
+    "ip-masq": ("ip_masq", bool),
+    "icc": ("icc", bool),
+    "userland-proxy": ("userland_proxy", bool),
+    "storage-driver": ("storage_driver", str),
+    "default-runtime": ("default_runtime", str),
+    "runtimes": ("runtimes", dict),
+    "live-restore": ("live_restore", bool),
+    "group": ("group", str),
+    "cgroup-parent": ("cgroup_parent", str),
+    "instance-prefix": ("instance_prefix", str),
+    "seccomp-profile": ("seccomp_profile", str),
+    "conmon": ("conmon", str),
+    "init-path": ("init_path", str),
+    "registry-mirrors": ("registry_mirrors", list),
+    "insecure-registries": ("insecure_registries", list),
+    "labels": ("labels", list),
+    "experimental": ("experimental", bool),
+    "shutdown-timeout": ("shutdown_timeout", int),
+    "default-address-pools": ("default_address_pools", list),
+    "log-driver": ("log_driver", str),
+    "log-opts": ("log_opts", dict),
+    "firewall-backend": ("firewall_backend", str),
+}
+_ATTR_TO_KEY = {attr: key for key, (attr, _) in _FILE_KEYS.items()}
+
+
+def _bool_flag(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "t", "yes"):
+        return True
+    if lowered in ("0", "false", "f", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags named as dockerd names them. Defaults are None so that we can tell
+    which flags the user actually gave."""
+    p = argparse.ArgumentParser(prog="dockerd-py", description="A Docker-compatible engine")
+    add = p.add_argument
+    add("-H", "--host", dest="hosts", action="append", help="daemon socket(s) to connect to")
+    add("--data-root", dest="data_root", help="root directory of persistent state")
+    add("--exec-root", dest="exec_root", help="root directory for execution state files")
+    add("--config-file", dest="config_file", help="daemon configuration file")
+    add("-p", "--pidfile", dest="pidfile", help="path to use for the daemon PID file")
+    add("-l", "--log-level", dest="log_level",
+        choices=["debug", "info", "warn", "error", "fatal"], help="logging level")
+    add("-D", "--debug", dest="debug", action="store_const", const=True, help="debug mode")
+    add("-b", "--bridge", dest="bridge", help="attach containers to a network bridge")
+    add("--bip", dest="bip", help="IP address and netmask of the default bridge")
+    add("--fixed-cidr", dest="fixed_cidr", help="IPv4 subnet for fixed IPs")
+    add("--default-gateway", dest="default_gateway", help="container default gateway")
+    add("--mtu", dest="mtu", type=int, help="network MTU")
+    add("--dns", dest="dns", action="append", help="DNS server to use")
+    add("--dns-search", dest="dns_search", action="append", help="DNS search domains")
+    add("--dns-opt", dest="dns_opts", action="append", help="DNS options")
+    for name, attr in (("iptables", "iptables"), ("ip-forward", "ip_forward"),
+                       ("ip-masq", "ip_masq"), ("icc", "icc"),
+                       ("userland-proxy", "userland_proxy"), ("live-restore", "live_restore"),
+                       ("experimental", "experimental")):
+        add(f"--{name}", dest=attr, type=_bool_flag, nargs="?", const=True)
+    add("-s", "--storage-driver", dest="storage_driver", help="storage driver (overlay2, vfs)")
+    add("--default-runtime", dest="default_runtime", help="default OCI runtime (runc, crun)")
+    add("-G", "--group", dest="group", help="group for the unix socket")
+    add("--cgroup-parent", dest="cgroup_parent", help="parent cgroup for all containers")
+    add("--instance-prefix", dest="instance_prefix",
+        help="prefix of every host-wide name this daemon creates (dpy)")
+    add("--seccomp-profile", dest="seccomp_profile", help="path to the seccomp profile")
+    add("--conmon", dest="conmon", help="path of conmon")
+    add("--init-path", dest="init_path", help="path of the docker-init binary")
+    add("--registry-mirror", dest="registry_mirrors", action="append")
+    add("--insecure-registry", dest="insecure_registries", action="append")
+    add("--label", dest="labels", action="append")
+    add("--shutdown-timeout", dest="shutdown_timeout", type=int)
+    add("--log-driver", dest="log_driver")
+    add("--firewall-backend", dest="firewall_backend",
+        choices=["iptables-restore", "recorder"])
+    add("--validate", action="store_true", help="validate the configuration and exit")
+    add("-v", "--version", action="store_true", help="print version information and quit")
+    return p
+
+
+def _check_type(key: str, value: Any, expected: type) -> Any:
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"invalid value for {key}: expected a boolean")
+    if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ConfigError(f"invalid value for {key}: expected a number")
+    if expected in (str, list, dict) and not isinstance(value, expected):
+        raise ConfigError(f"invalid value for {key}: expected {expected.__name__}")
+    return value
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """Read daemon.json; a missing file is an empty configuration."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"unable to configure the Docker daemon with file {path}: {exc}")
+    if not isinstance(data, dict):
+        raise ConfigError(f"unable to configure the Docker daemon with file {path}: "
+                          "the configuration must be a JSON object")
+    unknown = sorted(k for k in data if k not in _FILE_KEYS)
+    if unknown:
+        raise ConfigError(f"unable to configure the Docker daemon with file {path}: the "
+                          "following directives don't match any configuration option: "
+                          + ", ".join(unknown))
+    return data
+
+
+def merge(flags: dict[str, Any], file_data: dict[str, Any], path: str) -> DaemonConfig:
+    """Combine flags and file. A directive given in both is an error, as in dockerd."""
+    conflicts = []
+    for key, value in file_data.items():
+        attr = _FILE_KEYS[key][0]
+        if flags.get(attr) is not None:
+            conflicts.append(f"{key}: (from flag: {_show(flags[attr])}, "
+                             f"from file: {_show(value)})")
+    if conflicts:
+        raise ConfigError(f"unable to configure the Docker daemon with file {path}: the "
+                          "following directives are specified both as a flag and in the "
+                          "configuration file: " + ", ".join(conflicts))
+    cfg = DaemonConfig(config_file=path)
+    for key, value in file_data.items():
+        attr, typ = _FILE_KEYS[key]
+        setattr(cfg, attr, _check_type(key, value, typ))
+    for attr, value in flags.items():
+        if value is not None and hasattr(cfg, attr):
+            setattr(cfg, attr, value)
+    validate(cfg)
+    return cfg
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def validate(cfg: DaemonConfig) -> None:
+    if cfg.storage_driver not in ("overlay2", "vfs"):
+        raise ConfigError(f"unsupported storage driver: {cfg.storage_driver}")
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,7}", cfg.instance_prefix):
+        raise ConfigError("instance-prefix must be 1-8 lowercase letters or digits, "
+                          "starting with a letter")
+    if len(cfg.bridge) > 15:
+        raise ConfigError(f"bridge name {cfg.bridge!r} is longer than 15 characters")
+    if cfg.debug:
+        cfg.log_level = "debug"
+    for host in cfg.hosts:
+        if not (host.startswith("unix://") or host.startswith("fd://")):
+            raise ConfigError(f"unsupported host {host!r}: use unix://PATH or fd://")
+
+
+def from_argv(argv: list[str] | None = None) -> tuple[DaemonConfig, argparse.Namespace]:
+    args = build_parser().parse_args(argv)
+    flags = {k: v for k, v in vars(args).items() if k not in ("validate", "version")}
+    path = flags.pop("config_file") or DaemonConfig.config_file
+    cfg = merge(flags, load_file(path), path)
+    return cfg, args

@@ -1,0 +1,195 @@
+"""A container: its document in Docker's shapes (what inspect returns), the
+daemon's private bookkeeping, and the live objects of a running one."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.timeutil import ZERO_TIME, parse_rfc3339
+from shared.units import human_duration
+
+from ..runtime.conmon import ExitWatcher
+from .images import container_config_shape
+
+STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
+
+
+def new_state() -> dict[str, Any]:
+    return {"Status": "created", "Running": False, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
+
+
+HOST_CONFIG_DEFAULTS: dict[str, Any] = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+    "NetworkMode": "bridge", "PortBindings": {}, "RestartPolicy": {"Name": "no",
+                                                                  "MaximumRetryCount": 0},
+    "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0],
+    "Annotations": None, "CapAdd": None, "CapDrop": None, "CgroupnsMode": "host", "Dns": [],
+    "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None,
+    "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "",
+    "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False,
+    "SecurityOpt": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864,
+    "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
+    "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [],
+    "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [],
+    "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": None,
+    "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
+    "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None,
+    "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+    "MaskedPaths": None, "ReadonlyPaths": None, "Init": None, "Mounts": None, "Tmpfs": None,
+    "Sysctls": None,
+}
+# Fields docker inspect leaves out when unset.
+_OMIT_WHEN_EMPTY = ("Init", "Mounts", "Tmpfs", "Sysctls", "Annotations")
+
+
+def host_config_shape(hc: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, default in HOST_CONFIG_DEFAULTS.items():
+        value = hc.get(key)
+        if value is None:
+            value = default
+        if key in _OMIT_WHEN_EMPTY and value in (None, [], {}):
+            continue
+        out[key] = value
+    for key, value in hc.items():  # fields newer clients send that we keep verbatim
+        out.setdefault(key, value)
+    return out
+
+
+def endpoint_shape(network_id: str = "", **values: Any) -> dict[str, Any]:
+    doc = {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
+           "DriverOpts": None, "NetworkID": network_id, "EndpointID": "", "Gateway": "",
+           "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
+           "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+    doc.update(values)
+    return doc
+
+
+def network_settings_shape() -> dict[str, Any]:
+    return {"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
+            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "",
+            "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
+            "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": {}}
+
+
+@dataclass
+class Waiter:
+    condition: str
+    future: asyncio.Future
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    doc: dict[str, Any]                  # Docker's shape: what inspect returns
+    internal: dict[str, Any]             # layers, bundle, conmon pid, ...
+    # -- live state, never persisted ------------------------------------------
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiters: list[Waiter] = field(default_factory=list)
+    watcher: ExitWatcher | None = None
+    pidfd: int = -1
+    attach_queue: list[asyncio.Future] = field(default_factory=list)
+    stopped_event: threading.Event = field(default_factory=threading.Event)
+    exit_handled: asyncio.Event | None = None
+    removing: bool = False
+    stop_requested: bool = False
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.doc["State"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.doc["Config"]
+
+    @property
+    def host_config(self) -> dict[str, Any]:
+        return self.doc["HostConfig"]
+
+    @property
+    def image_id(self) -> str:
+        return self.doc["Image"]
+
+    @property
+    def running(self) -> bool:
+        return bool(self.state["Running"])
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.state["Paused"])
+
+    @property
+    def status(self) -> str:
+        return self.state["Status"]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    @property
+    def created_ns(self) -> int:
+        return parse_rfc3339(self.doc["Created"])
+
+    def set_status(self, status: str) -> None:
+        st = self.state
+        st["Status"] = status
+        st["Running"] = status in ("running", "paused", "restarting")
+        st["Paused"] = status == "paused"
+        st["Restarting"] = status == "restarting"
+        st["Dead"] = status == "dead"
+
+    def status_text(self) -> str:
+        """The STATUS column of `docker ps`."""
+        st = self.state
+        status = st["Status"]
+        if self.removing or status == "removing":
+            return "Removal In Progress"
+        if status in ("running", "paused"):
+            text = "Up " + human_duration(time.time() - parse_rfc3339(st["StartedAt"]) / 1e9)
+            health = (st.get("Health") or {}).get("Status")
+            if status == "paused":
+                text += " (Paused)"
+            elif health == "starting":
+                text += " (health: starting)"
+            elif health in ("healthy", "unhealthy"):
+                text += f" ({health})"
+            return text
+        if status == "restarting":
+            return (f"Restarting ({st['ExitCode']}) "
+                    + human_duration(time.time() - parse_rfc3339(st["FinishedAt"]) / 1e9) + " ago")
+        if status == "dead":
+            return "Dead"
+        if status == "exited":
+            if st["FinishedAt"] == ZERO_TIME:
+                return f"Exited ({st['ExitCode']})"
+            return (f"Exited ({st['ExitCode']}) "
+                    + human_duration(time.time() - parse_rfc3339(st["FinishedAt"]) / 1e9) + " ago")
+        return "Created"
+
+    def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
+                sizes: dict[str, int] | None = None) -> dict[str, Any]:
+        doc = dict(self.doc)
+        doc["Config"] = container_config_shape(self.config)
+        doc["HostConfig"] = host_config_shape(self.host_config)
+        doc["GraphDriver"] = graph_driver
+        if sizes is not None:
+            doc["SizeRw"] = sizes["rw"]
+            doc["SizeRootFs"] = sizes["rootfs"]
+        ordered = {k: doc[k] for k in INSPECT_ORDER if k in doc}
+        ordered.update((k, v) for k, v in doc.items() if k not in ordered)
+        return ordered
+
+
+INSPECT_ORDER = ["Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath",
+                 "HostnamePath", "HostsPath", "LogPath", "Name", "RestartCount", "Driver",
+                 "Platform", "MountLabel", "ProcessLabel", "AppArmorProfile", "ExecIDs",
+                 "HostConfig", "GraphDriver", "SizeRw", "SizeRootFs", "Mounts", "Config",
+                 "NetworkSettings"]

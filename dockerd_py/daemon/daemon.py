@@ -1,0 +1,165 @@
+"""The daemon: configuration, stores, drivers and services wired together, with
+start-up reconciliation and shutdown."""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import uuid
+from typing import Any
+
+from ..config import DaemonConfig
+from ..errors import DockerError
+from ..network.firewall import new_firewall
+from ..runtime.oci import OCIRuntime, find_runtime, run_command
+from ..storage.drivers import new_driver
+from ..storage.layers import LayerStore
+from . import system
+from .containers import ContainerService
+from .events import Events
+from .images import ImageService
+from .networks import NetworkService
+from .store import Store
+
+log = logging.getLogger(__name__)
+KNOWN_RUNTIMES = ("runc", "crun")
+
+
+class DaemonStartError(Exception):
+    pass
+
+
+class Daemon:
+    def __init__(self, cfg: DaemonConfig) -> None:
+        self.cfg = cfg
+        self._lock_fd = -1
+        self.store: Store | None = None
+        self.conmon_version = ""
+        self.instance_id = ""
+        self.warnings: list[str] = []
+
+    # -- start-up -----------------------------------------------------------------
+    def _lock_data_root(self) -> None:
+        os.makedirs(self.cfg.data_root, mode=0o710, exist_ok=True)
+        os.chmod(self.cfg.data_root, 0o710)
+        path = os.path.join(self.cfg.data_root, "dockerd-py.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise DaemonStartError(f"data root {self.cfg.data_root} is in use by another "
+                                   f"dockerd-py (pid {holder or 'unknown'}); stop it first or "
+                                   "use another --data-root") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _write_pidfile(self) -> None:
+        path = self.cfg.effective_pidfile
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write(f"{os.getpid()}\n")
+        os.replace(path + ".tmp", path)
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        self._lock_data_root()
+        os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
+        os.chmod(cfg.exec_root, 0o700)
+        self._write_pidfile()
+        self.store = Store(os.path.join(cfg.data_root, "metadata.db"))
+        self.instance_id = await self.store.run(_instance_id)
+        try:
+            self.driver = new_driver(cfg.storage_driver, cfg.data_root)
+        except Exception as exc:
+            raise DaemonStartError(f"error initializing graphdriver: {exc}") from None
+        self.layers = LayerStore(os.path.join(cfg.data_root, "image", cfg.storage_driver,
+                                              "layerdb"), self.driver)
+        await asyncio.to_thread(self.layers.load)
+        self.events = Events()
+        self.runtimes = await self._runtimes()
+        self.conmon_version = await _conmon_version(cfg.conmon)
+        backend = cfg.firewall_backend if cfg.iptables else "recorder"
+        self.firewall = new_firewall(backend, cfg.chain_prefix)
+        self.networks = NetworkService(cfg, self.store, self.firewall)
+        self.images = ImageService(self.store, self.layers, self.events,
+                                   lambda image_id: self.containers.using_image(image_id))
+        self.containers = ContainerService(cfg, self.store, self.layers, self.images,
+                                           self.networks, self.events, self.runtimes)
+        await asyncio.to_thread(self.images.load)
+        containers = await self.containers.load()
+        await self.networks.load(containers)
+        in_use = {c.internal["rw_layer"] for c in containers}
+        await asyncio.to_thread(self.layers.collect_garbage, in_use)
+        await self.containers.restore()
+        for rt in self.runtimes.values():
+            message = rt.security_warning()
+            if message:
+                log.warning("%s", message)
+        log.info("daemon ready: data root %s, driver %s, runtime %s", cfg.data_root,
+                 self.driver.name, cfg.default_runtime)
+
+    async def _runtimes(self) -> dict[str, OCIRuntime]:
+        names = list(dict.fromkeys([*KNOWN_RUNTIMES, *self.cfg.runtimes]))
+        runtimes = {n: find_runtime(n, self.cfg.runtimes, self.cfg.exec_root) for n in names}
+        await asyncio.gather(*(rt.probe() for rt in runtimes.values()))
+        if self.cfg.default_runtime not in runtimes:
+            raise DaemonStartError(f"default runtime {self.cfg.default_runtime} is not configured")
+        default = runtimes[self.cfg.default_runtime]
+        if not default.available:
+            raise DaemonStartError(f"default runtime {default.name} cannot run containers "
+                                   f"here: {default.reason}")
+        for name, rt in list(runtimes.items()):
+            if not rt.available and name not in KNOWN_RUNTIMES:
+                log.warning("runtime %s is unavailable: %s", name, rt.reason)
+        return runtimes
+
+    # -- views -----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        return system.info_doc(self.cfg, self.containers.counts(), len(self.images.store.images),
+                               self.driver.name, self.driver.status(), self.runtimes,
+                               self.conmon_version, self.instance_id, self.warnings)
+
+    def version(self) -> dict[str, Any]:
+        return system.version_doc(self.runtimes, self.cfg.default_runtime)
+
+    # -- shutdown ---------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        log.info("shutting down (live restore %s)", "on" if self.cfg.live_restore else "off")
+        try:
+            await self.containers.shutdown(self.cfg.live_restore)
+            await self.networks.close()
+        except DockerError as exc:
+            log.error("shutdown: %s", exc.message)
+        if self.store is not None:
+            self.store.close()
+        try:
+            os.unlink(self.cfg.effective_pidfile)
+        except OSError:
+            pass
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+
+def _instance_id(conn: Any) -> str:
+    row = conn.execute("SELECT value FROM meta WHERE key='id'").fetchone()
+    if row:
+        return row[0]
+    value = str(uuid.uuid4())
+    conn.execute("INSERT INTO meta(key, value) VALUES ('id', ?)", (value,))
+    return value
+
+
+async def _conmon_version(binary: str) -> str:
+    try:
+        code, out, _ = await run_command(binary, "--version")
+    except (OSError, DockerError):
+        return ""
+    for line in out.splitlines():
+        if line.startswith("conmon version"):
+            return line.split()[-1]
+    return ""

@@ -1,0 +1,581 @@
+"""Images: configs keyed by their digest, references (tags and digests), and the
+operations on them. Layers live in the layer store; this service holds the rules.
+"""
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import json
+import logging
+import platform
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable
+
+from shared import reference as refs
+from shared.api import ENGINE_VERSION
+from shared.filters import Filters
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339, parse_timestamp
+
+from ..builder.dockerfile import apply_change
+from ..errors import Conflict, InvalidParameter, NoSuchImage
+from ..storage.layers import Layer, LayerStore, chain_ids
+from .events import Events
+from .store import Store, dumps, loads
+from .streams import feed_blocking
+
+log = logging.getLogger(__name__)
+
+IMAGE_LIST_FILTERS = {"dangling", "label", "label!", "before", "since", "reference", "until"}
+
+
+def go_arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
+            "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}.get(machine, machine)
+
+
+def container_config_shape(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """A container.Config as Docker marshals it: every plain field present,
+    the omitempty ones only when set."""
+    cfg = dict(cfg or {})
+    out: dict[str, Any] = {
+        "Hostname": cfg.get("Hostname", ""), "Domainname": cfg.get("Domainname", ""),
+        "User": cfg.get("User", ""), "AttachStdin": bool(cfg.get("AttachStdin")),
+        "AttachStdout": bool(cfg.get("AttachStdout")),
+        "AttachStderr": bool(cfg.get("AttachStderr")),
+    }
+    if cfg.get("ExposedPorts"):
+        out["ExposedPorts"] = cfg["ExposedPorts"]
+    out.update({"Tty": bool(cfg.get("Tty")), "OpenStdin": bool(cfg.get("OpenStdin")),
+                "StdinOnce": bool(cfg.get("StdinOnce")), "Env": cfg.get("Env"),
+                "Cmd": cfg.get("Cmd")})
+    if cfg.get("Healthcheck"):
+        out["Healthcheck"] = cfg["Healthcheck"]
+    if cfg.get("ArgsEscaped"):
+        out["ArgsEscaped"] = True
+    out.update({"Image": cfg.get("Image", ""), "Volumes": cfg.get("Volumes"),
+                "WorkingDir": cfg.get("WorkingDir", ""), "Entrypoint": cfg.get("Entrypoint")})
+    if cfg.get("NetworkDisabled"):
+        out["NetworkDisabled"] = True
+    if cfg.get("MacAddress"):
+        out["MacAddress"] = cfg["MacAddress"]
+    out.update({"OnBuild": cfg.get("OnBuild"), "Labels": cfg.get("Labels")})
+    for key in ("StopSignal", "StopTimeout", "Shell"):
+        if cfg.get(key) is not None and cfg.get(key) != "":
+            out[key] = cfg[key]
+    return out
+
+
+@dataclass
+class Image:
+    id: str                      # sha256:<config digest>
+    raw_config: bytes
+    config: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)  # Parent, LastTagTime
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list((self.config.get("rootfs") or {}).get("diff_ids") or [])
+
+    @property
+    def top_layer(self) -> str | None:
+        chains = chain_ids(self.diff_ids)
+        return chains[-1] if chains else None
+
+    @property
+    def container_config(self) -> dict[str, Any]:
+        return self.config.get("config") or {}
+
+    @property
+    def created_ns(self) -> int:
+        created = self.config.get("created")
+        try:
+            return parse_rfc3339(created) if created else 0
+        except ValueError:
+            return 0
+
+    @property
+    def short_id(self) -> str:
+        return self.id.split(":", 1)[1][:12]
+
+
+def image_id_of(raw_config: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw_config).hexdigest()
+
+
+def parse_image_config(raw: bytes) -> dict[str, Any]:
+    """Validate an image config as much as the daemon relies on it."""
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidParameter(f"invalid image config: {exc}") from None
+    if not isinstance(config, dict):
+        raise InvalidParameter("invalid image config: not a JSON object")
+    rootfs = config.get("rootfs")
+    if not isinstance(rootfs, dict) or rootfs.get("type") != "layers":
+        raise InvalidParameter("invalid image config: rootfs type must be \"layers\"")
+    diff_ids = rootfs.get("diff_ids") or []
+    if not isinstance(diff_ids, list) or not all(
+            isinstance(d, str) and refs.is_digest(d) for d in diff_ids):
+        raise InvalidParameter("invalid image config: bad diff_ids")
+    inner = config.get("config")
+    if inner is not None and not isinstance(inner, dict):
+        raise InvalidParameter("invalid image config: config must be an object")
+    for key, typ in (("Env", list), ("Cmd", list), ("Entrypoint", list), ("Labels", dict),
+                     ("ExposedPorts", dict), ("Volumes", dict), ("User", str),
+                     ("WorkingDir", str), ("StopSignal", str)):
+        if inner and inner.get(key) is not None and not isinstance(inner[key], typ):
+            raise InvalidParameter(f"invalid image config: config.{key} has the wrong type")
+    return config
+
+
+class ImageStore:
+    """In-memory indexes over the images and refs tables."""
+
+    def __init__(self, db: Store) -> None:
+        self.db = db
+        self.images: dict[str, Image] = {}
+        self.refs: dict[str, str] = {}  # canonical reference -> image id
+        self.ref_times: dict[str, str] = {}
+
+    def load(self) -> None:
+        def read(conn: Any) -> tuple[list, list]:
+            return (conn.execute("SELECT id, config, meta FROM images").fetchall(),
+                    conn.execute("SELECT name, image_id FROM refs").fetchall())
+        images, references = self.db.run_sync(read)
+        for image_id, raw, meta in images:
+            try:
+                self.images[image_id] = Image(image_id, bytes(raw), json.loads(raw), loads(meta))
+            except ValueError:
+                log.error("image %s has a corrupt config; skipping it", image_id)
+        for name, image_id in references:
+            if image_id in self.images:
+                self.refs[name] = image_id
+
+    def references(self, image_id: str) -> list[refs.Reference]:
+        return sorted((refs.parse(name) for name, iid in self.refs.items() if iid == image_id),
+                      key=lambda r: r.canonical())
+
+    def search(self, prefix: str) -> Image | None:
+        """An image by ID or unique ID prefix (with or without `sha256:`)."""
+        term = prefix.split(":", 1)[1] if prefix.startswith("sha256:") else prefix
+        if not term or not all(c in "0123456789abcdef" for c in term):
+            return None
+        found = [img for iid, img in self.images.items() if iid[7:].startswith(term)]
+        if len(found) > 1:
+            raise InvalidParameter(f"ambiguous image ID prefix: {prefix}")  # as digestset
+        return found[0] if found else None
+
+    async def add(self, image: Image, tags: list[refs.Reference]) -> None:
+        now = now_rfc3339()
+
+        def write(conn: Any) -> None:
+            conn.execute("INSERT OR IGNORE INTO images(id, config, meta) VALUES (?,?,?)",
+                         (image.id, image.raw_config, dumps(image.meta)))
+            for ref in tags:
+                conn.execute("INSERT OR REPLACE INTO refs(name, image_id) VALUES (?,?)",
+                             (ref.canonical(), image.id))
+        await self.db.run(write)
+        self.images.setdefault(image.id, image)
+        for ref in tags:
+            self.refs[ref.canonical()] = image.id
+            self.ref_times[image.id] = now
+        if tags:
+            self.images[image.id].meta["LastTagTime"] = now
+
+    async def remove_ref(self, ref: refs.Reference) -> None:
+        name = ref.canonical()
+        await self.db.run(lambda c: c.execute("DELETE FROM refs WHERE name=?", (name,)))
+        self.refs.pop(name, None)
+
+    async def remove_image(self, image_id: str) -> None:
+        await self.db.run(lambda c: c.execute("DELETE FROM images WHERE id=?", (image_id,)))
+        self.images.pop(image_id, None)
+        for name in [n for n, iid in self.refs.items() if iid == image_id]:
+            self.refs.pop(name, None)
+
+
+class ImageService:
+    def __init__(self, db: Store, layers: LayerStore, events: Events,
+                 containers_using: Callable[[str], list[Any]]) -> None:
+        self.store = ImageStore(db)
+        self.layers = layers
+        self.events = events
+        self._containers_using = containers_using  # image id -> containers
+        self._lock = asyncio.Lock()
+
+    def load(self) -> None:
+        self.store.load()
+        for image in self.store.images.values():
+            top = image.top_layer
+            if top is not None and top not in self.layers:
+                log.error("image %s lost its layers; it will fail to run", image.id)
+                continue
+            self.layers.acquire(top)
+
+    # -- lookup ------------------------------------------------------------------
+    def get(self, ref_or_id: str) -> Image:
+        """Find an image as dockerd does: digest, then reference, then ID prefix."""
+        if not ref_or_id:
+            raise NoSuchImage(ref_or_id)
+        if refs.is_full_id(ref_or_id) or refs.is_digest(ref_or_id):
+            image = self.store.images.get(
+                ref_or_id if ref_or_id.startswith("sha256:") else "sha256:" + ref_or_id)
+            if image is None:
+                raise NoSuchImage(ref_or_id)
+            return image
+        try:
+            named = refs.parse(ref_or_id)
+        except refs.ReferenceError as exc:
+            raise InvalidParameter(str(exc)) from None
+        image_id = self.store.refs.get(named.with_default_tag().canonical())
+        if image_id is not None:
+            return self.store.images[image_id]
+        image = self.store.search(ref_or_id)
+        if image is not None:
+            return image
+        raise NoSuchImage(named.with_default_tag().familiar())
+
+    def repo_tags(self, image: Image) -> list[str]:
+        return [r.familiar() for r in self.store.references(image.id) if r.digest is None]
+
+    def repo_digests(self, image: Image) -> list[str]:
+        return [r.familiar() for r in self.store.references(image.id) if r.digest is not None]
+
+    def size(self, image: Image) -> int:
+        return sum(layer.size for layer in self.layers.chain(image.top_layer))
+
+    def layer_chain(self, image: Image) -> list[Layer]:
+        return self.layers.chain(image.top_layer)
+
+    # -- views ---------------------------------------------------------------------
+    def inspect(self, name: str, api_version: tuple[int, ...]) -> dict[str, Any]:
+        image = self.get(name)
+        cfg = image.config
+        top = image.top_layer
+        doc: dict[str, Any] = {
+            "Id": image.id,
+            "RepoTags": self.repo_tags(image),
+            "RepoDigests": self.repo_digests(image),
+            "Parent": image.meta.get("Parent", ""),
+            "Comment": cfg.get("comment", ""),
+            "Created": cfg.get("created") or ZERO_TIME,
+        }
+        if api_version < (1, 45):
+            doc["Container"] = cfg.get("container", "")
+            doc["ContainerConfig"] = container_config_shape(cfg.get("container_config"))
+        doc.update({
+            "DockerVersion": cfg.get("docker_version", ""),
+            "Author": cfg.get("author", ""),
+            "Config": container_config_shape(image.container_config),
+            "Architecture": cfg.get("architecture", ""),
+        })
+        if cfg.get("variant"):
+            doc["Variant"] = cfg["variant"]
+        doc["Os"] = cfg.get("os", "")
+        if cfg.get("os.version"):
+            doc["OsVersion"] = cfg["os.version"]
+        doc["Size"] = self.size(image)
+        if api_version < (1, 44):
+            doc["VirtualSize"] = doc["Size"]
+        layer = self.layers.get(top) if top else None
+        doc["GraphDriver"] = {
+            "Name": self.layers.driver.name,
+            "Data": self.layers.driver.metadata(layer.cache_id) if layer else None}
+        doc["RootFS"] = {"Type": "layers", "Layers": image.diff_ids}
+        doc["Metadata"] = {"LastTagTime": image.meta.get("LastTagTime") or ZERO_TIME}
+        return doc
+
+    def summary(self, image: Image, api_version: tuple[int, ...],
+                containers: int = -1) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "Containers": containers,
+            "Created": image.created_ns // 1_000_000_000,
+            "Id": image.id,
+            "Labels": image.container_config.get("Labels") or {},
+            "ParentId": image.meta.get("Parent", ""),
+            "RepoDigests": self.repo_digests(image),
+            "RepoTags": self.repo_tags(image),
+            "SharedSize": -1,
+            "Size": self.size(image),
+        }
+        if api_version < (1, 43) and not doc["RepoTags"] and not doc["RepoDigests"]:
+            doc["RepoTags"] = ["<none>:<none>"]
+            doc["RepoDigests"] = ["<none>@<none>"]
+        if api_version < (1, 44):
+            doc["VirtualSize"] = doc["Size"]
+        return doc
+
+    def list(self, show_all: bool, filters: Filters, api_version: tuple[int, ...],
+             digests: bool = False) -> list[dict[str, Any]]:
+        filters.validate(IMAGE_LIST_FILTERS)
+        images = list(self.store.images.values())
+        before = self._bound(filters, "before")
+        since = self._bound(filters, "since")
+        until = None
+        if "until" in filters:
+            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        parents = {img.meta.get("Parent") for img in images}
+        out = []
+        for image in images:
+            tags = self.store.references(image.id)
+            dangling = not tags
+            if "dangling" in filters:
+                values = filters.get("dangling")
+                if values - {"true", "false", "1", "0"}:
+                    raise InvalidParameter("invalid filter 'dangling=%s'" % ",".join(values))
+                want = any(v in ("true", "1") for v in values)
+                if want != dangling:
+                    continue
+            elif not show_all and dangling and image.id in parents:
+                continue  # an intermediate build layer
+            labels = image.container_config.get("Labels") or {}
+            if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+                continue
+            if before is not None and image.created_ns >= before:
+                continue
+            if since is not None and image.created_ns <= since:
+                continue
+            if until is not None and image.created_ns > until:
+                continue
+            if "reference" in filters and not self._match_reference(tags, filters.get("reference")):
+                continue
+            out.append(self.summary(image, api_version,
+                                    containers=len(self._containers_using(image.id))))
+        out.sort(key=lambda d: d["Created"], reverse=True)
+        return out
+
+    def _bound(self, filters: Filters, key: str) -> int | None:
+        if key not in filters:
+            return None
+        bounds = [self.get(v).created_ns for v in filters.get(key)]
+        return min(bounds) if key == "before" else max(bounds)
+
+    @staticmethod
+    def _match_reference(tags: list[refs.Reference], patterns: set[str]) -> bool:
+        for ref in tags:
+            for pattern in patterns:
+                name = ref.familiar_name
+                if ":" in pattern.rsplit("/", 1)[-1]:
+                    if fnmatch.fnmatchcase(ref.familiar(), pattern) or \
+                            fnmatch.fnmatchcase(ref.canonical(), pattern):
+                        return True
+                elif fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(ref.name, pattern):
+                    return True
+        return False
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        image = self.get(name)
+        history = image.config.get("history") or []
+        layers = self.layer_chain(image)
+        out = []
+        layer_index = 0
+        for entry in history:
+            size = 0
+            if not entry.get("empty_layer") and layer_index < len(layers):
+                size = layers[layer_index].size
+                layer_index += 1
+            created = entry.get("created")
+            out.append({"Id": "<missing>", "Created": (parse_rfc3339(created) // 10**9)
+                        if created else 0, "CreatedBy": entry.get("created_by", ""),
+                        "Tags": None, "Size": size, "Comment": entry.get("comment", "")})
+        out.reverse()
+        if out:
+            out[0]["Id"] = image.id
+            out[0]["Tags"] = self.repo_tags(image) or None
+        return out
+
+    # -- changes ---------------------------------------------------------------------
+    async def tag(self, name: str, repo: str, tag: str | None) -> refs.Reference:
+        image = self.get(name)
+        try:
+            ref = refs.parse_repository_tag(repo, tag)
+        except refs.ReferenceError as exc:
+            raise InvalidParameter(str(exc)) from None
+        if ref.digest is not None:
+            raise InvalidParameter("refusing to create a tag with a digest reference")
+        if ref.path.split("/")[-1] == "scratch" and ref.domain == refs.DEFAULT_DOMAIN:
+            raise InvalidParameter("'scratch' is a reserved name")
+        previous = self.store.refs.get(ref.canonical())
+        await self.store.add(image, [ref])
+        if previous and previous != image.id:
+            self.events.publish("image", "untag", previous, {"name": previous})
+        self.events.publish("image", "tag", image.id, {"name": ref.familiar()})
+        return ref
+
+    async def add_image(self, raw_config: bytes, tags: list[refs.Reference],
+                        meta: dict[str, Any] | None = None,
+                        acquired_top: bool = False) -> Image:
+        """Register an image whose layers are registered. If acquired_top, the
+        caller's reference on the top layer passes to the image."""
+        config = parse_image_config(raw_config)
+        image_id = image_id_of(raw_config)
+        async with self._lock:
+            existing = self.store.images.get(image_id)
+            image = existing or Image(image_id, raw_config, config, dict(meta or {}))
+            if existing is None:
+                if not acquired_top:
+                    self.layers.acquire(image.top_layer)
+            elif acquired_top:
+                await asyncio.to_thread(self.layers.release, image.top_layer)
+            await self.store.add(image, tags)
+        return self.store.images[image_id]
+
+    async def import_image(self, source: AsyncIterator[bytes], repo: str | None,
+                           tag: str | None, changes: list[str], message: str,
+                           platform_text: str | None, src: str = "-") -> Image:
+        """`docker import`: one layer from a rootfs tar, a config from changes."""
+        ref = None
+        if repo:
+            try:
+                ref = refs.parse_repository_tag(repo, tag)
+            except refs.ReferenceError as exc:
+                raise InvalidParameter(str(exc)) from None
+            if ref.digest is not None:
+                raise InvalidParameter("cannot import digest reference")
+        os_name, arch, variant = parse_platform(platform_text)
+        config: dict[str, Any] = {}
+        for change in changes:
+            apply_change(config, change)
+        layer = await feed_blocking(source, lambda f: self.layers.register(f, None))
+        created = now_rfc3339()
+        msg = message or f"Imported from {src}"
+        image_config: dict[str, Any] = {
+            "architecture": arch, "comment": msg, "config": config or {},
+            "created": created, "docker_version": ENGINE_VERSION,
+            "history": [{"created": created, "comment": msg}],
+            "os": os_name, "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]}}
+        if variant:
+            image_config["variant"] = variant
+        raw = json.dumps(image_config, separators=(",", ":")).encode()
+        image = await self.add_image(raw, [ref] if ref else [], acquired_top=True)
+        self.events.publish("image", "import", image.id, {"name": image.id})
+        return image
+
+    async def delete(self, name: str, force: bool, prune: bool) -> list[dict[str, str]]:
+        """Docker's ImageDelete: untag a reference, delete when nothing is left."""
+        async with self._lock:
+            return await self._delete(name, force, prune)
+
+    async def _delete(self, name: str, force: bool, prune: bool) -> list[dict[str, str]]:
+        image = self.get(name)
+        records: list[dict[str, str]] = []
+        repo_refs = self.store.references(image.id)
+        by_id = image.id.startswith(name) or image.id[7:].startswith(name)
+        removed_repo_ref = False
+        if not by_id:
+            users = self._containers_using(image.id)
+            if not force and _single_reference(repo_refs) and users:
+                raise Conflict(f'conflict: unable to remove repository reference "{name}" '
+                               f"(must force) - container {users[0].id[:12]} is using its "
+                               f"referenced image {image.short_id}")
+            ref = refs.parse(name).with_default_tag()
+            if ref.canonical() not in self.store.refs:
+                raise NoSuchImage(ref.familiar())
+            await self.store.remove_ref(ref)
+            self.events.publish("image", "untag", image.id, {"name": image.id})
+            records.append({"Untagged": ref.familiar()})
+            repo_refs = self.store.references(image.id)
+            if ref.digest is None and not any(
+                    r.digest is None and r.name == ref.name for r in repo_refs):
+                remaining = []
+                for other in repo_refs:
+                    if other.digest is not None and other.name == ref.name:
+                        await self.store.remove_ref(other)
+                        records.append({"Untagged": other.familiar()})
+                    else:
+                        remaining.append(other)
+                repo_refs = remaining
+            if repo_refs:
+                return records
+            removed_repo_ref = True
+        elif _single_reference(repo_refs):
+            self._check_conflicts(image, hard_only=force, ignore_refs=True)
+            for ref in repo_refs:
+                await self.store.remove_ref(ref)
+                self.events.publish("image", "untag", image.id, {"name": image.id})
+                records.append({"Untagged": ref.familiar()})
+        await self._delete_helper(image, records, force, prune, quiet=removed_repo_ref)
+        return records
+
+    def _check_conflicts(self, image: Image, hard_only: bool, ignore_refs: bool = False) -> None:
+        def conflict(hard: bool, why: str) -> Conflict:
+            how = "cannot be forced" if hard else "must be forced"
+            return Conflict(f"conflict: unable to delete {image.short_id} ({how}) - {why}")
+        if any(img.meta.get("Parent") == image.id for img in self.store.images.values()):
+            raise conflict(True, "image has dependent child images")
+        users = self._containers_using(image.id)
+        running = [c for c in users if c.running]
+        if running:
+            raise conflict(True, f"image is being used by running container {running[0].id[:12]}")
+        if hard_only:
+            return
+        if not ignore_refs and self.store.references(image.id):
+            raise conflict(False, "image is referenced in multiple repositories")
+        if users:
+            raise conflict(False, f"image is being used by stopped container {users[0].id[:12]}")
+
+    async def _delete_helper(self, image: Image, records: list[dict[str, str]], force: bool,
+                             prune: bool, quiet: bool) -> None:
+        try:
+            self._check_conflicts(image, hard_only=force)
+        except Conflict:
+            if quiet:
+                return  # the reference went; the image stays for its users
+            raise
+        for ref in self.store.references(image.id):
+            await self.store.remove_ref(ref)
+            self.events.publish("image", "untag", image.id, {"name": image.id})
+            records.append({"Untagged": ref.familiar()})
+        parent = image.meta.get("Parent")
+        removed = await self._remove_image(image)
+        self.events.publish("image", "delete", image.id, {"name": image.id})
+        records.append({"Deleted": image.id})
+        records.extend({"Deleted": chain} for chain in removed)
+        if prune and parent and parent in self.store.images:
+            parent_image = self.store.images[parent]
+            if not self.store.references(parent) and not any(
+                    i.meta.get("Parent") == parent for i in self.store.images.values()):
+                await self._delete_helper(parent_image, records, False, True, True)
+
+    async def _remove_image(self, image: Image) -> list[str]:
+        before = {layer.chain_id for layer in self.layers.all()}
+        await self.store.remove_image(image.id)
+        await asyncio.to_thread(self.layers.release, image.top_layer)
+        after = {layer.chain_id for layer in self.layers.all()}
+        return [c for c in chain_ids(image.diff_ids)[::-1] if c in before - after]
+
+
+def _single_reference(repo_refs: list[refs.Reference]) -> bool:
+    """Docker's isSingleReference: one tag, possibly with digests of its repo."""
+    if len(repo_refs) <= 1:
+        return len(repo_refs) == 1
+    single = None
+    canonical: set[str] = set()
+    for ref in repo_refs:
+        if ref.digest is not None:
+            canonical.add(ref.name)
+        elif single is None:
+            single = ref
+        else:
+            return False
+    single = single or repo_refs[0]
+    return len(canonical) == 1 and single.name in canonical
+
+
+def parse_platform(text: str | None) -> tuple[str, str, str]:
+    """`linux/amd64/v8` -> (os, architecture, variant); defaults to this host."""
+    if not text:
+        return "linux", go_arch(), ""
+    parts = text.lower().split("/")
+    if len(parts) > 3 or not all(parts):
+        raise InvalidParameter(f"invalid platform: {text}")
+    os_name = parts[0]
+    if os_name != "linux":
+        raise InvalidParameter(f"operating system is not supported: {os_name}")
+    arch = parts[1] if len(parts) > 1 else go_arch()
+    arch = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+    variant = parts[2] if len(parts) > 2 else ""
+    return os_name, arch, variant
+

@@ -1,0 +1,170 @@
+"""Checks of a create request's Config and HostConfig, with dockerd's messages."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import InvalidParameter
+
+MIN_MEMORY = 6 * 1024 * 1024
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+
+
+def _parse_cpuset(text: str, limit: int) -> set[int]:
+    """`0-3,5` -> {0,1,2,3,5}; refuse absurd ranges before expanding them."""
+    out: set[int] = set()
+    for part in text.split(","):
+        if not part:
+            raise ValueError("empty element")
+        lo_text, sep, hi_text = part.partition("-")
+        if not lo_text.isdigit() or (sep and not hi_text.isdigit()):
+            raise ValueError(f"invalid format: {part}")
+        lo = int(lo_text)
+        hi = int(hi_text) if sep else lo
+        if hi < lo:
+            raise ValueError(f"invalid range: {part}")
+        if hi >= limit:
+            raise OverflowError
+        out.update(range(lo, hi + 1))
+    return out
+
+
+def restart_policy(policy: dict[str, Any] | None) -> dict[str, Any]:
+    policy = dict(policy or {})
+    name = policy.get("Name") or "no"
+    count = policy.get("MaximumRetryCount") or 0
+    if name not in RESTART_POLICIES:
+        raise InvalidParameter(f"invalid restart policy: unknown policy '{name}'; use one of "
+                               "'no', 'always', 'on-failure', or 'unless-stopped'")
+    if count < 0:
+        raise InvalidParameter("invalid restart policy: maximum retry count cannot be negative")
+    if count > 0 and name != "on-failure":
+        raise InvalidParameter("invalid restart policy: maximum retry count can only be used "
+                               "with 'on-failure'")
+    return {"Name": name, "MaximumRetryCount": count}
+
+
+def resources(hc: dict[str, Any], update: bool = False) -> list[str]:
+    """verifyPlatformContainerResources; returns warnings."""
+    warnings: list[str] = []
+    memory = hc.get("Memory") or 0
+    swap = hc.get("MemorySwap") or 0
+    reservation = hc.get("MemoryReservation") or 0
+    if memory != 0 and memory < MIN_MEMORY:
+        raise InvalidParameter("Minimum memory limit allowed is 6MB")
+    if memory > 0 and swap > 0 and swap < memory:
+        raise InvalidParameter("Minimum memoryswap limit should be larger than memory limit, "
+                               "see usage")
+    if memory == 0 and swap > 0 and not update:
+        raise InvalidParameter("You should always set the Memory limit when using Memoryswap "
+                               "limit, see usage")
+    swappiness = hc.get("MemorySwappiness")
+    if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:
+        raise InvalidParameter(f"Invalid value: {swappiness}, valid memory swappiness range "
+                               "is 0-100")
+    if reservation > 0 and reservation < MIN_MEMORY:
+        raise InvalidParameter("Minimum memory reservation allowed is 6MB")
+    if memory > 0 and reservation > 0 and memory < reservation:
+        raise InvalidParameter("Minimum memory limit can not be less than memory reservation "
+                               "limit, see usage")
+    nano = hc.get("NanoCpus") or 0
+    period = hc.get("CpuPeriod") or 0
+    quota = hc.get("CpuQuota") or 0
+    if nano > 0 and period > 0:
+        raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+    if nano > 0 and quota > 0:
+        raise InvalidParameter("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
+    ncpu = os.cpu_count() or 1
+    if nano != 0 and (nano < 0 or nano > ncpu * 10**9):
+        raise InvalidParameter(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only "
+                               f"{ncpu} CPUs available")
+    if period != 0 and not 1000 <= period <= 1000000:
+        raise InvalidParameter("CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
+                               "than 1s (i.e. 1000000)")
+    if 0 < quota < 1000:
+        raise InvalidParameter("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+    for key, what, available in (("CpusetCpus", "cpus", _online_cpus()),
+                                 ("CpusetMems", "mems", _online_mems())):
+        text = hc.get(key) or ""
+        if not text:
+            continue
+        try:
+            wanted = _parse_cpuset(text, 1 << 16)
+        except (ValueError, OverflowError) as exc:
+            detail = "invalid range" if isinstance(exc, OverflowError) else str(exc)
+            raise InvalidParameter(f"Invalid value {text} for cpuset {what}: {detail}") from None
+        if not wanted <= available:
+            kind = "CPUs" if what == "cpus" else "memory nodes"
+            raise InvalidParameter(f"Requested {kind} are not available - requested {text}, "
+                                   f"available: {_format_set(available)}")
+    weight = hc.get("BlkioWeight") or 0
+    if weight > 0 and not 10 <= weight <= 1000:
+        raise InvalidParameter("Range of blkio weight is from 10 to 1000")
+    if (hc.get("ShmSize") or 0) < 0:
+        raise InvalidParameter("SHM size can not be less than 0")
+    oom = hc.get("OomScoreAdj") or 0
+    if not -1000 <= oom <= 1000:
+        raise InvalidParameter(f"Invalid value {oom}, range for oom score adj is [-1000, 1000]")
+    pids = hc.get("PidsLimit")
+    if pids is not None and pids < 0:
+        hc["PidsLimit"] = 0  # negative means unlimited, as in dockerd
+    for item in hc.get("Ulimits") or []:
+        if not isinstance(item, dict) or not item.get("Name"):
+            raise InvalidParameter("invalid ulimit: a name is required")
+        if item.get("Soft", 0) > item.get("Hard", 0):
+            raise InvalidParameter(f"ulimit soft limit must be less than or equal to hard "
+                                   f"limit: {item.get('Soft')} > {item.get('Hard')}")
+    return warnings
+
+
+def _read_range_file(path: str, default: str) -> set[int]:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        text = default
+    try:
+        return _parse_cpuset(text, 1 << 16) if text else set()
+    except (ValueError, OverflowError):
+        return set()
+
+
+def _online_cpus() -> set[int]:
+    return _read_range_file("/sys/devices/system/cpu/online", f"0-{(os.cpu_count() or 1) - 1}")
+
+
+def _online_mems() -> set[int]:
+    return _read_range_file("/sys/devices/system/node/online", "0")
+
+
+def _format_set(values: set[int]) -> str:
+    items = sorted(values)
+    if not items:
+        return ""
+    ranges = []
+    start = prev = items[0]
+    for value in items[1:]:
+        if value == prev + 1:
+            prev = value
+            continue
+        ranges.append(f"{start}-{prev}" if prev != start else str(start))
+        start = prev = value
+    ranges.append(f"{start}-{prev}" if prev != start else str(start))
+    return ",".join(ranges)
+
+
+def host_config(hc: dict[str, Any]) -> list[str]:
+    warnings = resources(hc)
+    hc["RestartPolicy"] = restart_policy(hc.get("RestartPolicy"))
+    if hc.get("AutoRemove") and hc["RestartPolicy"]["Name"] != "no":
+        raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
+    mode = hc.get("NetworkMode") or "default"
+    if mode == "default":
+        mode = "bridge"
+    hc["NetworkMode"] = mode
+    for opt in hc.get("SecurityOpt") or []:
+        key = opt.replace(":", "=", 1).split("=", 1)[0]
+        if key not in ("seccomp", "no-new-privileges", "apparmor", "label", "systempaths",
+                       "writable-cgroups"):
+            raise InvalidParameter(f"invalid --security-opt 2: \"{opt}\"")
+    return warnings

@@ -1,0 +1,91 @@
+"""`dockerd-py`: parse the configuration, start the daemon, serve the API."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+
+from aiohttp import web
+
+from shared.api import API_VERSION, ENGINE_VERSION, PRODUCT_VERSION
+
+from .config import ConfigError, DaemonConfig, from_argv
+from .daemon.daemon import Daemon, DaemonStartError
+from .errors import DockerError
+from .server.app import make_app
+from .server.listeners import ListenerError, open_listeners
+
+log = logging.getLogger("dockerd-py")
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+          "error": logging.ERROR, "fatal": logging.CRITICAL}
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) how we are doing; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        try:
+            sock.connect(address)
+            sock.sendall(message.encode())
+        except OSError as exc:
+            log.warning("sd_notify failed: %s", exc)
+
+
+async def serve(cfg: DaemonConfig) -> int:
+    daemon = Daemon(cfg)
+    try:
+        await daemon.start()
+        sockets = open_listeners(cfg.hosts, cfg.group)
+    except (DaemonStartError, ListenerError, OSError, DockerError) as exc:
+        log.error("failed to start daemon: %s", exc)
+        await daemon.shutdown()
+        return 1
+    runner = web.AppRunner(make_app(daemon), access_log=None, shutdown_timeout=2.0,
+                           handle_signals=False)
+    await runner.setup()
+    for sock in sockets:
+        await web.SockSite(runner, sock).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    sd_notify("READY=1")
+    log.info("API listening on %s", ", ".join(cfg.hosts))
+    await stop.wait()
+    sd_notify("STOPPING=1")
+    await runner.cleanup()
+    await daemon.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cfg, args = from_argv(argv)
+    except ConfigError as exc:
+        print(f"dockerd-py: {exc}", file=sys.stderr)
+        sys.exit(1)
+    if args.version:
+        print(f"dockerd-py version {PRODUCT_VERSION}, Docker Engine {ENGINE_VERSION} "
+              f"(API {API_VERSION})")
+        return
+    if args.validate:
+        print("configuration OK")
+        return
+    logging.basicConfig(level=LEVELS.get(cfg.log_level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)  # its debug is per packet
+    if os.geteuid() != 0:
+        log.error("dockerd-py needs to be started with root privileges")
+        sys.exit(1)
+    sys.exit(asyncio.run(serve(cfg)))
+
+
+if __name__ == "__main__":
+    main()

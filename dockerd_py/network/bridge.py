@@ -1,0 +1,158 @@
+"""Linux bridges and veth pairs.
+
+Host-side links are made with pyroute2's asyncio netlink API. Addresses and
+routes inside a container's namespace are set by a child process (`nsenter
+--net ... ip -batch -`), so the daemon itself never enters a namespace.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import os
+from dataclasses import dataclass
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from ..errors import DockerError
+
+log = logging.getLogger(__name__)
+
+
+class NetworkError(DockerError):
+    pass
+
+
+@dataclass
+class Attachment:
+    """One container interface on a bridge."""
+    host_ifname: str
+    ifname: str           # inside the container: eth0, eth1, ...
+    address: str          # 172.17.0.2
+    prefixlen: int
+    mac: str
+    gateway: str | None   # None: no default route through this interface
+    mtu: int = 1500
+
+
+def _write_sysctl(path: str, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as exc:
+        log.debug("cannot set %s: %s", path, exc)
+
+
+class Links:
+    """The netlink socket of the daemon (host namespace)."""
+
+    def __init__(self) -> None:
+        self._ipr: AsyncIPRoute | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ip(self) -> AsyncIPRoute:
+        if self._ipr is None:
+            self._ipr = AsyncIPRoute()
+            await self._ipr.setup_endpoint()
+        return self._ipr
+
+    async def close(self) -> None:
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None
+
+    async def index(self, ifname: str) -> int | None:
+        ipr = await self._ip()
+        try:
+            links = await _collect(await ipr.link("get", ifname=ifname))
+        except NetlinkError as exc:
+            if exc.code in (errno.ENODEV, errno.ENOENT):
+                return None
+            raise
+        return links[0]["index"] if links else None
+
+    async def ensure_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int) -> None:
+        """Create the bridge if missing, give it the gateway address, bring it up."""
+        ipr = await self._ip()
+        async with self._lock:
+            idx = await self.index(name)
+            if idx is None:
+                try:
+                    await ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        raise NetworkError(f"failed to create bridge {name}: {exc}") from None
+                idx = await self.index(name)
+            assert idx is not None
+            addrs = await _collect(await ipr.addr("dump", index=idx))
+            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in addrs}
+            if (gateway, prefixlen) not in have:
+                try:
+                    await ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        raise NetworkError(f"failed to set {gateway}/{prefixlen} on {name}: "
+                                           f"{exc}") from None
+            await ipr.link("set", index=idx, state="up")
+        # A container with CAP_NET_RAW must not steer the host with router
+        # advertisements (CVE-2020-13401).
+        _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/accept_ra", "0")
+
+    async def delete_link(self, ifname: str) -> None:
+        ipr = await self._ip()
+        try:
+            await ipr.link("del", ifname=ifname)
+        except NetlinkError as exc:
+            if exc.code not in (errno.ENODEV, errno.ENOENT, errno.EINVAL):
+                raise
+
+    async def attach(self, bridge: str, pid: int, att: Attachment) -> None:
+        """A veth pair: one end on the bridge, the other in the namespace of pid."""
+        ipr = await self._ip()
+        br = await self.index(bridge)
+        if br is None:
+            raise NetworkError(f"bridge {bridge} does not exist")
+        nsfd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            await ipr.link("add", ifname=att.host_ifname, kind="veth", mtu=att.mtu, master=br,
+                           peer={"ifname": att.ifname, "net_ns_fd": nsfd,
+                                 "address": att.mac, "mtu": att.mtu})
+        except NetlinkError as exc:
+            raise NetworkError(f"failed to create veth {att.host_ifname}: {exc}") from None
+        finally:
+            os.close(nsfd)
+        await ipr.link("set", ifname=att.host_ifname, state="up")
+        commands = [f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
+                    f"link set {att.ifname} up", "link set lo up"]
+        if att.gateway:
+            commands.append(f"route add default via {att.gateway} dev {att.ifname}")
+        await in_namespace(pid, commands)
+
+
+async def in_namespace(pid: int, commands: list[str]) -> None:
+    """Run `ip` commands in the network namespace of pid, in a child process."""
+    proc = await asyncio.create_subprocess_exec(
+        "nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-batch", "-",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate(("\n".join(commands) + "\n").encode())
+    if proc.returncode != 0:
+        raise NetworkError(f"configuring the container's network failed: "
+                           f"{err.decode(errors='replace').strip()}")
+
+
+async def _collect(result: object) -> list:
+    """pyroute2 answers with a list or an async iterator, depending on the call."""
+    if hasattr(result, "__aiter__"):
+        return [item async for item in result]  # type: ignore[attr-defined]
+    return list(result)  # type: ignore[call-overload]
+
+
+def prefix_of(subnet: str) -> int:
+    return ipaddress.IPv4Network(subnet, strict=False).prefixlen
+
+
+def enable_ip_forward() -> None:
+    _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")

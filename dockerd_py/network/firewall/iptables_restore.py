@@ -1,0 +1,95 @@
+"""The default backend: `iptables-restore --noflush -w`, which follows whatever
+iptables the host runs (nf_tables on Debian 12, or legacy)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ...errors import DockerError
+from .base import BridgeRules, Firewall
+
+log = logging.getLogger(__name__)
+
+
+class FirewallError(DockerError):
+    pass
+
+
+def _join(args: list[str]) -> str:
+    """One iptables-restore line (it splits on blanks and knows double quotes only)."""
+    return " ".join(f'"{a}"' if (" " in a or not a) else a for a in args)
+
+
+async def _run(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate(stdin)
+    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+class IptablesRestore(Firewall):
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self._lock = asyncio.Lock()  # one change at a time, as the xtables lock wants
+        self._bridges: dict[str, BridgeRules] = {}
+
+    async def _save(self, table: str) -> list[str]:
+        code, out, err = await _run("iptables-save", "-t", table)
+        if code != 0:
+            raise FirewallError(f"iptables-save: {err.strip()}")
+        return out.splitlines()
+
+    async def _restore(self, script: str) -> None:
+        code, _, err = await _run("iptables-restore", "--noflush", "-w", stdin=script.encode())
+        if code != 0:
+            raise FirewallError(f"iptables-restore: {err.strip()}")
+
+    async def setup(self) -> None:
+        async with self._lock:
+            await self._apply()
+
+    async def add_bridge(self, rules: BridgeRules) -> None:
+        async with self._lock:
+            self._bridges[rules.bridge] = rules
+            await self._apply()
+
+    async def remove_bridge(self, rules: BridgeRules) -> None:
+        async with self._lock:
+            self._bridges.pop(rules.bridge, None)
+            await self._apply()
+
+    async def _apply(self) -> None:
+        """Rewrite our chains in full (declaring a chain with --noflush empties it)
+        and add any jump that is missing. One restore per table is atomic."""
+        for table, hooks in self.chains.items():
+            existing = await self._save(table)
+            lines = [f"*{table}"]
+            for chain in dict.fromkeys(c for c, _, _ in hooks):
+                lines.append(f":{chain} - [0:0]")
+            for rules in self._bridges.values():
+                for rule in self.bridge_rules(rules)[table]:
+                    lines.append(_join(rule))
+            for chain, builtin, match in hooks:
+                jump = " ".join(["-A", builtin, *match, "-j", chain])
+                if jump not in existing:
+                    lines.append(_join(["-I", builtin, "1", *match, "-j", chain]))
+            lines.append("COMMIT")
+            await self._restore("\n".join(lines) + "\n")
+
+    async def teardown(self) -> None:
+        async with self._lock:
+            self._bridges.clear()
+            for table, hooks in self.chains.items():
+                existing = await self._save(table)
+                lines = [f"*{table}"]
+                for chain, builtin, match in hooks:
+                    jump = " ".join(["-A", builtin, *match, "-j", chain])
+                    if jump in existing:
+                        lines.append(_join(["-D", builtin, *match, "-j", chain]))
+                for chain in dict.fromkeys(c for c, _, _ in hooks):
+                    if any(line.startswith(f":{chain} ") for line in existing):
+                        lines += [f"-F {chain}", f"-X {chain}"]
+                lines.append("COMMIT")
+                if len(lines) > 2:
+                    await self._restore("\n".join(lines) + "\n")

@@ -1,0 +1,185 @@
+"""OCI runtimes (runc, crun) behind one interface. conmon runs `create` and
+`exec`; the daemon runs the short commands (start, kill, delete, pause)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from ..errors import DockerError
+
+log = logging.getLogger(__name__)
+
+# Runtime versions below these miss known security fixes (reliability notes §0).
+SECURITY_FLOORS = {
+    "runc": ("1.2.8", "runc before 1.2.8 lacks the fixes for CVE-2025-31133, "
+                      "CVE-2025-52565 and CVE-2025-52881"),
+    "crun": ("1.24", "crun before 1.24 lacks the fixes for CVE-2025-31133, "
+                     "CVE-2025-52565 and CVE-2025-52881"),
+    "conmon": ("2.1.8", "conmon before 2.1.8 truncates logs at --log-size-max instead of "
+                        "rotating them (containers/conmon#211)"),
+}
+
+
+class RuntimeError_(DockerError):
+    """The OCI runtime refused or failed."""
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    out = []
+    for part in text.split("+")[0].split("~")[0].split("-")[0].split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        out.append(int(digits) if digits else 0)
+    return tuple(out)
+
+
+async def run_command(*argv: str, timeout: float = 30) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, close_fds=True)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError_(f"{argv[0]} {argv[1] if len(argv) > 1 else ''}: timed out")
+    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def runtime_error_text(stderr: str) -> str:
+    """The message runc/crun put in its JSON or text log line."""
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    if not lines:
+        return "unknown error"
+    last = lines[-1]
+    try:
+        doc = json.loads(last)
+        if isinstance(doc, dict) and doc.get("msg"):
+            return str(doc["msg"])
+    except ValueError:
+        pass
+    for prefix in ("time=", "level="):
+        if last.startswith(prefix) and 'msg="' in last:
+            return last.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return last
+
+
+@dataclass
+class OCIRuntime:
+    name: str
+    path: str
+    root: str
+    available: bool = True
+    reason: str = ""
+    version: str = ""
+
+    @property
+    def global_args(self) -> list[str]:
+        return ["--root", self.root]
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.path, *self.global_args, *args]
+
+    async def _run(self, *args: str, timeout: float = 30) -> str:
+        code, out, err = await run_command(*self._argv(*args), timeout=timeout)
+        if code != 0:
+            raise RuntimeError_(f"{self.name} {args[0]}: {runtime_error_text(err or out)}")
+        return out
+
+    async def start(self, container_id: str) -> None:
+        """Let the created container's process exec its command."""
+        if self.name == "runc":
+            fifo = os.path.join(self.root, container_id, "exec.fifo")
+            if os.path.exists(fifo):
+                # What `runc start` does, without its 10 ms of process start-up:
+                # read the exec FIFO (releasing the waiting init) and remove it.
+                await asyncio.to_thread(_release_exec_fifo, fifo)
+                return
+        await self._run("start", container_id)
+
+    async def kill(self, container_id: str, signal: int, all_processes: bool = False) -> None:
+        args = ["kill"] + (["--all"] if all_processes else []) + [container_id, str(signal)]
+        await self._run(*args)
+
+    async def delete(self, container_id: str) -> None:
+        code, out, err = await run_command(*self._argv("delete", "--force", container_id))
+        if code != 0 and "does not exist" not in err and "not exist" not in err:
+            log.warning("%s delete %s: %s", self.name, container_id, runtime_error_text(err))
+
+    async def pause(self, container_id: str) -> None:
+        await self._run("pause", container_id)
+
+    async def resume(self, container_id: str) -> None:
+        await self._run("resume", container_id)
+
+    async def state(self, container_id: str) -> dict | None:
+        code, out, _ = await run_command(*self._argv("state", container_id))
+        if code != 0:
+            return None
+        try:
+            return json.loads(out)
+        except ValueError:
+            return None
+
+    async def probe(self) -> None:
+        """Check that this runtime can run a container on this host at all."""
+        if not os.path.isfile(self.path) or not os.access(self.path, os.X_OK):
+            self.available, self.reason = False, f"{self.path} is not installed"
+            return
+        code, out, err = await run_command(self.path, "--version")
+        if code != 0:
+            self.available, self.reason = False, runtime_error_text(err)
+            return
+        first = out.splitlines()[0] if out else ""
+        self.version = first.split()[-1] if first else ""
+        if self.name != "crun":
+            return
+        # crun refuses some cgroup layouts (1.8: hybrid v1+v2) only when it runs a
+        # container; a throwaway bundle tells us now rather than at first use.
+        with tempfile.TemporaryDirectory(prefix="dpy-probe-", dir=self.root) as bundle:
+            os.mkdir(os.path.join(bundle, "rootfs"))
+            spec = {"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+                    "process": {"args": ["/nonexistent"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+                    "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}],
+                              "cgroupsPath": f"/dpy-probe-{os.getpid()}"}}
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(spec, f)
+            probe_id = f"dpy-probe-{os.getpid()}"
+            code, out, err = await run_command(*self._argv("run", "--bundle", bundle, probe_id),
+                                               timeout=20)
+            await run_command(*self._argv("delete", "--force", probe_id))
+        text = runtime_error_text(err or out)
+        if "cgroup" in text.lower() and "nonexistent" not in text:
+            self.available, self.reason = False, f"crun {self.version} cannot run here: {text}"
+
+    def security_warning(self) -> str | None:
+        floor = SECURITY_FLOORS.get(self.name)
+        if floor and self.version and version_tuple(self.version) < version_tuple(floor[0]):
+            return f"{self.name} {self.version}: {floor[1]}"
+        return None
+
+
+def _release_exec_fifo(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, 16)
+        while os.read(fd, 16):
+            pass
+    finally:
+        os.close(fd)
+    if not data:
+        raise RuntimeError_("cannot start an already running container")
+    os.unlink(path)
+
+
+def find_runtime(name: str, configured: dict[str, dict] | None, exec_root: str) -> OCIRuntime:
+    """A runtime by name: one of the known ones, or one from `runtimes` in daemon.json."""
+    spec = (configured or {}).get(name) or {}
+    path = spec.get("path") or shutil.which(name) or f"/usr/bin/{name}"
+    root = os.path.join(exec_root, "runtime-" + name)
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    return OCIRuntime(name=name, path=path, root=root)

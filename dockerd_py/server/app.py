@@ -1,0 +1,29 @@
+"""The aiohttp application: every route at its plain and its versioned path."""
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from ..daemon.daemon import Daemon
+from .middlewares import error_middleware, version_middleware
+from .routers import containers, images, networks, swarm, system
+
+ROUTERS = (system, containers, images, networks, swarm)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_app(daemon: Daemon) -> web.Application:
+    # Bodies are read by the handlers (streamed or capped with a JSON error),
+    # never by aiohttp's own 1 MiB limit that answers in plain text.
+    app = web.Application(middlewares=[error_middleware, version_middleware],
+                          client_max_size=1 << 62)
+    app["daemon"] = daemon
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        app.router.add_route(method, path, handler)
+        app.router.add_route(method, "/v{version:[0-9]+[.][0-9]+}" + path, handler)
+
+    for router in ROUTERS:
+        router.setup(add, daemon)
+    return app

@@ -1,0 +1,131 @@
+"""Hijacked connections for attach and exec: after the status line the socket
+carries raw bytes both ways.
+
+The transport is taken from aiohttp (its protocol no longer sees the bytes),
+so stdin arrives unparsed whether or not the client asked for `Upgrade: tcp`,
+and a client's half-close (stdin EOF) leaves the output side open.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+
+class _Collector:
+    """Takes the bytes aiohttp had already read past the request headers."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def feed_data(self, data: bytes, *args: Any) -> tuple[bool, bytes]:
+        self.data += data
+        return False, b""
+
+    def feed_eof(self) -> None:
+        pass
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, owner: "Hijacked") -> None:
+        self.owner = owner
+
+    def data_received(self, data: bytes) -> None:
+        self.owner._buffer += data
+        self.owner._wake()
+
+    def eof_received(self) -> bool:
+        self.owner._eof = True
+        self.owner._wake()
+        return True  # keep our side open: output may still follow
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner._lost(exc)
+
+    def pause_writing(self) -> None:
+        self.owner._paused = True
+
+    def resume_writing(self) -> None:
+        self.owner._paused = False
+        self.owner._wake()
+
+
+class Hijacked:
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
+        self.transport = request.transport
+        self._aiohttp = request.protocol
+        self._buffer = bytearray()
+        self._eof = False
+        self.closed = False
+        self._paused = False
+        self._event = asyncio.Event()
+        conn = request.headers.get("Connection", "").lower()
+        self.upgrade = "upgrade" in conn and request.headers.get("Upgrade", "").lower() == "tcp"
+
+    @classmethod
+    async def start(cls, request: web.Request, content_type: str,
+                    headers: dict[str, str] | None = None) -> "Hijacked":
+        self = cls(request)
+        collector = _Collector()
+        try:
+            self._aiohttp.set_parser(collector)
+        except AssertionError:
+            pass
+        self._buffer += collector.data
+        assert self.transport is not None
+        self.transport.set_protocol(_Protocol(self))
+        if self.upgrade:
+            head = (f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\n"
+                    "Connection: Upgrade\r\nUpgrade: tcp\r\n")
+        else:
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n"
+        for key, value in (headers or {}).items():
+            head += f"{key}: {value}\r\n"
+        self.transport.write((head + "\r\n").encode())
+        return self
+
+    def _wake(self) -> None:
+        self._event.set()
+
+    def _lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._eof = True
+        self._wake()
+        # aiohttp no longer gets transport callbacks: tell it the connection is gone,
+        # so that it finishes the request without writing to it.
+        self._aiohttp.connection_lost(exc)
+
+    async def read(self) -> bytes:
+        """Client bytes (stdin); b"" once the client closed its sending side."""
+        while not self._buffer and not self._eof:
+            self._event.clear()
+            await self._event.wait()
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    async def wait_closed(self) -> None:
+        while not self.closed:
+            self._event.clear()
+            await self._event.wait()
+
+    async def write(self, data: bytes) -> None:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("client went away")
+        self.transport.write(data)
+        while self._paused and not self.closed:
+            self._event.clear()
+            await self._event.wait()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+        if not self.closed:
+            self.closed = True
+            self._aiohttp.connection_lost(None)
+
+    def response(self) -> web.StreamResponse:
+        """What the handler returns: aiohttp finds the transport gone and writes nothing."""
+        return web.StreamResponse()

@@ -1,0 +1,231 @@
+"""/containers routes: HTTP in and out; the rules live in ContainerService."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from shared import stdcopy
+from shared.api import MULTIPLEXED_STREAM, RAW_STREAM
+from shared.timeutil import parse_timestamp, rfc3339_nano
+
+from ...daemon.container import Container
+from ...daemon.daemon import Daemon
+from ...errors import InvalidParameter
+from ...runtime.attach import AttachSocket
+from ..hijack import Hijacked
+from ..http import (json_response, query_bool, query_filters, query_int, read_body, read_json)
+from ..middlewares import common_headers
+from ..schemas import CREATE_REQUEST
+
+
+def stream_content_type(request: web.Request, tty: bool) -> str:
+    if not tty and request["api_version"] >= (1, 42):
+        return MULTIPLEXED_STREAM
+    return RAW_STREAM
+
+
+def _tail(request: web.Request) -> int | None:
+    value = request.query.get("tail", "all")
+    if value in ("", "all"):
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for \"tail\": \"{value}\"") from None
+    return None if count < 0 else count
+
+
+def _time_param(request: web.Request, name: str) -> float | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for \"{name}\": \"{value}\"") from None
+
+
+def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
+    svc = daemon.containers
+
+    def ctr_of(request: web.Request) -> Container:
+        return svc.get(request.match_info["id"])
+
+    async def create(request: web.Request) -> web.Response:
+        body = await read_json(request, CREATE_REQUEST, "CreateRequest")
+        if body is None:
+            raise InvalidParameter("config cannot be empty in order to create a container")
+        if not isinstance(body, dict):
+            raise InvalidParameter("invalid JSON: json: cannot unmarshal into Go value of type "
+                                   "container.CreateRequest")
+        cid, warnings = await svc.create(body, request.query.get("name"), request["api_version"])
+        return json_response({"Id": cid, "Warnings": warnings}, status=201)
+
+    async def list_(request: web.Request) -> web.Response:
+        limit = query_int(request, "limit", -1)
+        return json_response(svc.list(query_bool(request, "all"), limit,
+                                      query_bool(request, "size"), query_filters(request)))
+
+    async def inspect(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        return json_response(svc.inspect(ctr, request["api_version"], query_bool(request, "size")))
+
+    async def start(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        body = await read_body(request, limit=1 << 20)
+        if body.strip() and body.strip() not in (b"{}", b"null"):
+            raise InvalidParameter("starting container with non-empty request body was "
+                                   "deprecated since API v1.22 and removed in v1.24")
+        await svc.start(ctr)
+        return web.Response(status=204)
+
+    async def stop(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        timeout = request.query.get("t")
+        await svc.stop(ctr, int(timeout) if timeout not in (None, "") else None,
+                       request.query.get("signal"))
+        return web.Response(status=204)
+
+    async def restart(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        timeout = request.query.get("t")
+        await svc.restart(ctr, int(timeout) if timeout not in (None, "") else None,
+                          request.query.get("signal"))
+        return web.Response(status=204)
+
+    async def kill(request: web.Request) -> web.Response:
+        await svc.kill(ctr_of(request), request.query.get("signal"))
+        return web.Response(status=204)
+
+    async def remove(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        await svc.remove(ctr, force=query_bool(request, "force"), volumes=query_bool(request, "v"))
+        return web.Response(status=204)
+
+    async def wait(request: web.Request) -> web.StreamResponse:
+        ctr = ctr_of(request)
+        future = svc.register_wait(ctr, request.query.get("condition") or "not-running")
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        try:
+            await resp.prepare(request)  # headers now; the body when the condition holds
+            code, error = await future
+            doc: dict = {"StatusCode": code}
+            if error:
+                doc["Error"] = {"Message": error}
+            await resp.write((json.dumps(doc) + "\n").encode())
+        finally:
+            svc.cancel_wait(ctr, future)
+        return resp
+
+    async def resize(request: web.Request) -> web.Response:
+        svc.resize(ctr_of(request), query_int(request, "h", 0), query_int(request, "w", 0))
+        return web.Response(status=200)
+
+    async def logs(request: web.Request) -> web.StreamResponse:
+        ctr = ctr_of(request)
+        stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
+        timestamps = query_bool(request, "timestamps")
+        messages = svc.logs(ctr, stdout, stderr, query_bool(request, "follow"),
+                            _time_param(request, "since") or 0, _time_param(request, "until"),
+                            _tail(request))
+        framed = not ctr.tty
+        resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
+        await resp.prepare(request)
+        try:
+            async for msg in messages:
+                data = msg.data
+                if timestamps:
+                    data = rfc3339_nano(msg.ts_ns).encode() + b" " + data
+                await resp.write(stdcopy.frame(msg.stream, data) if framed else data)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        return resp
+
+    async def attach(request: web.Request) -> web.StreamResponse:
+        ctr = ctr_of(request)
+        want_in, want_out, want_err = (query_bool(request, "stdin"), query_bool(request, "stdout"),
+                                       query_bool(request, "stderr"))
+        conn = await Hijacked.start(request, stream_content_type(request, ctr.tty),
+                                    common_headers())
+        try:
+            if query_bool(request, "logs"):
+                await _replay_logs(conn, svc, ctr, want_out, want_err)
+            if query_bool(request, "stream"):
+                sock = await svc.attach_socket(ctr)
+                if sock is not None:
+                    await pump(conn, sock, ctr.tty, want_in and bool(ctr.config.get("OpenStdin")),
+                               want_out, want_err)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            conn.close()
+        return conn.response()
+
+    add("POST", "/containers/create", create)
+    add("GET", "/containers/json", list_)
+    add("GET", "/containers/{id}/json", inspect)
+    add("POST", "/containers/{id}/start", start)
+    add("POST", "/containers/{id}/stop", stop)
+    add("POST", "/containers/{id}/restart", restart)
+    add("POST", "/containers/{id}/kill", kill)
+    add("POST", "/containers/{id}/wait", wait)
+    add("POST", "/containers/{id}/resize", resize)
+    add("POST", "/containers/{id}/attach", attach)
+    add("GET", "/containers/{id}/logs", logs)
+    add("DELETE", "/containers/{id}", remove)
+
+
+async def _replay_logs(conn: Hijacked, svc, ctr: Container, stdout: bool,  # type: ignore[no-untyped-def]
+                       stderr: bool) -> None:
+    if not (stdout or stderr):
+        return
+    async for msg in svc.logs(ctr, stdout, stderr, False, 0, None, None):
+        await conn.write(msg.data if ctr.tty else stdcopy.frame(msg.stream, msg.data))
+
+
+async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdout: bool,
+               stderr: bool) -> None:
+    """Copy the container's output to the client and the client's input to the
+    container until the container's side closes (or the client goes away)."""
+    async def output() -> None:
+        while True:
+            item = await sock.recv()
+            if item is None:
+                return
+            stream, data = item
+            if (stream == 1 and not stdout) or (stream == 2 and not stderr):
+                continue
+            await conn.write(data if tty else stdcopy.frame(stream, data))
+
+    async def input_() -> None:
+        # Always read, even without stdin: it is how a vanished client is noticed.
+        while True:
+            data = await conn.read()
+            if not data:
+                if conn.closed:
+                    return
+                if stdin:
+                    sock.shutdown_write()  # stdin EOF (a half-close); output goes on
+                await conn.wait_closed()
+                return
+            if stdin:
+                await sock.send(data)
+
+    out_task = asyncio.ensure_future(output())
+    in_task = asyncio.ensure_future(input_())
+    try:
+        while True:
+            waiting = [out_task] + ([in_task] if in_task is not None and not in_task.done() else [])
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if out_task in done:
+                out_task.result()
+                break
+            if conn.closed:
+                break
+    finally:
+        for task in (out_task, in_task):
+            if task is not None and not task.done():
+                task.cancel()
+        sock.close()

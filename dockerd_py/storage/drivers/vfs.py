@@ -1,0 +1,75 @@
+"""vfs: every layer is a full copy of its parent plus its own changes.
+
+Slow and heavy on disk, but it needs nothing from the kernel, so it works on
+any filesystem (and under overlayfs itself).
+"""
+from __future__ import annotations
+
+import os
+
+from ..copytree import copy_tree
+from ..extract import Whiteouts
+from .base import DriverError, GraphDriver, remove_tree
+
+
+class VfsDriver(GraphDriver):
+    name = "vfs"
+    independent_layers = False
+    whiteouts = Whiteouts.APPLY
+
+    def __init__(self, home: str) -> None:
+        super().__init__(home)
+        os.makedirs(os.path.join(home, "dir"), mode=0o700, exist_ok=True)
+        os.makedirs(os.path.join(home, "parents"), mode=0o700, exist_ok=True)
+
+    def _dir(self, layer_id: str) -> str:
+        if not layer_id or "/" in layer_id or layer_id.startswith("."):
+            raise DriverError(f"invalid layer id {layer_id!r}")
+        return os.path.join(self.home, "dir", layer_id)
+
+    def _parent_file(self, layer_id: str) -> str:
+        return os.path.join(self.home, "parents", layer_id)
+
+    def exists(self, layer_id: str) -> bool:
+        return os.path.isdir(self._dir(layer_id))
+
+    def list_ids(self) -> list[str]:
+        return os.listdir(os.path.join(self.home, "dir"))
+
+    def diff_path(self, layer_id: str) -> str:
+        return self._dir(layer_id)
+
+    def create(self, layer_id: str, parent: str | None) -> None:
+        d = self._dir(layer_id)
+        os.mkdir(d, 0o755)
+        try:
+            if parent is not None:
+                copy_tree(self._dir(parent), d)
+                with open(self._parent_file(layer_id), "w") as f:
+                    f.write(parent)
+        except BaseException:
+            self.remove(layer_id)
+            raise
+
+    def parent_of(self, layer_id: str) -> str | None:
+        try:
+            with open(self._parent_file(layer_id)) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def remove(self, layer_id: str) -> None:
+        remove_tree(self._dir(layer_id))
+        try:
+            os.unlink(self._parent_file(layer_id))
+        except FileNotFoundError:
+            pass
+
+    def get(self, layer_id: str) -> str:
+        return self._dir(layer_id)
+
+    def put(self, layer_id: str) -> None:
+        pass
+
+    def metadata(self, layer_id: str) -> dict[str, str]:
+        return {}

@@ -1,0 +1,1 @@
+"""Code that both the daemon and the CLI use."""
