@@ -9,13 +9,14 @@ _RAM = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 <
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?$")
 
 
-def human_size(size: float) -> str:
-    """go-units HumanSize: decimal units, 4 significant digits (`1.23MB`)."""
+def human_size(size: float, precision: int = 3) -> str:
+    """go-units HumanSizeWithPrecision: decimal units; the Docker CLI's tables use
+    3 significant digits (`1.98MB`)."""
     unit = 0
     while size >= 1000.0 and unit < len(_DECIMAL) - 1:
         size /= 1000.0
         unit += 1
-    return f"{size:.4g}{_DECIMAL[unit]}"
+    return f"{size:.{precision}g}{_DECIMAL[unit]}"
 
 
 def bytes_size(size: float) -> str:

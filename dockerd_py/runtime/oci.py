@@ -142,8 +142,9 @@ class OCIRuntime:
         # container; a throwaway bundle tells us now rather than at first use.
         with tempfile.TemporaryDirectory(prefix="dpy-probe-", dir=self.root) as bundle:
             os.mkdir(os.path.join(bundle, "rootfs"))
-            spec = {"ociVersion": "1.0.2", "root": {"path": "rootfs"},
-                    "process": {"args": ["/nonexistent"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            spec = {"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "mounts": [],
+                    "process": {"terminal": False, "args": ["/nonexistent"], "cwd": "/",
+                                "user": {"uid": 0, "gid": 0}},
                     "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}],
                               "cgroupsPath": f"/dpy-probe-{os.getpid()}"}}
             with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -153,7 +154,7 @@ class OCIRuntime:
                                                timeout=20)
             await run_command(*self._argv("delete", "--force", probe_id))
         text = runtime_error_text(err or out)
-        if "cgroup" in text.lower() and "nonexistent" not in text:
+        if "nonexistent" not in text and "No such file" not in text:
             self.available, self.reason = False, f"crun {self.version} cannot run here: {text}"
 
     def security_warning(self) -> str | None:

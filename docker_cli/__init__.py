@@ -1,0 +1,1 @@
+"""docker-py: a Docker-style command line for dockerd-py (or any Engine API)."""

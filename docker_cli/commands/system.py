@@ -1,0 +1,165 @@
+"""version, info, events, inspect."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+
+import click
+
+from shared.api import API_VERSION, PRODUCT_VERSION
+from shared.units import bytes_size
+
+from ..errors import APIError, CLIError
+from ..formatting.templates import TemplateError, render
+from . import client_of
+
+
+def _go_arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+@click.command()
+@click.option("-f", "--format", "fmt", default=None, help="Format the output using a Go template")
+@click.pass_context
+def version(ctx: click.Context, fmt: str | None) -> None:
+    """Show the docker-py and daemon versions."""
+    client_doc = {"Version": PRODUCT_VERSION, "ApiVersion": API_VERSION,
+                  "DefaultAPIVersion": API_VERSION, "GoVersion": f"python{platform.python_version()}",
+                  "Os": "linux", "Arch": _go_arch(), "Context": "default"}
+    server = None
+    error = None
+    try:
+        server = client_of(ctx).get("/version")
+    except CLIError as exc:
+        error = exc
+    if fmt:
+        click.echo(_render(fmt, {"Client": client_doc, "Server": server}))
+    else:
+        lines = ["Client:", f" Version:           {PRODUCT_VERSION} (docker-py)",
+                 f" API version:       {API_VERSION}",
+                 f" Python version:    {platform.python_version()}",
+                 f" OS/Arch:           linux/{_go_arch()}", ""]
+        if server:
+            lines.append(f"Server: {server.get('Platform', {}).get('Name', '')}")
+            for comp in server.get("Components") or []:
+                lines.append(f" {comp['Name']}:")
+                lines.append(f"  Version:          {comp.get('Version', '')}")
+                details = comp.get("Details") or {}
+                if comp["Name"] == "Engine":
+                    lines.append(f"  API version:      {details.get('ApiVersion', '')} "
+                                 f"(minimum version {details.get('MinAPIVersion', '')})")
+                    lines.append(f"  Go version:       {details.get('GoVersion', '')}")
+                    lines.append(f"  OS/Arch:          {details.get('Os', '')}/"
+                                 f"{details.get('Arch', '')}")
+                    lines.append(f"  Kernel version:   {details.get('KernelVersion', '')}")
+        click.echo("\n".join(lines))
+    if error is not None:
+        raise error
+
+
+@click.command()
+@click.option("-f", "--format", "fmt", default=None, help="Format the output using a Go template")
+@click.pass_context
+def info(ctx: click.Context, fmt: str | None) -> None:
+    """Display system-wide information."""
+    doc = client_of(ctx).get("/info")
+    if fmt:
+        click.echo(_render(fmt, doc))
+        return
+    out = ["Server:", f" Containers: {doc['Containers']}", f"  Running: {doc['ContainersRunning']}",
+           f"  Paused: {doc['ContainersPaused']}", f"  Stopped: {doc['ContainersStopped']}",
+           f" Images: {doc['Images']}", f" Server Version: {doc['ServerVersion']}",
+           f" Storage Driver: {doc['Driver']}"]
+    out += [f"  {k}: {v}" for k, v in doc.get("DriverStatus") or []]
+    out += [f" Logging Driver: {doc['LoggingDriver']}", f" Cgroup Driver: {doc['CgroupDriver']}",
+            f" Cgroup Version: {doc['CgroupVersion']}"]
+    runtimes = doc.get("Runtimes") or {}
+    out.append(" Runtimes: " + " ".join(sorted(runtimes)))
+    for name, rt in sorted(runtimes.items()):
+        status = (rt.get("status") or {}).get("unavailable")
+        if status:
+            out.append(f"  {name}: unavailable: {status}")
+    out += [f" Default Runtime: {doc['DefaultRuntime']}",
+            f" Live Restore Enabled: {str(doc.get('LiveRestoreEnabled')).lower()}",
+            f" Kernel Version: {doc['KernelVersion']}",
+            f" Operating System: {doc['OperatingSystem']}", f" OSType: {doc['OSType']}",
+            f" Architecture: {doc['Architecture']}", f" CPUs: {doc['NCPU']}",
+            f" Total Memory: {bytes_size(doc['MemTotal'])}", f" Name: {doc['Name']}",
+            f" ID: {doc['ID']}", f" Docker Root Dir: {doc['DockerRootDir']}",
+            f" Debug Mode: {str(doc.get('Debug')).lower()}"]
+    click.echo("\n".join(out))
+    for warning in doc.get("Warnings") or []:
+        click.echo(warning, err=True)
+
+
+@click.command()
+@click.option("-f", "--format", "fmt", default=None, help="Format the output using a Go template")
+@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None)
+@click.option("-s", "--size", is_flag=True, help="Display total file sizes if the type is container")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def inspect(ctx: click.Context, fmt: str | None, kind: str | None, size: bool,
+            names: tuple[str, ...]) -> None:
+    """Return low-level information on Docker objects."""
+    client = client_of(ctx)
+    docs = []
+    missing = []
+    for name in names:
+        doc = None
+        for candidate in ([kind] if kind else ["container", "image"]):
+            path = (f"/containers/{name}/json" if candidate == "container"
+                    else f"/images/{name}/json")
+            try:
+                doc = client.get(path, params={"size": size} if candidate == "container" else None)
+                break
+            except APIError as exc:
+                if exc.http_status != 404:
+                    raise
+        if doc is None:
+            missing.append(name)
+        else:
+            docs.append(doc)
+    print_docs(docs, fmt)
+    if missing:
+        for name in missing:
+            click.echo(f"Error: No such object: {name}", err=True)
+        sys.exit(1)
+
+
+def print_docs(docs: list, fmt: str | None) -> None:
+    if fmt:
+        for doc in docs:
+            click.echo(_render(fmt, doc))
+    else:
+        click.echo(json.dumps(docs, indent=4))
+
+
+def _render(fmt: str, data: object) -> str:
+    try:
+        return render(fmt, data)
+    except TemplateError as exc:
+        raise CLIError(f"template parsing error: {exc}", 1) from None
+
+
+@click.command()
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt", default=None)
+@click.pass_context
+def events(ctx: click.Context, since: str | None, until: str | None, filters: tuple[str, ...],
+           fmt: str | None) -> None:
+    """Get real time events from the server."""
+    from .container import filters_json
+    resp = client_of(ctx).request("GET", "/events", params={
+        "since": since, "until": until, "filters": filters_json(filters)})
+    for ev in resp.iter_json():
+        if fmt:
+            click.echo(_render(fmt, ev))
+        else:
+            attrs = ",".join(f"{k}={v}" for k, v in sorted(ev["Actor"]["Attributes"].items()))
+            from shared.timeutil import rfc3339_nano
+            stamp = rfc3339_nano(ev["timeNano"]).replace("Z", "+00:00")
+            click.echo(f"{stamp} {ev['Type']} {ev['Action']} {ev['Actor']['ID']} ({attrs})")

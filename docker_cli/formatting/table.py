@@ -1,0 +1,39 @@
+"""Tables as the Docker CLI prints them (Go's tabwriter: min width 10, padding 3)
+and `--format` handling shared by the listing commands."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .templates import render
+
+MIN_WIDTH = 10
+PADDING = 3
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    cols = len(headers)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in [list(headers)] + [list(r) for r in rows]:
+        cells = []
+        for i, cell in enumerate(row):
+            if i == cols - 1:
+                cells.append(cell)
+            else:
+                cells.append(cell.ljust(max(widths[i] + PADDING, MIN_WIDTH)))
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
+                view: Callable[[Any], dict[str, Any]]) -> str:
+    """`--format`: a Go template per item; `table ...` adds aligned headers."""
+    if fmt.startswith("table"):
+        body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
+        head = render(body, {k: v for k, v in headers.items()})
+        out_rows = [render(body, view(item)).split("\t") for item in items]
+        return table(head.split("\t"), out_rows)
+    return "\n".join(render(fmt, view(item)) for item in items)

@@ -1,0 +1,80 @@
+"""`docker-py`: Docker's commands, flags and exit codes, over the Engine API.
+Commands load lazily so that a call imports only what it runs."""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from .errors import CLIError
+
+# command -> "module:function"; `container`/`image` groups hold the long forms.
+COMMANDS = {
+    "version": "system:version", "info": "system:info", "events": "system:events",
+    "ps": "container:ps", "run": "container:run", "create": "container:create",
+    "start": "container:start", "stop": "container:stop", "restart": "container:restart",
+    "kill": "container:kill", "rm": "container:rm", "logs": "container:logs",
+    "wait": "container:wait", "attach": "container:attach", "inspect": "system:inspect",
+    "images": "image:images", "import": "image:import_", "rmi": "image:rmi",
+    "tag": "image:tag", "history": "image:history",
+    "container": "container:container", "image": "image:image",
+}
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, _, attr = self.lazy[name].partition(":")
+            return getattr(importlib.import_module(f"docker_cli.commands.{module}"), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS,
+             context_settings={"help_option_names": ["--help"]})
+@click.option("-H", "--host", "host", envvar="DOCKER_HOST", default=None,
+              help="Daemon socket to connect to (default unix:///run/dockerd-py.sock)")
+@click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
+@click.pass_context
+def cli(ctx: click.Context, host: str | None, debug: bool) -> None:
+    """A self-sufficient runtime for containers (dockerd-py's CLI)."""
+    ctx.obj = {"host": host, "debug": debug}
+
+
+def main() -> None:
+    try:
+        cli.main(args=sys.argv[1:], prog_name="docker-py", standalone_mode=False)
+    except click.exceptions.NoSuchOption as exc:
+        _usage(exc, f"unknown flag: {exc.option_name}")
+    except click.exceptions.UsageError as exc:
+        _usage(exc, exc.format_message())
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except CLIError as exc:
+        print(exc.message, file=sys.stderr)
+        sys.exit(exc.status)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+def _usage(exc: click.exceptions.UsageError, message: str) -> None:
+    """One line and exit 125, as the Docker CLI answers a bad flag."""
+    path = exc.ctx.command_path if exc.ctx else "docker-py"
+    print(f"{path}: {message.splitlines()[0]} (see '{path} --help')", file=sys.stderr)
+    sys.exit(125)
+
+
+if __name__ == "__main__":
+    main()
