@@ -10,9 +10,9 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
-import re
 import signal as signal_mod
 import stat
 from typing import Any, AsyncIterator
@@ -21,8 +21,14 @@ from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339
 
 from ..config import DaemonConfig
-from ..errors import (Conflict, DockerError, InvalidParameter, NameConflict, NoSuchContainer,
-                      NotModified)
+from ..errors import (
+    Conflict,
+    DockerError,
+    InvalidParameter,
+    NameConflict,
+    NoSuchContainer,
+    NotModified,
+)
 from ..logging import k8sfile
 from ..runtime import attach, conmon, seccomp, spec, users
 from ..runtime.attach import AttachSocket

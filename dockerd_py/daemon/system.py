@@ -10,7 +10,7 @@ from shared.api import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, PRODUCT_VER
 from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
-from ..runtime.oci import OCIRuntime, SECURITY_FLOORS, version_tuple
+from ..runtime.oci import SECURITY_FLOORS, OCIRuntime, version_tuple
 from .images import go_arch
 
 

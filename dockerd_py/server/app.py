@@ -18,7 +18,6 @@ def make_app(daemon: Daemon) -> web.Application:
     # never by aiohttp's own 1 MiB limit that answers in plain text.
     app = web.Application(middlewares=[error_middleware, version_middleware],
                           client_max_size=1 << 62)
-    app["daemon"] = daemon
 
     def add(method: str, path: str, handler: Handler) -> None:
         app.router.add_route(method, path, handler)

@@ -18,12 +18,11 @@ class PayloadTooLarge(DockerError):
     """413: a JSON body beyond JSON_BODY_LIMIT."""
 
 
+API_VERSION_KEY = web.RequestKey("api_version", tuple)
+
+
 def api_version(request: web.Request) -> tuple[int, ...]:
-    return request["api_version"]
-
-
-def version_at_least(request: web.Request, minimum: tuple[int, ...]) -> bool:
-    return api_version(request) >= minimum
+    return request[API_VERSION_KEY]
 
 
 def query_bool(request: web.Request, name: str, default: bool = False) -> bool:

@@ -8,10 +8,20 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from shared.api import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, version_tuple
+from shared.filters import FilterError
 
-from ..errors import (Conflict, DockerError, Forbidden, InvalidParameter, NotFound,
-                      NotImplementedByEngine, NotModified, Unauthorized, Unavailable)
-from .http import PayloadTooLarge
+from ..errors import (
+    Conflict,
+    DockerError,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    NotImplementedByEngine,
+    NotModified,
+    Unauthorized,
+    Unavailable,
+)
+from .http import API_VERSION_KEY, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,7 +60,7 @@ def error_response(status: int, message: str) -> web.Response:
 async def version_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     requested = request.match_info.get("version")
     if requested is None:
-        request["api_version"] = MAX
+        request[API_VERSION_KEY] = MAX
     else:
         try:
             version = version_tuple(requested)
@@ -63,7 +73,7 @@ async def version_middleware(request: web.Request, handler: Handler) -> web.Stre
         if version > MAX:
             raise InvalidParameter(f"client version {requested} is too new. Maximum supported "
                                    f"API version is {API_VERSION}")
-        request["api_version"] = version
+        request[API_VERSION_KEY] = version
     response = await handler(request)
     if not response.prepared:
         for key, value in common_headers().items():
@@ -82,6 +92,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         else:
             log.debug("%s %s: %d %s", request.method, request.path, status, exc.message)
         return error_response(status, exc.message)
+    except FilterError as exc:  # raised by shared code, which knows no HTTP
+        return error_response(400, str(exc))
     except web.HTTPNotFound:
         return error_response(404, "page not found")
     except web.HTTPMethodNotAllowed:

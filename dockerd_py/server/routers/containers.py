@@ -15,13 +15,21 @@ from ...daemon.daemon import Daemon
 from ...errors import InvalidParameter
 from ...runtime.attach import AttachSocket
 from ..hijack import Hijacked
-from ..http import (json_response, query_bool, query_filters, query_int, read_body, read_json)
+from ..http import (
+    api_version,
+    json_response,
+    query_bool,
+    query_filters,
+    query_int,
+    read_body,
+    read_json,
+)
 from ..middlewares import common_headers
 from ..schemas import CREATE_REQUEST
 
 
 def stream_content_type(request: web.Request, tty: bool) -> str:
-    if not tty and request["api_version"] >= (1, 42):
+    if not tty and api_version(request) >= (1, 42):
         return MULTIPLEXED_STREAM
     return RAW_STREAM
 
@@ -60,7 +68,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: json: cannot unmarshal into Go value of type "
                                    "container.CreateRequest")
-        cid, warnings = await svc.create(body, request.query.get("name"), request["api_version"])
+        cid, warnings = await svc.create(body, request.query.get("name"), api_version(request))
         return json_response({"Id": cid, "Warnings": warnings}, status=201)
 
     async def list_(request: web.Request) -> web.Response:
@@ -70,7 +78,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
 
     async def inspect(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        return json_response(svc.inspect(ctr, request["api_version"], query_bool(request, "size")))
+        return json_response(svc.inspect(ctr, api_version(request), query_bool(request, "size")))
 
     async def start(request: web.Request) -> web.Response:
         ctr = ctr_of(request)

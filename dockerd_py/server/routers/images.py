@@ -9,7 +9,7 @@ from shared import jsonstream
 
 from ...daemon.daemon import Daemon
 from ...errors import InvalidParameter, NotImplementedByEngine
-from ..http import json_response, query_bool, query_filters
+from ..http import api_version, json_response, query_bool, query_filters
 
 
 async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
@@ -25,13 +25,13 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
 
     async def list_(request: web.Request) -> web.Response:
         filters = query_filters(request)
-        if request["api_version"] < (1, 25) and request.query.get("filter"):
+        if api_version(request) < (1, 25) and request.query.get("filter"):
             filters.add("reference", request.query["filter"])
         return json_response(svc.list(query_bool(request, "all"), filters,
-                                      request["api_version"], query_bool(request, "digests")))
+                                      api_version(request), query_bool(request, "digests")))
 
     async def inspect(request: web.Request) -> web.Response:
-        return json_response(svc.inspect(request.match_info["name"], request["api_version"]))
+        return json_response(svc.inspect(request.match_info["name"], api_version(request)))
 
     async def history(request: web.Request) -> web.Response:
         return json_response(svc.history(request.match_info["name"]))

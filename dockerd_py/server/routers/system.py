@@ -13,7 +13,7 @@ from shared.timeutil import parse_timestamp
 from ...daemon.daemon import Daemon
 from ...daemon.events import EVENT_FILTERS, legacy_fields, matches
 from ...errors import InvalidParameter
-from ..http import json_response, query_filters
+from ..http import api_version, json_response, query_filters
 from ..middlewares import common_headers
 
 
@@ -42,7 +42,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             until = parse_timestamp(request.query["until"], now) if request.query.get("until") else None
         except ValueError as exc:
             raise InvalidParameter(str(exc)) from None
-        legacy = request["api_version"] < (1, 52)
+        legacy = api_version(request) < (1, 52)
         queue = daemon.events.subscribe()
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         try:

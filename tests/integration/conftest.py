@@ -1,0 +1,98 @@
+"""Fixtures: a real daemon per test session (and fresh ones where a test needs
+its own), a busybox image built from busybox-static, and the clients."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from .daemonctl import BUSYBOX, DOCKER_CLI, Daemon, busybox_rootfs_tar
+
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    why = None
+    if os.geteuid() != 0:
+        why = "integration tests need root"
+    elif not os.path.exists(BUSYBOX):
+        why = "busybox-static is not installed"
+    if why:
+        for item in items:
+            if "integration" in str(item.fspath):
+                item.add_marker(pytest.mark.skip(reason=why))
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="dpy-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rootfs_tar(workdir: Path) -> Path:
+    return busybox_rootfs_tar(workdir / "busybox-rootfs.tar")
+
+
+def import_busybox(daemon: Daemon, tar: Path, ref: str = "busybox:latest") -> str:
+    api = daemon.api()
+    repo, _, tag = ref.rpartition(":")
+    with open(tar, "rb") as f:
+        out = api.import_image_from_data(f.read(), repository=repo, tag=tag,
+                                         changes=['CMD ["sh"]'])
+    return out
+
+
+def new_daemon(workdir: Path, name: str, **kw: object) -> Daemon:
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+    return Daemon(root=root, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
+    """The shared daemon, with busybox:latest imported."""
+    d = new_daemon(workdir, "shared")
+    try:
+        d.start()
+        import_busybox(d, rootfs_tar)
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.fixture
+def fresh_daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
+    """A daemon of the test's own (for restarts and crashes)."""
+    d = new_daemon(workdir, "fresh")
+    try:
+        d.start()
+        import_busybox(d, rootfs_tar)
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.fixture
+def client(daemon: Daemon):  # type: ignore[no-untyped-def]
+    c = daemon.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def api(daemon: Daemon):  # type: ignore[no-untyped-def]
+    c = daemon.api()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def docker_cli(daemon: Daemon):  # type: ignore[no-untyped-def]
+    if not os.path.exists(DOCKER_CLI):
+        pytest.skip(f"the Docker CLI ({DOCKER_CLI}) is not installed")
+    return daemon.docker

@@ -1,0 +1,227 @@
+"""The daemon process: restarts, crashes, a second instance, side-by-side
+instances, systemd's notify and socket-activation protocols, configuration."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import import_busybox, new_daemon
+from .rawhttp import request
+
+
+def wait_for(predicate, timeout: float = 10):  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_restart_keeps_images_and_containers(fresh_daemon):
+    client = fresh_daemon.client()
+    client.images.get("busybox").tag("kept", "v1")
+    created = client.containers.create("busybox", ["true"], name="kept-created")
+    ran = client.containers.run("busybox", ["sh", "-c", "exit 6"], detach=True, name="kept-exited")
+    ran.wait(timeout=10)
+    fresh_daemon.restart()
+    client = fresh_daemon.client()
+    assert "kept:v1" in [t for i in client.images.list() for t in i.tags]
+    assert client.containers.get("kept-created").status == "created"
+    exited = client.containers.get("kept-exited")
+    assert exited.status == "exited" and exited.attrs["State"]["ExitCode"] == 6
+    assert exited.logs() == b""
+    created.start()  # still usable after the restart
+    assert client.containers.get("kept-created").wait(timeout=10)["StatusCode"] == 0
+
+
+def test_kill_9_keeps_running_containers(fresh_daemon):
+    client = fresh_daemon.client()
+    runner = client.containers.run("busybox", ["sh", "-c", "i=0; while true; do echo tick$i; "
+                                               "i=$((i+1)); sleep 0.2; done"],
+                                   detach=True, name="survivor")
+    quitter = client.containers.run("busybox", ["sh", "-c", "sleep 1; exit 9"], detach=True,
+                                    name="quitter")
+    runner.reload()
+    pid = runner.attrs["State"]["Pid"]
+    fresh_daemon.stop(signal.SIGKILL)
+    time.sleep(1.5)  # the quitter exits while no daemon watches
+    assert os.path.exists(f"/proc/{pid}")
+    fresh_daemon.start()
+    client = fresh_daemon.client()
+    runner = client.containers.get("survivor")
+    assert runner.status == "running" and runner.attrs["State"]["Pid"] == pid
+    quitter = client.containers.get("quitter")
+    assert quitter.status == "exited" and quitter.attrs["State"]["ExitCode"] == 9
+    before = runner.logs().count(b"tick")
+    assert wait_for(lambda: runner.logs().count(b"tick") > before, 5)
+    # attach to the adopted container still works
+    sock = client.api.attach_socket(runner.id, params={"stdout": 1, "stream": 1})
+    sock._sock.settimeout(5)
+    assert b"tick" in sock._sock.recv(4096)
+    sock.close()
+    runner.stop(timeout=1)
+    runner.reload()
+    assert runner.status == "exited"
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_sigterm_with_live_restore_off_stops_containers(workdir, rootfs_tar):
+    d = new_daemon(workdir, "nolive", extra_args=["--live-restore=false"])
+    try:
+        d.start()
+        import_busybox(d, rootfs_tar)
+        c = d.client().containers.run("busybox", ["sh", "-c", "trap 'exit 0' TERM; "
+                                                  "while true; do sleep 0.1; done"], detach=True)
+        c.reload()
+        pid = c.attrs["State"]["Pid"]
+        assert d.stop() == 0
+        assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 15)
+        d.start()
+        assert d.client().containers.get(c.id).status == "exited"
+    finally:
+        d.cleanup()
+
+
+def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
+    other = subprocess.run(
+        [sys.executable, "-m", "dockerd_py", "-H", f"unix://{fresh_daemon.root}/second.sock",
+         "--data-root", str(fresh_daemon.data_root), "--exec-root",
+         str(fresh_daemon.root / "run2"), "--bridge", fresh_daemon.prefix + "x0",
+         "--instance-prefix", fresh_daemon.prefix], capture_output=True, timeout=60)
+    assert other.returncode == 1
+    assert b"is in use by another dockerd-py" in other.stderr
+    assert request(fresh_daemon.sock, "GET", "/_ping").status == 200
+
+
+def test_two_daemons_side_by_side(workdir, rootfs_tar, daemon):
+    other = new_daemon(workdir, "side")
+    try:
+        other.start()
+        import_busybox(other, rootfs_tar)
+        a = daemon.client().containers.run("busybox", ["sleep", "30"], detach=True)
+        b = other.client().containers.run("busybox", ["sleep", "30"], detach=True)
+        try:
+            a.reload()
+            b.reload()
+            ip_a = a.attrs["NetworkSettings"]["IPAddress"]
+            ip_b = b.attrs["NetworkSettings"]["IPAddress"]
+            assert ip_a.rsplit(".", 1)[0] == daemon.subnet.rsplit(".", 1)[0]
+            assert ip_b.rsplit(".", 1)[0] == other.subnet.rsplit(".", 1)[0]
+            assert a.id not in [c.id for c in other.client().containers.list(all=True)]
+            links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+            assert daemon.bridge in links and other.bridge in links
+        finally:
+            a.remove(force=True)
+            b.remove(force=True)
+    finally:
+        other.cleanup()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert other.bridge not in links
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    assert other.prefix.upper() not in rules
+
+
+def test_sigterm_shuts_down_cleanly(workdir):
+    d = new_daemon(workdir, "term")
+    try:
+        d.start()
+        pidfile = d.exec_root / "dockerd-py.pid"
+        assert pidfile.read_text().strip() == str(d.proc.pid)
+        assert d.stop(signal.SIGTERM) == 0
+        assert not pidfile.exists()
+        assert "shutting down" in d.log()
+    finally:
+        d.cleanup()
+
+
+def test_sd_notify_ready(workdir):
+    d = new_daemon(workdir, "notify")
+    path = str(d.root / "notify.sock")
+    d.root.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(30)
+    try:
+        env = dict(os.environ, NOTIFY_SOCKET=path)
+        d.start(env=env)
+        assert listener.recv(64) == b"READY=1"
+        d.stop()
+        assert listener.recv(64) == b"STOPPING=1"
+    finally:
+        listener.close()
+        d.cleanup()
+
+
+def test_socket_activation(workdir):
+    """Hand the daemon a listening socket as systemd does: fd 3, LISTEN_FDS, LISTEN_PID."""
+    d = new_daemon(workdir, "sockact")
+    d.root.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(d.sock)
+    listener.listen(16)
+    fd = listener.fileno()
+    args = d.args()
+    args[args.index("-H") + 1] = "fd://"
+    shell = (f"exec 3<&{fd}; exec {fd}<&-; LISTEN_FDS=1 LISTEN_PID=$$ "
+             "exec " + " ".join(f"'{a}'" for a in args))
+    try:
+        d.start(args=["bash", "-c", shell], pass_fds=(fd,))
+        listener.close()
+        assert request(d.sock, "GET", "/_ping").status == 200
+        import_busybox(d, Path(workdir) / "busybox-rootfs.tar")
+        c = d.client().containers.run("busybox", ["sh", "-c", "ls -l /proc/1/fd"], detach=True)
+        c.wait(timeout=10)
+        # the activation socket (fd 3 of the daemon) reaches neither conmon nor the container
+        assert "socket" not in c.logs().decode()
+        c.remove()
+    finally:
+        listener.close()
+        d.cleanup()
+
+
+def test_config_file_and_flag_conflict(workdir):
+    root = Path(workdir) / "conf"
+    root.mkdir(exist_ok=True)
+    conf = root / "daemon.json"
+    conf.write_text(json.dumps({"data-root": str(root / "data"), "bridge": "confbr0"}))
+    out = subprocess.run([sys.executable, "-m", "dockerd_py", "--config-file", str(conf),
+                          "--bridge", "other0", "--validate"], capture_output=True, timeout=60)
+    assert out.returncode == 1
+    assert b"the following directives are specified both as a flag and in the configuration " \
+           b"file: bridge: (from flag: other0, from file: confbr0)" in out.stderr
+    conf.write_text(json.dumps({"no-such-key": 1}))
+    out = subprocess.run([sys.executable, "-m", "dockerd_py", "--config-file", str(conf),
+                          "--validate"], capture_output=True, timeout=60)
+    assert out.returncode == 1
+    assert b"don't match any configuration option: no-such-key" in out.stderr
+    conf.write_text(json.dumps({"bridge": "confbr0", "live-restore": False}))
+    out = subprocess.run([sys.executable, "-m", "dockerd_py", "--config-file", str(conf),
+                          "--validate"], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_systemd_units_verify():
+    units = Path(__file__).resolve().parents[2] / "systemd"
+    if not os.path.exists("/usr/local/bin/dockerd-py"):
+        pytest.skip("the units name /usr/local/bin/dockerd-py, which is not installed")
+    out = subprocess.run(["systemd-analyze", "verify", str(units / "dockerd-py.socket"),
+                          str(units / "dockerd-py.service")], capture_output=True, text=True,
+                         timeout=60)
+    problems = [line for line in out.stderr.splitlines()
+                if "dockerd-py" in line and "Unknown" not in line]
+    assert out.returncode == 0 or not problems, out.stderr
+    service = (units / "dockerd-py.service").read_text()
+    assert "Type=notify" in service and "KillMode=process" in service
+    assert "ListenStream=/run/dockerd-py.sock" in (units / "dockerd-py.socket").read_text()

@@ -1,0 +1,48 @@
+import pytest
+
+from shared import timeutil, units
+from shared.filters import FilterError, Filters
+
+
+def test_both_filter_forms():
+    new = Filters.from_json('{"label": {"a=b": true}, "status": {"running": true}}')
+    old = Filters.from_json('{"label": ["a=b"], "status": ["running"]}')
+    assert new.fields == old.fields == {"label": {"a=b"}, "status": {"running"}}
+
+
+def test_malformed_filters():
+    for text in ("garb1age}", "[1]", '{"a": 1}'):
+        with pytest.raises(FilterError):
+            Filters.from_json(text)
+    with pytest.raises(FilterError, match="invalid filter 'x'"):
+        Filters.from_json('{"x": ["1"]}').validate({"label"})
+
+
+def test_label_matching():
+    f = Filters.from_json('{"label": ["a", "b=2"]}')
+    assert f.match_labels({"a": "1", "b": "2"})
+    assert not f.match_labels({"a": "1", "b": "3"})
+    assert not f.match_labels({"b": "2"})
+
+
+def test_human_sizes_and_durations():
+    assert units.human_size(1982256) == "1.98MB"
+    assert units.human_size(999) == "999B"
+    assert units.parse_ram("512m") == 512 * 1024 * 1024
+    assert units.parse_ram("1g") == 1 << 30
+    with pytest.raises(ValueError):
+        units.parse_ram("lots")
+    assert units.human_duration(0.2) == "Less than a second"
+    assert units.human_duration(90) == "About a minute"
+    assert units.human_duration(3 * 3600) == "3 hours"
+
+
+def test_rfc3339():
+    ns = 1_700_000_000_123_456_789
+    text = timeutil.rfc3339_nano(ns)
+    assert text == "2023-11-14T22:13:20.123456789Z"
+    assert timeutil.parse_rfc3339(text) == ns
+    assert timeutil.parse_rfc3339("2023-11-14T23:13:20.123456789+01:00") == ns
+    assert timeutil.rfc3339_nano(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"
+    assert timeutil.parse_timestamp("1700000000.5") == 1700000000.5
+    assert abs(timeutil.parse_timestamp("10m", now=1000.0) - 400.0) < 1e-6
