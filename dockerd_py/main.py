@@ -47,6 +47,10 @@ async def serve(cfg: DaemonConfig) -> int:
         log.error("failed to start daemon: %s", exc)
         await daemon.shutdown()
         return 1
+    except Exception as exc:  # a bug: say what and where, then stop
+        log.exception("failed to start daemon: %s", exc)
+        await daemon.shutdown()
+        return 1
     runner = web.AppRunner(make_app(daemon), access_log=None, shutdown_timeout=2.0,
                            handle_signals=False)
     await runner.setup()

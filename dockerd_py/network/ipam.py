@@ -7,7 +7,8 @@ import random
 from ..errors import Conflict, InvalidParameter
 
 # Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
-DEFAULT_POOLS: list[tuple[str, int]] = [("172.17.0.0/12", 16), ("192.168.0.0/16", 20)]
+DEFAULT_POOLS: list[tuple[str, int]] = [(f"172.{n}.0.0/16", 16) for n in range(17, 32)] + [
+    ("192.168.0.0/16", 20)]
 
 
 def host_routes() -> list[ipaddress.IPv4Network]:
