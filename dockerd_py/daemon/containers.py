@@ -7,6 +7,7 @@ pidfd and never keeps a task per container.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -17,9 +18,12 @@ import signal as signal_mod
 import stat
 from typing import Any, AsyncIterator
 
+from shared import reference as refs
+from shared.api import ENGINE_VERSION
 from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339
 
+from ..builder.dockerfile import apply_change
 from ..config import DaemonConfig
 from ..errors import (
     Conflict,
@@ -35,15 +39,16 @@ from ..runtime.attach import AttachSocket
 from ..runtime.oci import OCIRuntime
 from ..storage.confined import Root
 from ..storage.drivers.base import remove_tree
-from ..storage.layers import LayerStore
+from ..storage.layers import Layer, LayerStore
+from ..storage.tarwriter import tar_tree
 from . import names as names_mod
 from . import validate
 from .container import Container, Waiter, network_settings_shape, new_state
 from .events import Events
-from .images import ImageService
+from .images import ImageService, container_config_shape
 from .networks import NetworkService
 from .store import Store, dumps, loads
-from .streams import iterate_blocking
+from .streams import IteratorReader, iterate_blocking
 
 log = logging.getLogger(__name__)
 
@@ -631,8 +636,7 @@ class ContainerService:
         self.events.publish("container", "restart", ctr.id, self._event_attrs(ctr))
 
     async def _unpause_for_kill(self, ctr: Container) -> None:
-        runtime = self.runtimes[ctr.internal.get("runtime") or self.cfg.default_runtime]
-        await runtime.resume(ctr.id)
+        await self._runtime(ctr).resume(ctr.id)
         ctr.set_status("running")
 
     # -- wait ----------------------------------------------------------------------------
@@ -831,6 +835,94 @@ class ContainerService:
             doc["SizeRootFs"] = rw + self._image_size(ctr)
         return doc
 
+    # -- filesystem -------------------------------------------------------------------------------
+    async def changes(self, ctr: Container) -> list[dict[str, Any]] | None:
+        found = await asyncio.to_thread(self.layers.driver.changes, ctr.internal["rw_layer"])
+        return [c.doc() for c in found] or None
+
+    def export(self, ctr: Container) -> AsyncIterator[bytes]:
+        """The container's whole filesystem as a tar stream."""
+        driver = self.layers.driver
+        rw = ctr.internal["rw_layer"]
+
+        def produce():  # type: ignore[no-untyped-def]
+            root = driver.get(rw)
+            try:
+                yield from tar_tree(root)
+            finally:
+                driver.put(rw)
+        self.events.publish("container", "export", ctr.id, self._event_attrs(ctr))
+        return iterate_blocking(produce)
+
+    async def commit(self, ctr: Container, repo: str | None, tag: str | None, author: str,
+                     comment: str, changes: list[str], config: dict[str, Any] | None,
+                     pause: bool) -> str:
+        """A new image: the container's image plus its changes as one layer."""
+        ref = None
+        if repo:
+            try:
+                ref = refs.parse_repository_tag(repo, tag)
+            except refs.ReferenceError as exc:
+                raise InvalidParameter(str(exc)) from None
+        image = self.images.store.images.get(ctr.image_id)
+        if image is None:
+            raise Conflict(f"the image of container {ctr.id} is gone")
+        paused_here = False
+        if pause and ctr.running and not ctr.paused:
+            await self.pause(ctr)
+            paused_here = True
+        try:
+            layer = await asyncio.to_thread(self._commit_layer, ctr, image.top_layer)
+        finally:
+            if paused_here:
+                await self.unpause(ctr)
+        try:
+            raw = commit_config(image.config, ctr, author, comment, changes, config, layer)
+            new = await self.images.add_image(raw, [ref] if ref else [], {"Parent": image.id},
+                                              acquired_top=layer is not None)
+        except BaseException:
+            if layer is not None:
+                await asyncio.to_thread(self.layers.release, layer.chain_id)
+            raise
+        self.events.publish("container", "commit", ctr.id,
+                            self._event_attrs(ctr, comment=comment))
+        return new.id
+
+    def _commit_layer(self, ctr: Container, top: str | None) -> Layer | None:
+        """Register the container's changes; None when there are none (an empty
+        layer, which Docker records only in the history)."""
+        layer = self.layers.register(IteratorReader(self.layers.driver.diff(
+            ctr.internal["rw_layer"])), top)
+        if layer.diff_id == EMPTY_LAYER_DIFF_ID:
+            self.layers.release(layer.chain_id)
+            if top is not None:
+                self.layers.acquire(top)  # the image's top stands in for the empty layer
+            return None
+        return layer
+
+    async def pause(self, ctr: Container) -> None:
+        async with ctr.lock:
+            if not ctr.running:
+                raise Conflict(f"Container {ctr.id} is not running")
+            if ctr.paused:
+                raise Conflict(f"Container {ctr.id} is already paused")
+            await self._runtime(ctr).pause(ctr.id)
+            ctr.set_status("paused")
+            await self._save(ctr)
+        self.events.publish("container", "pause", ctr.id, self._event_attrs(ctr))
+
+    async def unpause(self, ctr: Container) -> None:
+        async with ctr.lock:
+            if not ctr.paused:
+                raise Conflict(f"Container {ctr.id} is not paused")
+            await self._runtime(ctr).resume(ctr.id)
+            ctr.set_status("running")
+            await self._save(ctr)
+        self.events.publish("container", "unpause", ctr.id, self._event_attrs(ctr))
+
+    def _runtime(self, ctr: Container) -> OCIRuntime:
+        return self.runtimes[ctr.internal.get("runtime") or self.cfg.default_runtime]
+
     # -- logs and attach ------------------------------------------------------------------------
     def logs(self, ctr: Container, stdout: bool, stderr: bool, follow: bool, since: float,
              until: float | None, tail: int | None) -> AsyncIterator[k8sfile.Message]:
@@ -966,6 +1058,51 @@ class ContainerService:
         total = len(self.containers)
         return {"Containers": total, "ContainersRunning": running,
                 "ContainersPaused": paused, "ContainersStopped": total - running - paused}
+
+
+EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
+def commit_config(base: dict[str, Any], ctr: Container, author: str, comment: str,
+                  changes: list[str], overrides: dict[str, Any] | None,
+                  layer: Layer | None) -> bytes:
+    """The committed image's config: the container's config (with the request's
+    overrides and changes), the parent's layers plus the new one, a history line."""
+    config = copy.deepcopy(ctr.config)
+    if overrides:
+        merged = dict(overrides)
+        merge_image_config(merged, config)
+        for key, value in config.items():
+            merged.setdefault(key, value)
+        config = merged
+    for change in changes:
+        apply_change(config, change)
+    created = now_rfc3339()
+    doc = copy.deepcopy(base)
+    for key in ("author", "comment", "container", "container_config"):
+        doc.pop(key, None)
+    doc.update({"config": container_config_shape(config), "container": ctr.id,
+                "container_config": container_config_shape(ctr.config), "created": created,
+                "docker_version": ENGINE_VERSION})
+    if author:
+        doc["author"] = author
+    if comment:
+        doc["comment"] = comment
+    history = list(doc.get("history") or [])
+    entry: dict[str, Any] = {"created": created,
+                             "created_by": " ".join(ctr.config.get("Cmd") or [])}
+    if author:
+        entry["author"] = author
+    if comment:
+        entry["comment"] = comment
+    if layer is None:
+        entry["empty_layer"] = True
+    history.append(entry)
+    doc["history"] = history
+    rootfs = dict(doc.get("rootfs") or {"type": "layers"})
+    rootfs["diff_ids"] = list(rootfs.get("diff_ids") or []) + ([layer.diff_id] if layer else [])
+    doc["rootfs"] = rootfs
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def _is_conmon(pid: int, cid: str) -> bool:

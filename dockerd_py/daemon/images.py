@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hashlib
 import json
 import logging
 import platform
@@ -18,11 +17,13 @@ from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339, parse_timestamp
 
 from ..builder.dockerfile import apply_change
+from ..distribution import archive
 from ..errors import Conflict, InvalidParameter, NoSuchImage
+from ..storage.imageconfig import image_id_of, parse_image_config
 from ..storage.layers import Layer, LayerStore, chain_ids
 from .events import Events
 from .store import Store, dumps, loads
-from .streams import feed_blocking
+from .streams import feed_blocking, iterate_blocking
 
 log = logging.getLogger(__name__)
 
@@ -98,36 +99,6 @@ class Image:
     @property
     def short_id(self) -> str:
         return self.id.split(":", 1)[1][:12]
-
-
-def image_id_of(raw_config: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw_config).hexdigest()
-
-
-def parse_image_config(raw: bytes) -> dict[str, Any]:
-    """Validate an image config as much as the daemon relies on it."""
-    try:
-        config = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidParameter(f"invalid image config: {exc}") from None
-    if not isinstance(config, dict):
-        raise InvalidParameter("invalid image config: not a JSON object")
-    rootfs = config.get("rootfs")
-    if not isinstance(rootfs, dict) or rootfs.get("type") != "layers":
-        raise InvalidParameter("invalid image config: rootfs type must be \"layers\"")
-    diff_ids = rootfs.get("diff_ids") or []
-    if not isinstance(diff_ids, list) or not all(
-            isinstance(d, str) and refs.is_digest(d) for d in diff_ids):
-        raise InvalidParameter("invalid image config: bad diff_ids")
-    inner = config.get("config")
-    if inner is not None and not isinstance(inner, dict):
-        raise InvalidParameter("invalid image config: config must be an object")
-    for key, typ in (("Env", list), ("Cmd", list), ("Entrypoint", list), ("Labels", dict),
-                     ("ExposedPorts", dict), ("Volumes", dict), ("User", str),
-                     ("WorkingDir", str), ("StopSignal", str)):
-        if inner and inner.get(key) is not None and not isinstance(inner[key], typ):
-            raise InvalidParameter(f"invalid image config: config.{key} has the wrong type")
-    return config
 
 
 class ImageStore:
@@ -453,6 +424,89 @@ class ImageService:
         self.events.publish("image", "import", image.id, {"name": image.id})
         return image
 
+    # -- save and load --------------------------------------------------------------
+    def _save_targets(self, names: list[str]) -> list[tuple[Image, list[refs.Reference]]]:
+        """Images by name, as `docker save` picks them: `repo` means all its tags,
+        `repo:tag` that tag, an ID the untagged image."""
+        chosen: dict[str, list[refs.Reference]] = {}
+        for name in names:
+            tags: list[refs.Reference] = []
+            image = None
+            try:
+                ref = refs.parse(name)
+            except refs.ReferenceError:
+                ref = None
+            if ref is not None and ref.tag is None and ref.digest is None:
+                for canonical, image_id in self.store.refs.items():
+                    candidate = refs.parse(canonical)
+                    if candidate.name == ref.name and candidate.tag:
+                        chosen.setdefault(image_id, []).append(candidate)
+                        image = self.store.images[image_id]
+                if image is not None:
+                    continue
+            image = self.get(name)
+            if ref is not None and (ref.tag or ref.digest) and not image.id.endswith(name):
+                named = ref.with_default_tag()
+                if named.canonical() in self.store.refs:
+                    tags.append(named)
+            chosen.setdefault(image.id, []).extend(tags)
+        return [(self.store.images[i], t) for i, t in chosen.items()]
+
+    def save_archive(self, names: list[str]) -> AsyncIterator[bytes]:
+        """The archive of the named images; unknown names fail before any byte."""
+        targets = self._save_targets(names)
+        items = [archive.SaveItem(image.id, image.raw_config, image.diff_ids,
+                                  chain_ids(image.diff_ids), tags, image.created_ns / 1e9,
+                                  image.meta.get("Parent", ""))
+                 for image, tags in targets]
+        chains = {c for item in items for c in item.chains}
+        for image, _ in targets:
+            self.events.publish("image", "save", image.id, {"name": image.id})
+
+        def produce():  # type: ignore[no-untyped-def]
+            for chain in chains:  # held while streaming: a concurrent rmi cannot pull them
+                self.layers.acquire(chain)
+            try:
+                yield from archive.save(items, self.layers)
+            finally:
+                for chain in chains:
+                    self.layers.release(chain)
+        return iterate_blocking(produce)
+
+    async def load_archive(self, source: AsyncIterator[bytes], spool_root: str) -> list[str]:
+        """`docker load`: returns the lines Docker prints (`Loaded image: ...`)."""
+        spool = archive.new_spool_dir(spool_root)
+        loader = archive.Loader(self.layers, spool)
+        lines: list[str] = []
+        try:
+            await feed_blocking(source, loader.read)
+            images = loader.images()
+            await asyncio.to_thread(loader.check, images)
+            for loaded in images:
+                lines += await self._register_loaded(loader, loaded)
+        finally:
+            await asyncio.to_thread(loader.discard_all)
+            archive.remove_spool_dir(spool)
+        return lines
+
+    async def _register_loaded(self, loader: archive.Loader,
+                               loaded: archive.LoadedImage) -> list[str]:
+        lines = []
+        for ref in loaded.tags:
+            old = self.store.refs.get(ref.canonical())
+            if old is not None and old != image_id_of(loaded.raw_config):
+                lines.append(f"The image {ref.familiar()} already exists, renaming the old "
+                             f"one with ID {old} to empty string")
+        await asyncio.to_thread(loader.register, loaded)  # holds the top layer for us
+        meta = {"Parent": loaded.parent} if loaded.parent in self.store.images else {}
+        image = await self.add_image(loaded.raw_config, loaded.tags, meta, acquired_top=True)
+        self.events.publish("image", "load", image.id, {"name": image.id})
+        if loaded.tags:
+            lines += [f"Loaded image: {ref.familiar()}" for ref in loaded.tags]
+        else:
+            lines.append(f"Loaded image ID: {image.id}")
+        return lines
+
     async def delete(self, name: str, force: bool, prune: bool) -> list[dict[str, str]]:
         """Docker's ImageDelete: untag a reference, delete when nothing is left."""
         async with self._lock:
@@ -545,6 +599,57 @@ class ImageService:
         await asyncio.to_thread(self.layers.release, image.top_layer)
         after = {layer.chain_id for layer in self.layers.all()}
         return [c for c in chain_ids(image.diff_ids)[::-1] if c in before - after]
+
+
+    # -- prune and disk usage ------------------------------------------------------------
+    async def prune(self, filters: Filters) -> dict[str, Any]:
+        filters.validate({"dangling", "until", "label", "label!"})
+        dangling_only = True
+        if "dangling" in filters:
+            dangling_only = any(v.lower() in ("true", "1") for v in filters.get("dangling"))
+        until = None
+        if "until" in filters:
+            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        deleted: list[dict[str, str]] = []
+        reclaimed = 0
+        async with self._lock:
+            for image in list(self.store.images.values()):
+                if image.id not in self.store.images:
+                    continue
+                if self._containers_using(image.id):
+                    continue
+                if dangling_only and self.store.references(image.id):
+                    continue
+                if any(i.meta.get("Parent") == image.id for i in self.store.images.values()):
+                    continue
+                labels = image.container_config.get("Labels") or {}
+                if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+                    continue
+                if until is not None and image.created_ns >= until:
+                    continue
+                before = sum(layer.size for layer in self.layers.all())
+                records: list[dict[str, str]] = []
+                try:
+                    await self._delete_helper(image, records, True, True, False)
+                except Conflict:
+                    continue
+                deleted += records
+                reclaimed += before - sum(layer.size for layer in self.layers.all())
+        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    def disk_usage(self, api_version: tuple[int, ...]) -> tuple[int, list[dict[str, Any]]]:
+        """LayersSize and the Images of `/system/df`, with shared sizes."""
+        users: dict[str, int] = {}
+        for image in self.store.images.values():
+            for chain in chain_ids(image.diff_ids):
+                users[chain] = users.get(chain, 0) + 1
+        out = []
+        for image in self.store.images.values():
+            doc = self.summary(image, api_version, len(self._containers_using(image.id)))
+            doc["SharedSize"] = sum(layer.size for layer in self.layer_chain(image)
+                                    if users.get(layer.chain_id, 0) > 1)
+            out.append(doc)
+        return sum(layer.size for layer in self.layers.all()), out
 
 
 def _single_reference(repo_refs: list[refs.Reference]) -> bool:

@@ -89,3 +89,43 @@ async def iterate_blocking(make: Callable[[], Iterator[bytes]],
             except asyncio.QueueEmpty:
                 await asyncio.sleep(0.01)
         await task
+
+
+class IteratorReader:
+    """A file-like reader over an iterator of byte chunks (for blocking consumers)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buf += chunk
+        if n < 0:
+            data, self._buf = self._buf, b""
+        else:
+            data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        data = self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+    def peek(self, n: int = 1) -> bytes:
+        while len(self._buf) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buf += chunk
+        return self._buf
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return False

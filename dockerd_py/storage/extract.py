@@ -130,7 +130,7 @@ class Extractor:
         else:
             raise ArchiveError(f"unhandled tar header type {kind!r} for {entry.name!r}")
         self._created.add(path)
-        if kind != tarfile.LNKTYPE:
+        if not entry.is_reg and kind != tarfile.LNKTYPE:  # files got theirs through their fd
             self._finish_meta(pfd, base, entry, is_link=kind == tarfile.SYMTYPE)
 
     def _skip_payload(self, reader: TarReader, entry: Entry) -> None:
@@ -291,15 +291,14 @@ class Extractor:
             os.chown(base, *self.uid_gid, dir_fd=pfd, follow_symlinks=False)
         elif self.same_owner:
             os.chown(base, entry.uid, entry.gid, dir_fd=pfd, follow_symlinks=False)
-        if not is_link and not entry.is_reg:
+        if not is_link:  # devices and FIFOs: chmod after chown, which clears set-id bits
             fd = os.open(base, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
             try:
                 os.chmod(f"/proc/self/fd/{fd}", entry.mode & 0o7777)
             finally:
                 os.close(fd)
-        if not entry.is_reg:
-            os.utime(base, ns=(entry.atime_ns or entry.mtime_ns, entry.mtime_ns),
-                     dir_fd=pfd, follow_symlinks=False)
+        os.utime(base, ns=(entry.atime_ns or entry.mtime_ns, entry.mtime_ns),
+                 dir_fd=pfd, follow_symlinks=False)
 
     def _restore_dir_times(self) -> None:
         for path, atime, mtime in reversed(self._dir_times):

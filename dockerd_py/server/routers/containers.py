@@ -25,7 +25,7 @@ from ..http import (
     read_json,
 )
 from ..middlewares import common_headers
-from ..schemas import CREATE_REQUEST
+from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST
 
 
 def stream_content_type(request: web.Request, tty: bool) -> str:
@@ -171,7 +171,48 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             conn.close()
         return conn.response()
 
+    async def changes(request: web.Request) -> web.Response:
+        return json_response(await svc.changes(ctr_of(request)))
+
+    async def export(request: web.Request) -> web.StreamResponse:
+        chunks = svc.export(ctr_of(request))
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+        first = await anext(chunks, None)
+        await resp.prepare(request)
+        try:
+            if first is not None:
+                await resp.write(first)
+            async for chunk in chunks:
+                await resp.write(chunk)
+        except (ConnectionResetError, ConnectionError):
+            await chunks.aclose()
+        return resp
+
+    async def pause(request: web.Request) -> web.Response:
+        await svc.pause(ctr_of(request))
+        return web.Response(status=204)
+
+    async def unpause(request: web.Request) -> web.Response:
+        await svc.unpause(ctr_of(request))
+        return web.Response(status=204)
+
+    async def commit(request: web.Request) -> web.Response:
+        config = await read_json(request, CONTAINER_CONFIG, "Config")
+        if config is not None and not isinstance(config, dict):
+            raise InvalidParameter("invalid JSON: the body must be a container config")
+        ctr = svc.get(request.query.get("container", ""))
+        image_id = await svc.commit(
+            ctr, request.query.get("repo"), request.query.get("tag"),
+            request.query.get("author", ""), request.query.get("comment", ""),
+            request.query.getall("changes", []), config, query_bool(request, "pause", True))
+        return json_response({"Id": image_id}, status=201)
+
     add("POST", "/containers/create", create)
+    add("POST", "/commit", commit)
+    add("GET", "/containers/{id}/changes", changes)
+    add("GET", "/containers/{id}/export", export)
+    add("POST", "/containers/{id}/pause", pause)
+    add("POST", "/containers/{id}/unpause", unpause)
     add("GET", "/containers/json", list_)
     add("GET", "/containers/{id}/json", inspect)
     add("POST", "/containers/{id}/start", start)

@@ -1,6 +1,7 @@
 """/images routes."""
 from __future__ import annotations
 
+import os
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -22,6 +23,7 @@ async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
 
 def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     svc = daemon.images
+    spool_root = os.path.join(daemon.cfg.data_root, "tmp")
 
     async def list_(request: web.Request) -> web.Response:
         filters = query_filters(request)
@@ -68,9 +70,48 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         await resp.write(jsonstream.message(status=image.id))
         return resp
 
+    async def stream_tar(request: web.Request, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+        first = await anext(chunks, None)  # errors before the first byte get a status code
+        await resp.prepare(request)
+        try:
+            if first is not None:
+                await resp.write(first)
+            async for chunk in chunks:
+                await resp.write(chunk)
+        except (ConnectionResetError, ConnectionError):
+            await chunks.aclose()
+        return resp
+
+    async def save_one(request: web.Request) -> web.StreamResponse:
+        return await stream_tar(request, svc.save_archive([request.match_info["name"]]))
+
+    async def save_many(request: web.Request) -> web.StreamResponse:
+        names = request.query.getall("names", [])
+        if not names:
+            raise InvalidParameter("no image names given")
+        return await stream_tar(request, svc.save_archive(names))
+
+    async def load(request: web.Request) -> web.StreamResponse:
+        quiet = query_bool(request, "quiet")
+        lines = await svc.load_archive(body_chunks(request), spool_root)
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        del quiet  # no progress bars to skip: layers are read while the archive arrives
+        for line in lines:
+            await resp.write(jsonstream.message(stream=line + "\n"))
+        return resp
+
+    async def prune(request: web.Request) -> web.Response:
+        return json_response(await svc.prune(query_filters(request)))
+
     add("GET", "/images/json", list_)
+    add("GET", "/images/get", save_many)
+    add("POST", "/images/load", load)
+    add("POST", "/images/prune", prune)
     add("POST", "/images/create", create)
     add("GET", "/images/{name:.+}/json", inspect)
+    add("GET", "/images/{name:.+}/get", save_one)
     add("GET", "/images/{name:.+}/history", history)
     add("POST", "/images/{name:.+}/tag", tag)
     add("DELETE", "/images/{name:.+}", remove)

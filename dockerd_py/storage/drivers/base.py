@@ -11,6 +11,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Iterator
 
+from ..changes import Change
 from ..extract import ExtractResult, Whiteouts, extract
 from ..tarsplit import SkeletonWriter
 from ..tarstream import TarReader
@@ -67,6 +68,14 @@ class GraphDriver(ABC):
     def set_parent(self, layer_id: str, parent: str | None) -> None:
         """Put an independently extracted layer on top of parent."""
         raise DriverError(f"{self.name} layers cannot change parent")
+
+    @abstractmethod
+    def changes(self, layer_id: str) -> list[Change]:
+        """What this layer changed relative to its parents (`docker diff`)."""
+
+    @abstractmethod
+    def diff(self, layer_id: str) -> Iterator[bytes]:
+        """This layer's changes as a layer tar with whiteouts (for commit)."""
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         """GraphDriver.Data as `inspect` shows it."""

@@ -14,8 +14,10 @@ import os
 import secrets
 import string
 import subprocess
+from typing import Iterator
 
 from .. import mounts
+from ..changes import Change, overlay_changes, overlay_diff
 from ..extract import Whiteouts
 from .base import DriverError, GraphDriver, remove_tree
 
@@ -169,6 +171,16 @@ class Overlay2Driver(GraphDriver):
         with self._lock:
             if layer_id not in self._mounts and mounts.is_mountpoint(merged):
                 self._mounts[layer_id] = 1
+
+    def lower_dirs(self, layer_id: str) -> list[str]:
+        lower = self._lower(layer_id)
+        return [os.path.join(self.home, p) for p in lower.split(":")] if lower else []
+
+    def changes(self, layer_id: str) -> list[Change]:
+        return overlay_changes(self.diff_path(layer_id), self.lower_dirs(layer_id))
+
+    def diff(self, layer_id: str) -> Iterator[bytes]:
+        return overlay_diff(self.diff_path(layer_id))
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         d = self._dir(layer_id)

@@ -6,7 +6,9 @@ any filesystem (and under overlayfs itself).
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
+from ..changes import Change, naive_diff, tree_changes
 from ..copytree import copy_tree
 from ..extract import Whiteouts
 from .base import DriverError, GraphDriver, remove_tree
@@ -70,6 +72,16 @@ class VfsDriver(GraphDriver):
 
     def put(self, layer_id: str) -> None:
         pass
+
+    def _parent_dir(self, layer_id: str) -> str | None:
+        parent = self.parent_of(layer_id)
+        return self._dir(parent) if parent else None
+
+    def changes(self, layer_id: str) -> list[Change]:
+        return tree_changes(self._dir(layer_id), self._parent_dir(layer_id))
+
+    def diff(self, layer_id: str) -> Iterator[bytes]:
+        return naive_diff(self._dir(layer_id), self._parent_dir(layer_id))
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         return {}
