@@ -18,7 +18,9 @@ COMMANDS = {
     "kill": "container:kill", "rm": "container:rm", "logs": "container:logs",
     "wait": "container:wait", "attach": "container:attach", "inspect": "system:inspect",
     "images": "image:images", "import": "image:import_", "rmi": "image:rmi",
-    "tag": "image:tag", "history": "image:history",
+    "tag": "image:tag", "history": "image:history", "save": "image:save", "load": "image:load",
+    "commit": "container:commit", "diff": "container:diff", "export": "container:export",
+    "pause": "container:pause", "unpause": "container:unpause",
     "container": "container:container", "image": "image:image",
 }
 

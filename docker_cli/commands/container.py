@@ -557,6 +557,71 @@ def attach(ctx: click.Context, no_stdin: bool, name: str) -> None:
         sys.exit(state["ExitCode"])
 
 
+@click.command()
+@click.option("-a", "--author", default="", help="Author")
+@click.option("-c", "--change", multiple=True, help="Apply Dockerfile instruction to the created image")
+@click.option("-m", "--message", default="", help="Commit message")
+@click.option("-p/--no-pause", "--pause/--no-pause", "pause", default=True,
+              help="Pause container during commit")
+@click.argument("name")
+@click.argument("reference", required=False)
+@click.pass_context
+def commit(ctx: click.Context, author: str, change: tuple[str, ...], message: str, pause: bool,
+           name: str, reference: str | None) -> None:
+    """Create a new image from a container's changes."""
+    repo, tag = reference, None
+    if reference and ":" in reference.rsplit("/", 1)[-1]:
+        repo, _, tag = reference.rpartition(":")
+    result = client_of(ctx).post("/commit", params={
+        "container": name, "repo": repo, "tag": tag, "author": author, "comment": message,
+        "changes": list(change), "pause": pause})
+    click.echo(result["Id"])
+
+
+@click.command()
+@click.argument("name")
+@click.pass_context
+def diff(ctx: click.Context, name: str) -> None:
+    """Inspect changes to files or directories on a container's filesystem."""
+    kinds = {0: "C", 1: "A", 2: "D"}
+    for change in client_of(ctx).get(f"/containers/{name}/changes") or []:
+        click.echo(f"{kinds.get(change['Kind'], '?')} {change['Path']}")
+
+
+@click.command()
+@click.option("-o", "--output", default=None, help="Write to a file, instead of STDOUT")
+@click.argument("name")
+@click.pass_context
+def export(ctx: click.Context, output: str | None, name: str) -> None:
+    """Export a container's filesystem as a tar archive."""
+    if output is None and sys.stdout.isatty():
+        raise CLIError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1)
+    resp = client_of(ctx).request("GET", f"/containers/{name}/export")
+    target = open(output, "wb") if output else sys.stdout.buffer
+    try:
+        for chunk in resp.iter_chunks(1 << 20):
+            target.write(chunk)
+    finally:
+        if output:
+            target.close()
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def pause(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Pause all processes within one or more containers."""
+    _each(ctx, names, lambda c, n: c.request("POST", f"/containers/{n}/pause").read())
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def unpause(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Unpause all processes within one or more containers."""
+    _each(ctx, names, lambda c, n: c.request("POST", f"/containers/{n}/unpause").read())
+
+
 @click.group(cls=click.Group)
 def container() -> None:
     """Manage containers."""
@@ -565,7 +630,8 @@ def container() -> None:
 for _cmd, _name in ((ps, "ls"), (ps, "ps"), (ps, "list"), (run, "run"), (create, "create"),
                     (start, "start"), (stop, "stop"), (restart, "restart"), (kill, "kill"),
                     (rm, "rm"), (rm, "remove"), (logs, "logs"), (wait, "wait"),
-                    (attach, "attach")):
+                    (attach, "attach"), (commit, "commit"), (diff, "diff"), (export, "export"),
+                    (pause, "pause"), (unpause, "unpause")):
     container.add_command(_cmd, _name)
 
 

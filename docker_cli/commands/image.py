@@ -1,6 +1,7 @@
 """Image commands: images, import, rmi, tag, history (and `image <verb>`)."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, Iterator
@@ -211,3 +212,85 @@ for _cmd, _name in ((images, "ls"), (images, "list"), (import_, "import"), (rmi,
                     (rmi, "remove"), (tag, "tag"), (history, "history"),
                     (image_inspect, "inspect")):
     image.add_command(_cmd, _name)
+
+
+@click.command()
+@click.option("-o", "--output", default=None, help="Write to a file, instead of STDOUT")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def save(ctx: click.Context, output: str | None, names: tuple[str, ...]) -> None:
+    """Save one or more images to a tar archive (streamed to STDOUT by default)."""
+    if output is None and sys.stdout.isatty():
+        raise CLIError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1)
+    client = client_of(ctx)
+    if len(names) == 1:
+        resp = client.request("GET", f"/images/{names[0]}/get")
+    else:
+        resp = client.request("GET", "/images/get", params={"names": list(names)})
+    target = open(output + ".tmp", "wb") if output else sys.stdout.buffer
+    try:
+        for chunk in resp.iter_chunks(1 << 20):
+            target.write(chunk)
+    except BaseException:
+        if output:
+            target.close()
+            os.unlink(output + ".tmp")
+        raise
+    if output:
+        target.close()
+        os.replace(output + ".tmp", output)
+
+
+@click.command()
+@click.option("-i", "--input", "input_", default=None, help="Read from tar archive file")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the load output")
+@click.pass_context
+def load(ctx: click.Context, input_: str | None, quiet: bool) -> None:
+    """Load an image from a tar archive or STDIN."""
+    if input_ is None and sys.stdin.isatty():
+        raise CLIError("requested load from stdin, but stdin is empty", 1)
+    if input_ is not None:
+        try:
+            open(input_, "rb").close()
+        except OSError as exc:
+            raise CLIError(f"open {input_}: {exc.strerror.lower()}", 1) from None
+    resp = client_of(ctx).request("POST", "/images/load", params={"quiet": quiet},
+                                  raw_body=_file_chunks(input_ or "-"))
+    for msg in resp.iter_json():
+        if msg.get("error"):
+            raise CLIError(msg["error"], 1)
+        if msg.get("stream"):
+            sys.stdout.write(msg["stream"])
+
+
+@click.command()
+@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@click.option("--filter", "filters", multiple=True, help="Provide filter values (e.g. 'until=<timestamp>')")
+@click.pass_context
+def prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[str, ...]) -> None:
+    """Remove unused images."""
+    if not force:
+        warning = ("WARNING! This will remove all images without at least one container "
+                   "associated to them." if all_ else "WARNING! This will remove all dangling "
+                   "images.")
+        if not click.confirm(warning + "\nAre you sure you want to continue?", default=False):
+            return
+    values = list(filters) + ([] if all_ else ["dangling=true"])
+    if all_:
+        values.append("dangling=false")
+    report = client_of(ctx).post("/images/prune", params={"filters": filters_json(values)})
+    deleted = report.get("ImagesDeleted") or []
+    if deleted:
+        click.echo("Deleted Images:")
+        for rec in deleted:
+            for key in ("Untagged", "Deleted"):
+                if rec.get(key):
+                    click.echo(f"{key.lower()}: {rec[key]}")
+        click.echo()
+    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
+
+
+image.add_command(save, "save")
+image.add_command(load, "load")
+image.add_command(prune, "prune")

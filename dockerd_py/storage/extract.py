@@ -24,6 +24,12 @@ WHITEOUT_OPAQUE = ".wh..wh..opq"
 OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
+# What a well-formed layer cannot cause: an archive that causes it is invalid.
+_ENTRY_ERRORS = {errno.ENOENT, errno.ENOTDIR, errno.EEXIST, errno.ELOOP, errno.EXDEV,
+                 errno.EISDIR, errno.ENOTEMPTY, errno.EINVAL, errno.EMLINK, errno.EPERM,
+                 errno.EACCES}
+
+
 class Whiteouts(Enum):
     OVERLAY = "overlay"  # store as overlayfs whiteouts (char 0:0, opaque xattr)
     APPLY = "apply"      # delete what they name (a full-tree driver such as vfs)
@@ -90,7 +96,12 @@ class Extractor:
             for entry in reader:
                 if self.skeleton is not None:
                     self.skeleton.raw(entry.raw)
-                self._apply(reader, entry)
+                try:
+                    self._apply(reader, entry)
+                except OSError as exc:
+                    if exc.errno not in _ENTRY_ERRORS:
+                        raise  # the host's trouble (ENOSPC, EIO): not the archive's fault
+                    raise ArchiveError(f"cannot extract {entry.name!r}: {exc.strerror}") from None
                 self.entries += 1
             if self.skeleton is not None:
                 self.skeleton.raw(reader.trailer)
@@ -113,9 +124,10 @@ class Extractor:
         pfd = self._parent(parent)
         kind = entry.type
         if entry.is_dir:
-            self._make_dir(pfd, path, base, entry)
+            self._make_dir(parent, path, base, entry)
             return
         self._replace(pfd, path, base)
+        pfd = self._parent(parent)  # replacing a directory or link empties the fd cache
         if entry.is_reg:
             self._make_file(reader, pfd, path, base, entry)
         elif kind == tarfile.SYMTYPE:
@@ -169,13 +181,15 @@ class Extractor:
                 except OSError:
                     pass
 
-    def _make_dir(self, pfd: int, path: str, base: str, entry: Entry) -> None:
+    def _make_dir(self, parent: str, path: str, base: str, entry: Entry) -> None:
+        pfd = self._parent(parent)
         try:
             st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
             if not stat.S_ISDIR(st.st_mode):
                 self._preserve(path, st)
                 os.unlink(base, dir_fd=pfd)
                 self._drop_parents()
+                pfd = self._parent(parent)
                 os.mkdir(base, 0o700, dir_fd=pfd)
         except FileNotFoundError:
             os.mkdir(base, 0o700, dir_fd=pfd)
