@@ -175,15 +175,18 @@ class ImageService:
         self.events = events
         self._containers_using = containers_using  # image id -> containers
         self._lock = asyncio.Lock()
+        self._holding: set[str] = set()  # images that hold a reference on their top layer
 
     def load(self) -> None:
         self.store.load()
         for image in self.store.images.values():
             top = image.top_layer
             if top is not None and top not in self.layers:
-                log.error("image %s lost its layers; it will fail to run", image.id)
+                log.error("image %s lost its layers: it fails to run until it is loaded "
+                          "or pulled again", image.id)
                 continue
             self.layers.acquire(top)
+            self._holding.add(image.id)
 
     # -- lookup ------------------------------------------------------------------
     def get(self, ref_or_id: str) -> Image:
@@ -385,11 +388,13 @@ class ImageService:
         async with self._lock:
             existing = self.store.images.get(image_id)
             image = existing or Image(image_id, raw_config, config, dict(meta or {}))
-            if existing is None:
+            if image_id in self._holding:
+                if acquired_top:  # the image holds its layers already
+                    await asyncio.to_thread(self.layers.release, image.top_layer)
+            else:  # a new image, or one whose layers had been lost and are back
                 if not acquired_top:
                     self.layers.acquire(image.top_layer)
-            elif acquired_top:
-                await asyncio.to_thread(self.layers.release, image.top_layer)
+                self._holding.add(image_id)
             await self.store.add(image, tags)
         return self.store.images[image_id]
 
@@ -596,7 +601,9 @@ class ImageService:
     async def _remove_image(self, image: Image) -> list[str]:
         before = {layer.chain_id for layer in self.layers.all()}
         await self.store.remove_image(image.id)
-        await asyncio.to_thread(self.layers.release, image.top_layer)
+        if image.id in self._holding:
+            self._holding.discard(image.id)
+            await asyncio.to_thread(self.layers.release, image.top_layer)
         after = {layer.chain_id for layer in self.layers.all()}
         return [c for c in chain_ids(image.diff_ids)[::-1] if c in before - after]
 

@@ -430,10 +430,10 @@ class Loader:
         one reference for the image."""
         parent: str | None = None
         taken: list[str] = []
+        chains = chain_ids(image.config["rootfs"]["diff_ids"])
         try:
-            for name in image.layer_blobs:
+            for name, existing in zip(image.layer_blobs, chains):
                 blob = self._blob(name)
-                existing = chain_ids(image.config["rootfs"]["diff_ids"][:len(taken) + 1])[-1]
                 if existing in self.store:
                     self.store.acquire(existing)
                     layer_chain = existing

@@ -127,10 +127,13 @@ class LayerStore:
         return list(self._layers.values())
 
     def chain(self, top: str | None) -> list[Layer]:
-        """The layers from the bottom to top."""
+        """The layers from the bottom to top (those present: an image whose layers
+        were lost still lists, with what is left, instead of breaking every list)."""
         out = []
         while top is not None:
-            layer = self._layers[top]
+            layer = self._layers.get(top)
+            if layer is None:
+                break
             out.append(layer)
             top = layer.parent
         return list(reversed(out))

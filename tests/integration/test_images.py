@@ -376,3 +376,63 @@ def test_docker_cli_image_commands(daemon, docker_cli, tmp_path):
     finally:
         docker_cli("rm", "-f", cid)
         docker_cli("rmi", "cli/img:v1", "cli/committed:v1")
+
+
+def test_deep_image_load_remove_load_save(daemon, client):
+    layers = [archives.layer_tar({f"l{i}": str(i).encode() * 100}) for i in range(6)]
+    config = archives.image_config(layers)
+    data = archives.legacy_archive(layers, config, ["deep/img:1"])
+    for _ in range(2):
+        assert load(daemon, data).status == 200
+        saved = request(daemon.sock, "GET", "/images/deep/img:1/get")
+        assert saved.status == 200
+        manifest = json.loads(archives.members(saved.body)["manifest.json"])[0]
+        assert [archives.sha(archives.members(saved.body)[p]) for p in manifest["Layers"]] == \
+            [archives.sha(x) for x in layers]
+        client.images.remove("deep/img:1")
+
+
+def test_image_with_lost_layers_lists_and_heals(fresh_daemon):
+    layers = [archives.layer_tar({"lost": b"1"}), archives.layer_tar({"lost2": b"2"})]
+    data = archives.legacy_archive(layers, archives.image_config(layers), ["lost/img:1"])
+    assert load(fresh_daemon, data).status == 200
+    top = fresh_daemon.client().api.inspect_image("lost/img:1")["RootFS"]["Layers"]
+    fresh_daemon.stop()
+    from dockerd_py.storage.layers import chain_ids
+    layerdb = fresh_daemon.data_root / "image" / "overlay2" / "layerdb" / "sha256"
+    import shutil
+    shutil.rmtree(layerdb / chain_ids(top)[-1][7:])  # the top layer is lost
+    fresh_daemon.start()
+    listing = request(fresh_daemon.sock, "GET", "/images/json")
+    assert listing.status == 200 and "lost/img:1" in str(listing.json())
+    assert load(fresh_daemon, data).status == 200  # loading it again brings it back whole
+    saved = request(fresh_daemon.sock, "GET", "/images/lost/img:1/get")
+    assert saved.status == 200
+    fresh_daemon.restart()
+    assert request(fresh_daemon.sock, "GET", "/images/lost/img:1/get").status == 200
+
+
+def test_vfs_daemon_runs_commits_saves_and_loads(workdir, rootfs_tar):
+    from .conftest import import_busybox, new_daemon
+    d = new_daemon(workdir, "vfs", extra_args=["--storage-driver", "vfs"])
+    try:
+        d.start()
+        import_busybox(d, rootfs_tar)
+        client = d.client()
+        assert client.info()["Driver"] == "vfs"
+        c = client.containers.run("busybox", ["sh", "-c", "echo vfs > /etc/motd; rm /etc/group"],
+                                  detach=True)
+        c.wait(timeout=20)
+        assert {x["Path"]: x["Kind"] for x in c.diff()} == {"/etc": 0, "/etc/motd": 0,
+                                                            "/etc/group": 2}
+        image = c.commit(repository="vfs/img", tag="1")
+        c.remove()
+        saved = request(d.sock, "GET", "/images/vfs/img:1/get").body
+        client.images.remove("vfs/img:1")
+        assert load(d, saved).status == 200
+        assert client.images.get("vfs/img:1").id == image.id
+        out = client.containers.run("vfs/img:1", ["sh", "-c", "cat /etc/motd; "
+                                                  "test -e /etc/group || echo gone"], remove=True)
+        assert out == b"vfs\ngone\n"
+    finally:
+        d.cleanup()
