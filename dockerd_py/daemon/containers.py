@@ -31,12 +31,14 @@ from ..errors import (
     InvalidParameter,
     NameConflict,
     NoSuchContainer,
+    NotFound,
     NotModified,
 )
 from ..logging import k8sfile
 from ..runtime import attach, conmon, seccomp, spec, users
 from ..runtime.attach import AttachSocket
 from ..runtime.oci import OCIRuntime
+from ..storage import containerfs
 from ..storage.confined import Root
 from ..storage.drivers.base import remove_tree
 from ..storage.layers import Layer, LayerStore
@@ -48,7 +50,7 @@ from .events import Events
 from .images import ImageService, container_config_shape
 from .networks import NetworkService
 from .store import Store, dumps, loads
-from .streams import IteratorReader, iterate_blocking
+from .streams import IteratorReader, feed_blocking, iterate_blocking
 
 log = logging.getLogger(__name__)
 
@@ -899,6 +901,72 @@ class ContainerService:
                 self.layers.acquire(top)  # the image's top stands in for the empty layer
             return None
         return layer
+
+    # -- docker cp ----------------------------------------------------------------------------
+    async def _open_fs(self, ctr: Container) -> tuple[str, Any]:
+        """The container's filesystem as it sees it: /proc/<pid>/root while it runs
+        (mounts included), else its mounted layers. Returns (path, release)."""
+        pid = ctr.state.get("Pid") or 0
+        if ctr.running and pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", 0)):
+            return f"/proc/{pid}/root", None
+        rw = ctr.internal["rw_layer"]
+        return await asyncio.to_thread(self.layers.driver.get, rw), rw
+
+    async def _close_fs(self, release: Any) -> None:
+        if release is not None:
+            await asyncio.to_thread(self.layers.driver.put, release)
+
+    async def stat_path(self, ctr: Container, path: str) -> dict[str, Any]:
+        root, release = await self._open_fs(ctr)
+        try:
+            return await asyncio.to_thread(containerfs.path_stat, root, path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Could not find the file {path} in container {ctr.name}") from None
+        finally:
+            await self._close_fs(release)
+
+    async def archive_path(self, ctr: Container,
+                           path: str) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
+        """(stat, tar stream) of a path, for `docker cp CONTAINER:PATH`."""
+        root, release = await self._open_fs(ctr)
+        try:
+            info = await asyncio.to_thread(containerfs.path_stat, root, path)
+        except (FileNotFoundError, NotADirectoryError):
+            await self._close_fs(release)
+            raise NotFound(f"Could not find the file {path} in container {ctr.name}") from None
+
+        def produce():  # type: ignore[no-untyped-def]
+            try:
+                yield from containerfs.tar_path(root, path)
+            finally:
+                if release is not None:
+                    self.layers.driver.put(release)
+        self.events.publish("container", "archive-path", ctr.id, self._event_attrs(ctr))
+        return info, iterate_blocking(produce)
+
+    async def extract_to(self, ctr: Container, path: str, source: AsyncIterator[bytes],
+                         copy_uid_gid: bool, no_overwrite_dir_non_dir: bool) -> None:
+        """`docker cp SRC CONTAINER:PATH`: unpack a tar into the directory path."""
+        if ctr.host_config.get("ReadonlyRootfs"):
+            raise InvalidParameter("container rootfs is marked read-only")
+        root, release = await self._open_fs(ctr)
+        try:
+            try:
+                is_dir = await asyncio.to_thread(containerfs.is_directory, root, path)
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotFound(f"Could not find the file {path} in container {ctr.name}") from None
+            if not is_dir:
+                raise InvalidParameter("extraction point is not a directory")
+            owner: tuple[int, int] | None = (0, 0)
+            if copy_uid_gid:
+                user = await asyncio.to_thread(users.resolve, root, ctr.config.get("User", ""),
+                                               ctr.host_config.get("GroupAdd"))
+                owner = (user.uid, user.gid)
+            await feed_blocking(source, lambda f: containerfs.extract_into(
+                root, path, f, owner, no_overwrite_dir_non_dir))
+        finally:
+            await self._close_fs(release)
+        self.events.publish("container", "extract-to-dir", ctr.id, self._event_attrs(ctr))
 
     async def pause(self, ctr: Container) -> None:
         async with ctr.lock:

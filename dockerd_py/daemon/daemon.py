@@ -18,6 +18,7 @@ from ..storage.layers import LayerStore
 from . import system
 from .containers import ContainerService
 from .events import Events
+from .execs import ExecService
 from .images import ImageService
 from .networks import NetworkService
 from .store import Store
@@ -89,6 +90,7 @@ class Daemon:
                                    lambda image_id: self.containers.using_image(image_id))
         self.containers = ContainerService(cfg, self.store, self.layers, self.images,
                                            self.networks, self.events, self.runtimes)
+        self.execs = ExecService(self.containers, self.events)
         await asyncio.to_thread(self.images.load)
         containers = await self.containers.load()
         await self.networks.load(containers)

@@ -64,6 +64,10 @@ ENDPOINT = {"IPAMConfig": {"IPv4Address": STR, "IPv6Address": STR, "LinkLocalIPs
 
 CREATE_REQUEST = dict(CONTAINER_CONFIG, HostConfig=HOST_CONFIG,
                       NetworkingConfig={"EndpointsConfig": ("map", ENDPOINT)})
+EXEC_CREATE = {"AttachStdin": BOOL, "AttachStdout": BOOL, "AttachStderr": BOOL,
+               "ConsoleSize": [INT], "DetachKeys": STR, "Tty": BOOL, "Env": STRS, "Cmd": STRS,
+               "Privileged": BOOL, "User": STR, "WorkingDir": STR}
+EXEC_START = {"Detach": BOOL, "Tty": BOOL, "ConsoleSize": [INT]}
 UPDATE_REQUEST = dict(RESOURCES, RestartPolicy={"Name": STR, "MaximumRetryCount": INT})
 
 __all__ = ["CREATE_REQUEST", "UPDATE_REQUEST", "CONTAINER_CONFIG", "HOST_CONFIG", "FLOAT"]

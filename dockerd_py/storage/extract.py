@@ -59,12 +59,17 @@ class Extractor:
 
     def __init__(self, root_path: str, whiteouts: Whiteouts,
                  skeleton: SkeletonWriter | None = None, same_owner: bool = True,
-                 uid_gid: tuple[int, int] | None = None) -> None:
+                 uid_gid: tuple[int, int] | None = None, base: str = "",
+                 no_overwrite_dir_non_dir: bool = False) -> None:
         self.root = Root(root_path)
         self.whiteouts = whiteouts
         self.skeleton = skeleton
         self.same_owner = same_owner
-        self.uid_gid = uid_gid  # force an owner (docker cp with copyUIDGID off)
+        self.uid_gid = uid_gid  # force an owner (docker cp without -a)
+        # Entries land below base, resolved inside the root each time (docker cp
+        # into a directory of a running container that may move things around).
+        self.base = "/".join(split_clean(base))
+        self.no_overwrite_dir_non_dir = no_overwrite_dir_non_dir
         self._parents: dict[str, int] = {}
         self._dir_times: list[tuple[str, int, int]] = []
         self._created: set[str] = set()  # paths this stream made (for opaque dirs)
@@ -113,7 +118,9 @@ class Extractor:
 
     def _apply(self, reader: TarReader, entry: Entry) -> None:
         path = clean_member_name(entry.name)
-        if not path:
+        if path and self.base:
+            path = f"{self.base}/{path}"
+        if not path or path == self.base:
             self._skip_payload(reader, entry)  # the root itself keeps its metadata
             return
         parent, _, base = path.rpartition("/")
@@ -160,6 +167,8 @@ class Extractor:
             st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
         except FileNotFoundError:
             return
+        if self.no_overwrite_dir_non_dir and stat.S_ISDIR(st.st_mode):
+            raise ArchiveError(f"cannot overwrite directory \"/{path}\" with non-directory")
         self._preserve(path, st)
         remove_at(pfd, base)
         if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
@@ -186,6 +195,9 @@ class Extractor:
         try:
             st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
             if not stat.S_ISDIR(st.st_mode):
+                if self.no_overwrite_dir_non_dir:
+                    raise ArchiveError(f"cannot overwrite non-directory \"/{path}\" with "
+                                       "directory")
                 self._preserve(path, st)
                 os.unlink(base, dir_fd=pfd)
                 self._drop_parents()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from ..http import (
 )
 from ..middlewares import common_headers
 from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST
+from .images import body_chunks
 
 
 def stream_content_type(request: web.Request, tty: bool) -> str:
@@ -53,6 +55,17 @@ def _time_param(request: web.Request, name: str) -> float | None:
         return parse_timestamp(value)
     except ValueError:
         raise InvalidParameter(f"invalid value for \"{name}\": \"{value}\"") from None
+
+
+def _path_param(request: web.Request) -> str:
+    path = request.query.get("path")
+    if not path:
+        raise InvalidParameter("path is required")
+    return path
+
+
+def _stat_header(info: dict) -> str:
+    return base64.b64encode(json.dumps(info).encode()).decode()
 
 
 def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
@@ -207,7 +220,39 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             request.query.getall("changes", []), config, query_bool(request, "pause", True))
         return json_response({"Id": image_id}, status=201)
 
+    async def archive_head(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        info = await svc.stat_path(ctr, _path_param(request))
+        return web.Response(status=200, headers={"X-Docker-Container-Path-Stat": _stat_header(info),
+                                                 "Content-Type": "application/x-tar"})
+
+    async def archive_get(request: web.Request) -> web.StreamResponse:
+        ctr = ctr_of(request)
+        info, chunks = await svc.archive_path(ctr, _path_param(request))
+        resp = web.StreamResponse(headers={"X-Docker-Container-Path-Stat": _stat_header(info),
+                                           "Content-Type": "application/x-tar"})
+        first = await anext(chunks, None)
+        await resp.prepare(request)
+        try:
+            if first is not None:
+                await resp.write(first)
+            async for chunk in chunks:
+                await resp.write(chunk)
+        except (ConnectionResetError, ConnectionError):
+            await chunks.aclose()
+        return resp
+
+    async def archive_put(request: web.Request) -> web.Response:
+        ctr = ctr_of(request)
+        await svc.extract_to(ctr, _path_param(request), body_chunks(request),
+                             query_bool(request, "copyUIDGID"),
+                             query_bool(request, "noOverwriteDirNonDir"))
+        return web.Response(status=200)
+
     add("POST", "/containers/create", create)
+    add("HEAD", "/containers/{id}/archive", archive_head)
+    add("GET", "/containers/{id}/archive", archive_get)
+    add("PUT", "/containers/{id}/archive", archive_put)
     add("POST", "/commit", commit)
     add("GET", "/containers/{id}/changes", changes)
     add("GET", "/containers/{id}/export", export)

@@ -1,0 +1,70 @@
+"""/containers/{id}/exec and /exec/{id}/... routes."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from shared import stdcopy
+
+from ...daemon.daemon import Daemon
+from ...errors import DockerError, InvalidParameter
+from ..hijack import Hijacked
+from ..http import json_response, query_int, read_json
+from ..middlewares import common_headers
+from ..schemas import EXEC_CREATE, EXEC_START
+from .containers import pump, stream_content_type
+
+
+def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
+    svc = daemon.execs
+
+    async def create(request: web.Request) -> web.Response:
+        ctr = daemon.containers.get(request.match_info["id"])
+        body = await read_json(request, EXEC_CREATE, "ExecConfig")
+        if not isinstance(body, dict):
+            raise InvalidParameter("No exec command specified")
+        return json_response({"Id": svc.create(ctr, body)}, status=201)
+
+    async def start(request: web.Request) -> web.StreamResponse:
+        ex = svc.get(request.match_info["id"])
+        body = await read_json(request, EXEC_START, "ExecStartConfig") or {}
+        if body.get("Detach"):
+            await svc.start(ex, want_attach=False)
+            return web.Response(status=200)
+        if body.get("Tty") and body.get("ConsoleSize") and not ex.console_size:
+            ex.console_size = body["ConsoleSize"]
+        conn = await Hijacked.start(request, stream_content_type(request, ex.tty),
+                                    common_headers())
+        try:
+            try:
+                sock = await svc.start(ex, want_attach=True)
+            except DockerError as exc:
+                text = (exc.message + "\r\n").encode()
+                await conn.write(text if ex.tty else stdcopy.frame(stdcopy.STDOUT, text))
+                return conn.response()
+            assert sock is not None
+            await pump(conn, sock, ex.tty, ex.stdin, ex.stdout, ex.stderr)
+            # the client reads the exit code next: have it before the stream ends
+            try:
+                await asyncio.wait_for(ex.done.wait(), 10)
+            except asyncio.TimeoutError:
+                pass
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            conn.close()
+        return conn.response()
+
+    async def resize(request: web.Request) -> web.Response:
+        svc.resize(svc.get(request.match_info["id"]), query_int(request, "h", 0),
+                   query_int(request, "w", 0))
+        return web.Response(status=200)
+
+    async def inspect(request: web.Request) -> web.Response:
+        return json_response(svc.get(request.match_info["id"]).inspect())
+
+    add("POST", "/containers/{id}/exec", create)
+    add("POST", "/exec/{id}/start", start)
+    add("POST", "/exec/{id}/resize", resize)
+    add("GET", "/exec/{id}/json", inspect)

@@ -1,0 +1,140 @@
+"""`docker cp`: stat, read and write paths of a container's filesystem.
+
+Every path is resolved inside the container's root by openat2(RESOLVE_IN_ROOT),
+from the container's own view (/proc/<pid>/root while it runs), so a symlink the
+container plants (to `/`, `..`, or a host path) or swaps in during the copy
+never leads to the host. Archives are decompressed in-process: nothing from the
+container is ever executed.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import time
+from typing import BinaryIO, Iterator
+
+from .confined import Root, split_clean
+from .extract import Extractor, Whiteouts
+from .tarstream import TarReader
+from .tarwriter import Item, TreeWriter, end_of_archive, walk
+
+# Go's os.FileMode bits, which the Docker CLI decodes from the stat header.
+_GO_DIR, _GO_SYMLINK, _GO_DEVICE, _GO_PIPE = 1 << 31, 1 << 27, 1 << 26, 1 << 25
+_GO_SOCKET, _GO_SETUID, _GO_SETGID, _GO_CHARDEV, _GO_STICKY = 1 << 24, 1 << 23, 1 << 22, 1 << 21, 1 << 20
+
+
+def go_file_mode(mode: int) -> int:
+    out = mode & 0o777
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFDIR:
+        out |= _GO_DIR
+    elif kind == stat.S_IFLNK:
+        out |= _GO_SYMLINK
+    elif kind == stat.S_IFIFO:
+        out |= _GO_PIPE
+    elif kind == stat.S_IFSOCK:
+        out |= _GO_SOCKET
+    elif kind == stat.S_IFBLK:
+        out |= _GO_DEVICE
+    elif kind == stat.S_IFCHR:
+        out |= _GO_DEVICE | _GO_CHARDEV
+    if mode & stat.S_ISUID:
+        out |= _GO_SETUID
+    if mode & stat.S_ISGID:
+        out |= _GO_SETGID
+    if mode & stat.S_ISVTX:
+        out |= _GO_STICKY
+    return out
+
+
+def _rfc3339(ts: float) -> str:
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+    frac = f"{ts % 1:.9f}"[2:].rstrip("0")
+    return base + (f".{frac}" if frac else "") + "Z"
+
+
+def _lstat(root: Root, path: str) -> os.stat_result:
+    parts = split_clean(path)
+    if not parts:
+        return os.stat(root.fd)
+    pfd, name = root.open_parent(path)
+    try:
+        return os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    finally:
+        os.close(pfd)
+
+
+def path_stat(root_path: str, path: str) -> dict:
+    """Docker's PathStat of path: name, size, mode (Go bits), mtime, linkTarget.
+    Raises FileNotFoundError when the path does not exist."""
+    with Root(root_path) as root:
+        st = _lstat(root, path)
+        link = ""
+        if stat.S_ISLNK(st.st_mode):
+            pfd, name = root.open_parent(path)
+            try:
+                target = os.readlink(name, dir_fd=pfd)
+            finally:
+                os.close(pfd)
+            parent = "/" + "/".join(split_clean(path)[:-1])
+            link = os.path.normpath(target if target.startswith("/")
+                                    else os.path.join(parent, target))
+    name = split_clean(path)[-1] if split_clean(path) else "/"
+    return {"name": name, "size": st.st_size, "mode": go_file_mode(st.st_mode),
+            "mtime": _rfc3339(st.st_mtime), "linkTarget": link}
+
+
+def tar_path(root_path: str, path: str) -> Iterator[bytes]:
+    """The path as a tar: a file (or link) as one entry named by its base name,
+    a directory as itself and all below it."""
+    root = Root(root_path)
+    try:
+        parts = split_clean(path)
+        writer = TreeWriter()
+        if not parts:
+            fd = root.open("", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for item in walk(fd):
+                    yield from writer.entry(item)
+            finally:
+                os.close(fd)
+            yield end_of_archive()
+            return
+        pfd, name = root.open_parent(path)
+        try:
+            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+            # `dir/.` names the directory's contents: entries come as ./x, as in Docker
+            arcname = "." if path.rstrip("/").endswith("/.") and stat.S_ISDIR(st.st_mode) \
+                else name
+            yield from writer.entry(Item(pfd, name, arcname, st))
+            if stat.S_ISDIR(st.st_mode):
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                              dir_fd=pfd)
+                try:
+                    for item in walk(sub, arcname + "/"):
+                        yield from writer.entry(item)
+                finally:
+                    os.close(sub)
+        finally:
+            os.close(pfd)
+        yield end_of_archive()
+    finally:
+        root.close()
+
+
+def is_directory(root_path: str, path: str) -> bool:
+    """Whether path resolves (following links, inside the root) to a directory."""
+    with Root(root_path) as root:
+        fd = root.open(path, os.O_PATH)
+        try:
+            return stat.S_ISDIR(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+
+
+def extract_into(root_path: str, path: str, stream: BinaryIO, uid_gid: tuple[int, int] | None,
+                 no_overwrite_dir_non_dir: bool) -> None:
+    """Unpack a (possibly compressed) tar below path, confined to the root."""
+    Extractor(root_path, Whiteouts.KEEP, None, same_owner=uid_gid is None, uid_gid=uid_gid,
+              base=path, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir
+              ).run(TarReader(stream))
