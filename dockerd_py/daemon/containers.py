@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator
 from shared import reference as refs
 from shared.api import ENGINE_VERSION
 from shared.filters import Filters
-from shared.timeutil import ZERO_TIME, now_rfc3339
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_timestamp
 
 from ..builder.dockerfile import apply_change
 from ..config import DaemonConfig
@@ -35,9 +35,9 @@ from ..errors import (
     NotModified,
 )
 from ..logging import k8sfile
-from ..runtime import attach, conmon, seccomp, spec, users
+from ..runtime import attach, cgroups, conmon, seccomp, spec, users
 from ..runtime.attach import AttachSocket
-from ..runtime.oci import OCIRuntime
+from ..runtime.oci import OCIRuntime, run_command
 from ..storage import containerfs
 from ..storage.confined import Root
 from ..storage.drivers.base import remove_tree
@@ -51,6 +51,7 @@ from .images import ImageService, container_config_shape
 from .networks import NetworkService
 from .store import Store, dumps, loads
 from .streams import IteratorReader, feed_blocking, iterate_blocking
+from .system import mem_total as system_mem_total
 
 log = logging.getLogger(__name__)
 
@@ -901,6 +902,108 @@ class ContainerService:
                 self.layers.acquire(top)  # the image's top stands in for the empty layer
             return None
         return layer
+
+    # -- top, stats, rename, update, prune ------------------------------------------------------
+    def cgroup(self, ctr: Container) -> cgroups.Cgroup:
+        return cgroups.Cgroup(f"/{self.cfg.effective_cgroup_parent}/{ctr.id}")
+
+    async def top(self, ctr: Container, ps_args: str) -> dict[str, Any]:
+        """The host's `ps` over the container's processes (never a binary of the
+        container's, CVE-2022-1227)."""
+        if not ctr.running:
+            raise Conflict(f"Container {ctr.id} is not running")
+        pids = set(await asyncio.to_thread(self.cgroup(ctr).pids))
+        args = (ps_args or "-ef").split()
+        code, out, err = await run_command("ps", *args)
+        if code != 0:
+            raise DockerError(f"Error running ps: {err.strip() or out.strip()}")
+        lines = out.splitlines()
+        titles = lines[0].split() if lines else []
+        if "PID" not in titles:
+            raise DockerError("Couldn't find PID field in ps output")
+        col = titles.index("PID")
+        processes = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+                processes.append(fields)
+        return {"Titles": titles, "Processes": processes}
+
+    async def stats_sample(self, ctr: Container) -> dict[str, Any]:
+        sample = await asyncio.to_thread(cgroups.sample, self.cgroup(ctr), ctr.state.get("Pid", 0),
+                                         system_mem_total())
+        sample.update(name="/" + ctr.name, id=ctr.id)
+        return sample
+
+    async def rename(self, ctr: Container, new_name: str) -> None:
+        if not new_name:
+            raise InvalidParameter("Neither old nor new names may be empty")
+        new = names_mod.validate(new_name)
+        old = ctr.name
+        if new == old:
+            raise InvalidParameter("Renaming a container with the same name as its current "
+                                   "name")
+        owner = self.names.get(new)
+        if owner is not None:
+            raise NameConflict(new, owner)
+        self.names[new] = ctr.id
+        try:
+            ctr.name = new
+            ctr.doc["Name"] = "/" + new
+            await self._save(ctr)
+        except BaseException:
+            ctr.name = old
+            ctr.doc["Name"] = "/" + old
+            self.names.pop(new, None)
+            raise
+        self.names.pop(old, None)
+        self.events.publish("container", "rename", ctr.id,
+                            self._event_attrs(ctr, oldName="/" + old))
+
+    async def update(self, ctr: Container, body: dict[str, Any]) -> list[str]:
+        """New resource limits and restart policy, applied at once if it runs."""
+        hc = dict(ctr.host_config)
+        changes = {k: v for k, v in body.items() if k != "RestartPolicy" and v is not None}
+        merged = dict(hc, **changes)
+        warnings = validate.resources(merged, update=True)
+        if body.get("RestartPolicy") is not None:
+            policy = validate.restart_policy(body["RestartPolicy"])
+            if hc.get("AutoRemove") and policy["Name"] != "no":
+                raise InvalidParameter("Restart policy cannot be updated because AutoRemove is "
+                                       "enabled for the container")
+            merged["RestartPolicy"] = policy
+        async with ctr.lock:
+            if ctr.running and changes:
+                resources = spec.resources_of(merged, bool(merged.get("Privileged")))
+                resources.pop("devices", None)
+                await self._runtime(ctr).update(ctr.id, resources)
+            ctr.doc["HostConfig"] = merged
+            await self._save(ctr)
+        self.events.publish("container", "update", ctr.id, self._event_attrs(ctr))
+        return warnings
+
+    async def prune(self, filters: Filters) -> dict[str, Any]:
+        filters.validate({"until", "label", "label!"})
+        until = None
+        if "until" in filters:
+            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        deleted, reclaimed = [], 0
+        for ctr in list(self.containers.values()):
+            if ctr.running or ctr.status in ("removing", "restarting"):
+                continue
+            labels = ctr.config.get("Labels") or {}
+            if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+                continue
+            if until is not None and ctr.created_ns >= until:
+                continue
+            size = await asyncio.to_thread(self.layers.driver.size, ctr.internal["rw_layer"])
+            try:
+                await self.remove(ctr)
+            except DockerError:
+                continue
+            deleted.append(ctr.id)
+            reclaimed += size
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     # -- docker cp ----------------------------------------------------------------------------
     async def _open_fs(self, ctr: Container) -> tuple[str, Any]:

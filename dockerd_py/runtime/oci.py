@@ -37,12 +37,13 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-async def run_command(*argv: str, timeout: float = 30) -> tuple[int, str, str]:
+async def run_command(*argv: str, timeout: float = 30,
+                      stdin: bytes | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, close_fds=True)
+        *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, close_fds=True)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
@@ -109,6 +110,14 @@ class OCIRuntime:
         code, out, err = await run_command(*self._argv("delete", "--force", container_id))
         if code != 0 and "does not exist" not in err and "not exist" not in err:
             log.warning("%s delete %s: %s", self.name, container_id, runtime_error_text(err))
+
+    async def update(self, container_id: str, resources: dict) -> None:
+        """Apply new cgroup limits to a running container."""
+        code, out, err = await run_command(*self._argv("update", "--resources", "-", container_id),
+                                           stdin=json.dumps(resources).encode())
+        if code != 0:
+            raise RuntimeError_(f"Cannot update container {container_id}: "
+                                f"{runtime_error_text(err or out)}")
 
     async def pause(self, container_id: str) -> None:
         await self._run("pause", container_id)

@@ -239,7 +239,7 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "cgroupsPath": inputs.cgroups_path,
-        "resources": _resources(hc, privileged),
+        "resources": resources_of(hc, privileged),
     }
     if not privileged:
         linux["maskedPaths"] = MASKED_PATHS + _thermal_paths()
@@ -272,7 +272,7 @@ def validate_sysctls(sysctls: dict[str, str], hc: dict[str, Any]) -> None:
         raise InvalidParameter(f"sysctl '{key}' is not allowed")
 
 
-def _resources(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
+def resources_of(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
     res: dict[str, Any] = {"devices": [] if privileged else [dict(r) for r in DEFAULT_DEVICE_RULES]}
     if privileged:
         res["devices"] = [_dev_rule(True)]

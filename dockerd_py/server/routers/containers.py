@@ -9,7 +9,7 @@ from aiohttp import web
 
 from shared import stdcopy
 from shared.api import MULTIPLEXED_STREAM, RAW_STREAM
-from shared.timeutil import parse_timestamp, rfc3339_nano
+from shared.timeutil import ZERO_TIME, parse_timestamp, rfc3339_nano
 
 from ...daemon.container import Container
 from ...daemon.daemon import Daemon
@@ -26,7 +26,7 @@ from ..http import (
     read_json,
 )
 from ..middlewares import common_headers
-from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST
+from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST, UPDATE_REQUEST
 from .images import body_chunks
 
 
@@ -66,6 +66,32 @@ def _path_param(request: web.Request) -> str:
 
 def _stat_header(info: dict) -> str:
     return base64.b64encode(json.dumps(info).encode()).decode()
+
+
+def _json_line(doc: dict) -> bytes:
+    return (json.dumps(doc) + "\n").encode()
+
+
+def _empty_stats() -> dict:
+    cpu = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    return {"read": ZERO_TIME, "preread": ZERO_TIME, "pids_stats": {}, "blkio_stats": {},
+            "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": cpu,
+            "memory_stats": {}}
+
+
+def _stats_doc(sample: dict, prev: dict | None) -> dict:
+    """Docker's stats JSON: this sample, and the previous one as pre* fields."""
+    doc = dict(sample)
+    doc["read"] = rfc3339_nano(sample["read"])
+    doc["preread"] = rfc3339_nano(prev["read"]) if prev else ZERO_TIME
+    doc["precpu_stats"] = prev["cpu_stats"] if prev else _empty_stats()["precpu_stats"]
+    ordered = {k: doc[k] for k in ("read", "preread", "pids_stats", "blkio_stats", "num_procs",
+                                   "storage_stats", "cpu_stats", "precpu_stats", "memory_stats",
+                                   "name", "id") if k in doc}
+    if doc.get("networks"):
+        ordered["networks"] = doc["networks"]
+    return ordered
 
 
 def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +275,54 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                              query_bool(request, "noOverwriteDirNonDir"))
         return web.Response(status=200)
 
+    async def top(request: web.Request) -> web.Response:
+        return json_response(await svc.top(ctr_of(request), request.query.get("ps_args", "")))
+
+    async def stats(request: web.Request) -> web.StreamResponse:
+        ctr = ctr_of(request)
+        stream = query_bool(request, "stream", True)
+        one_shot = query_bool(request, "one-shot")
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        if not stream and (not ctr.running or ctr.status == "restarting"):
+            await resp.write(_json_line({"name": "/" + ctr.name, "id": ctr.id,
+                                         **_empty_stats()}))
+            return resp
+        prev = None
+        if not stream and not one_shot:
+            prev = await svc.stats_sample(ctr)  # a first sample, for precpu_stats
+            await asyncio.sleep(1)
+        try:
+            while ctr.running:
+                sample = await svc.stats_sample(ctr)
+                await resp.write(_json_line(_stats_doc(sample, prev)))
+                if not stream:
+                    break
+                prev = sample
+                await asyncio.sleep(1)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        return resp
+
+    async def rename(request: web.Request) -> web.Response:
+        await svc.rename(ctr_of(request), request.query.get("name", ""))
+        return web.Response(status=204)
+
+    async def update(request: web.Request) -> web.Response:
+        body = await read_json(request, UPDATE_REQUEST, "UpdateConfig") or {}
+        if not isinstance(body, dict):
+            raise InvalidParameter("invalid JSON: the body must be an object")
+        return json_response({"Warnings": await svc.update(ctr_of(request), body) or None})
+
+    async def prune(request: web.Request) -> web.Response:
+        return json_response(await svc.prune(query_filters(request)))
+
     add("POST", "/containers/create", create)
+    add("POST", "/containers/prune", prune)
+    add("GET", "/containers/{id}/top", top)
+    add("GET", "/containers/{id}/stats", stats)
+    add("POST", "/containers/{id}/rename", rename)
+    add("POST", "/containers/{id}/update", update)
     add("HEAD", "/containers/{id}/archive", archive_head)
     add("GET", "/containers/{id}/archive", archive_get)
     add("PUT", "/containers/{id}/archive", archive_put)
