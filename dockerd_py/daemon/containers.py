@@ -34,7 +34,7 @@ from ..errors import (
     NotFound,
     NotModified,
 )
-from ..logging import k8sfile
+from ..logging import k8sfile, rotation
 from ..runtime import attach, cgroups, conmon, seccomp, spec, users
 from ..runtime.attach import AttachSocket
 from ..runtime.oci import OCIRuntime, run_command
@@ -43,6 +43,7 @@ from ..storage.confined import Root
 from ..storage.drivers.base import remove_tree
 from ..storage.layers import Layer, LayerStore
 from ..storage.tarwriter import tar_tree
+from . import mounts as mounts_mod
 from . import names as names_mod
 from . import validate
 from .container import Container, Waiter, network_settings_shape, new_state
@@ -63,6 +64,7 @@ LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isola
                 "is-task", "label", "label!", "name", "network", "publish", "since", "status",
                 "volume"}
 DEFAULT_STOP_TIMEOUT = 10
+ROTATE_EVERY = 0.05  # seconds between looks at logs with a max-size
 SIGNALS = {name[3:]: int(sig) for name, sig in signal_mod.Signals.__members__.items()
            if name.startswith("SIG") and not name.startswith("SIG_")}
 
@@ -162,6 +164,9 @@ class ContainerService:
         for path in (self.root, self.run_root, self.exit_dir):
             os.makedirs(path, mode=0o700, exist_ok=True)
         self.conmon = conmon.conmon_path(cfg.conmon)
+        self.health: Any = None  # the HealthMonitor, set once execs exist
+        self._rotating: dict[str, tuple[Container, rotation.Policy]] = {}
+        self._rotator: asyncio.Task | None = None
         self.init_binary = self._find_init()
         self._tasks: set[asyncio.Task] = set()
 
@@ -173,6 +178,16 @@ class ContainerService:
                 if found:
                     return found
         return None
+
+    def start_rotator(self) -> None:
+        """One task for all containers whose logs have a max-size."""
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(ROTATE_EVERY)
+                if self._rotating:
+                    items = [(c.doc["LogPath"], p) for c, p in self._rotating.values()]
+                    await asyncio.to_thread(lambda: [rotation.check(*i) for i in items])
+        self._rotator = asyncio.ensure_future(run())
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -225,7 +240,11 @@ class ContainerService:
         image = self.images.get(image_ref)
         warnings = validate.host_config(hc)
         hc.setdefault("PortBindings", {})
-        hc.setdefault("LogConfig", {"Type": self.cfg.log_driver, "Config": dict(self.cfg.log_opts)})
+        if not (hc.get("LogConfig") or {}).get("Type"):
+            hc["LogConfig"] = {"Type": self.cfg.log_driver,
+                               "Config": dict(self.cfg.log_opts, **((hc.get("LogConfig") or {})
+                                                                    .get("Config") or {}))}
+        rotation.policy(hc["LogConfig"])  # an unknown driver or option is refused now
         runtime_name = hc.get("Runtime") or self.cfg.default_runtime
         runtime = self.runtimes.get(runtime_name)
         if runtime is None:
@@ -233,6 +252,9 @@ class ContainerService:
         hc["Runtime"] = runtime_name
         self.networks.validate_mode(hc["NetworkMode"])
         spec.capabilities(hc)  # unknown capabilities are refused now, not at start
+        mount_list = mounts_mod.from_host_config(hc)
+        for path in config.get("Volumes") or {}:
+            mounts_mod.check_volume(path)
         if hc.get("Sysctls"):
             spec.validate_sysctls(hc["Sysctls"], hc)
         merge_image_config(config, image.container_config)
@@ -270,10 +292,12 @@ class ContainerService:
                 "LogPath": os.path.join(cdir, f"{cid}-json.log"),
                 "Name": "/" + name, "RestartCount": 0, "Driver": self.layers.driver.name,
                 "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
-                "ExecIDs": None, "HostConfig": hc, "Mounts": [], "Config": config,
+                "ExecIDs": None, "HostConfig": hc,
+                "Mounts": mounts_mod.inspect_shape(mount_list), "Config": config,
                 "NetworkSettings": settings,
             }
-            internal = {"rw_layer": cid, "top_layer": top, "runtime": runtime_name}
+            internal = {"rw_layer": cid, "top_layer": top, "runtime": runtime_name,
+                        "mounts": mount_list}
             ctr = Container(cid, name, doc, internal)
             await self._save(ctr)
         except BaseException:
@@ -333,6 +357,8 @@ class ContainerService:
                 wrapped = DockerError(str(exc))
                 await self._start_failed(ctr, wrapped)
                 raise wrapped from exc
+        if self.health is not None:
+            self.health.start(ctr)
         self.events.publish("container", "start", ctr.id, self._event_attrs(ctr))
 
     async def _start_failed(self, ctr: Container, exc: DockerError) -> None:
@@ -365,17 +391,23 @@ class ContainerService:
         spawned = None
         try:
             rootfs = await asyncio.to_thread(self._prepare, ctr, bundle, runtime, netns_path)
+            log_policy = rotation.policy(ctr.host_config.get("LogConfig"))
+            no_log = (ctr.host_config.get("LogConfig") or {}).get("Type") == "none"
             try:
                 spawned, sync = await conmon.spawn(self.conmon, runtime, conmon.ConmonOptions(
                     container_id=ctr.id, name=ctr.name, bundle=bundle,
-                    log_path=ctr.doc["LogPath"], exit_dir=self.exit_dir, tty=ctr.tty,
-                    stdin=bool(ctr.config.get("OpenStdin")),
-                    stdin_once=bool(ctr.config.get("StdinOnce"))))
+                    log_path=None if no_log else ctr.doc["LogPath"], exit_dir=self.exit_dir,
+                    tty=ctr.tty, stdin=bool(ctr.config.get("OpenStdin")),
+                    stdin_once=bool(ctr.config.get("StdinOnce")),
+                    log_size_max=log_policy.max_size))
                 sync.close()
             except DockerError as exc:
                 err, code = start_error(exc.message)
                 err.exit_code = code  # type: ignore[attr-defined]
                 raise err from None
+            if log_policy.max_size:
+                await asyncio.to_thread(rotation.hold, ctr.doc["LogPath"])
+                self._rotating[ctr.id] = (ctr, log_policy)
             if mode not in ("host", "none") and netns_path is None:
                 await self.networks.attach(ctr, spawned.pid)
             elif netns_path is not None:
@@ -416,15 +448,19 @@ class ContainerService:
             workdir = config.get("WorkingDir") or "/"
             with Root(rootfs) as root:
                 os.close(root.open_dir(workdir, create=True))
+                for path in self._volume_dirs(ctr):
+                    os.close(root.open_dir(path, create=True))
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
             self._write_network_files(ctr)
+            rotation.before_start(ctr.doc["LogPath"], rotation.policy(hc.get("LogConfig")))
             profile = self._seccomp_profile(hc)
             inputs = spec.SpecInputs(
                 rootfs=rootfs, user=user, hostname_path=ctr.doc["HostnamePath"],
                 hosts_path=ctr.doc["HostsPath"], resolv_conf_path=ctr.doc["ResolvConfPath"],
                 cgroups_path=f"/{self.cfg.effective_cgroup_parent}/{ctr.id}",
                 netns_path=netns_path, host_network=hc.get("NetworkMode") == "host",
-                seccomp_profile=profile, init_binary=self.init_binary)
+                seccomp_profile=profile, init_binary=self.init_binary,
+                extra_mounts=mounts_mod.oci_mounts(ctr.internal.get("mounts") or []))
             oci = spec.build(ctr.doc, inputs)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(oci, f)
@@ -432,6 +468,13 @@ class ContainerService:
             driver.put(ctr.internal["rw_layer"])
             raise
         return rootfs
+
+    @staticmethod
+    def _volume_dirs(ctr: Container) -> list[str]:
+        """Paths the config declares as volumes and no mount covers: until named and
+        anonymous volumes exist, they are directories of the container's layer."""
+        mounted = {m["Destination"] for m in ctr.internal.get("mounts") or []}
+        return [p for p in (ctr.config.get("Volumes") or {}) if p not in mounted]
 
     def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:
         for opt in hc.get("SecurityOpt") or []:
@@ -515,6 +558,11 @@ class ContainerService:
                     waiter.future.set_result((code, None))
 
     async def _cleanup_after_exit(self, ctr: Container) -> None:
+        entry = self._rotating.pop(ctr.id, None)
+        if entry is not None:  # a last look: conmon may have replaced the file at the end
+            await asyncio.to_thread(rotation.check, ctr.doc["LogPath"], entry[1])
+        if self.health is not None:
+            self.health.stop(ctr)
         if ctr.watcher is not None:
             ctr.watcher.close()
             ctr.watcher = None
@@ -1107,13 +1155,12 @@ class ContainerService:
             wanted.add(k8sfile.STDERR)
         path = ctr.doc["LogPath"]
         stop = ctr.stopped_event if follow and ctr.running else None
-        if follow and not ctr.running:
-            stop = None
 
         def generate():  # type: ignore[no-untyped-def]
-            for msg in k8sfile.read(path, since_ns=int(since * 1e9),
-                                    until_ns=int(until * 1e9) if until else None,
-                                    tail=tail, follow=stop):
+            for msg in k8sfile.read_files(rotation.files_oldest_first(path),
+                                          since_ns=int(since * 1e9),
+                                          until_ns=int(until * 1e9) if until else None,
+                                          tail=tail, follow=stop):
                 if msg.stream in wanted:
                     yield msg
         return iterate_blocking(generate, depth=256)
@@ -1167,6 +1214,11 @@ class ContainerService:
                         self.layers.driver.adopt_mount(ctr.internal["rw_layer"])  # type: ignore[attr-defined]
                     ctr.exit_handled = asyncio.Event()
                     self._watch(ctr, conmon_pid, pid)
+                    log_policy = rotation.policy(ctr.host_config.get("LogConfig"))
+                    if log_policy.max_size:
+                        self._rotating[ctr.id] = (ctr, log_policy)
+                    if self.health is not None:
+                        self.health.start(ctr)
                     continue
                 code, oom = conmon.read_exit_file(self._bundle(ctr.id))
                 if alive:  # the process lives but its monitor is gone: end it
@@ -1213,6 +1265,10 @@ class ContainerService:
             if ctr.pidfd >= 0:
                 os.close(ctr.pidfd)
                 ctr.pidfd = -1
+        if self.health is not None:
+            self.health.stop_all()
+        if self._rotator is not None:
+            self._rotator.cancel()
         for task in list(self._tasks):
             task.cancel()
 

@@ -19,6 +19,7 @@ from . import system
 from .containers import ContainerService
 from .events import Events
 from .execs import ExecService
+from .health import HealthMonitor
 from .images import ImageService
 from .networks import NetworkService
 from .store import Store
@@ -91,12 +92,14 @@ class Daemon:
         self.containers = ContainerService(cfg, self.store, self.layers, self.images,
                                            self.networks, self.events, self.runtimes)
         self.execs = ExecService(self.containers, self.events)
+        self.containers.health = HealthMonitor(self.execs, self.events, self.containers._save)
         await asyncio.to_thread(self.images.load)
         containers = await self.containers.load()
         await self.networks.load(containers)
         in_use = {c.internal["rw_layer"] for c in containers}
         await asyncio.to_thread(self.layers.collect_garbage, in_use)
         await self.containers.restore()
+        self.containers.start_rotator()
         for rt in self.runtimes.values():
             message = rt.security_warning()
             if message:

@@ -176,7 +176,7 @@ class ExecService:
         else:
             process.pop("consoleSize", None)
         if ex.privileged:
-            caps = list(spec.ALL_CAPS)
+            caps = spec.available_caps()
             process["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
         os.makedirs(ex.directory, mode=0o700, exist_ok=True)
         path = os.path.join(ex.directory, "process.json")

@@ -137,13 +137,14 @@ def _is_final(line: bytes) -> bool:
 
 def read(path: str, since_ns: int = 0, until_ns: int | None = None, tail: int | None = None,
          follow: threading.Event | None = None, poll: float = 0.05) -> Iterator[Message]:
-    """Messages of a log file. With follow (an event that is set when the
-    container stopped), keep reading as the file grows until that happens."""
+    """Messages of one log file. With follow (an event that is set when the
+    container stopped), keep reading as it grows, and on into the file that
+    replaces it when it is rotated, until that happens."""
     try:
         f = open(path, "rb")
     except FileNotFoundError:
         return
-    with f:
+    try:
         if tail is not None and tail >= 0:
             if tail == 0:
                 f.seek(0, os.SEEK_END)
@@ -165,8 +166,44 @@ def read(path: str, since_ns: int = 0, until_ns: int | None = None, tail: int | 
                     yield from _messages(iter(data[:end + 1].splitlines(keepends=True)),
                                          since_ns, until_ns)
                     continue
+            if _replaced(path, f):  # rotated: the rest is in the new file
+                f.close()
+                f = open(path, "rb")
+                continue
             if stopped:
                 return
             if until_ns is not None and time.time_ns() > until_ns:
                 return
             time.sleep(poll)
+    finally:
+        f.close()
+
+
+def _replaced(path: str, f: BinaryIO) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def read_files(files: list[str], since_ns: int = 0, until_ns: int | None = None,
+               tail: int | None = None, follow: threading.Event | None = None) -> Iterator[Message]:
+    """A container's messages over its rotated files (oldest first); `tail` counts
+    across them and following continues in the last one."""
+    *older, current = files
+    if tail is None:
+        for path in older:
+            yield from read(path, since_ns, until_ns)
+        yield from read(current, since_ns, until_ns, follow=follow)
+        return
+    collected: list[Message] = []
+    need = tail
+    for path in reversed(files):
+        if need <= 0:
+            break
+        messages = list(read(path, since_ns, until_ns, tail=need))
+        collected = messages + collected
+        need -= len(messages)
+    yield from collected
+    if follow is not None:
+        yield from read(current, since_ns, until_ns, tail=0, follow=follow)

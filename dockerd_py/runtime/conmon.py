@@ -29,6 +29,7 @@ class ConmonOptions:
     stdin_once: bool = False
     exec_id: str | None = None      # set for an exec session
     exec_spec: str | None = None    # its process.json
+    log_size_max: int = 0           # conmon starts a new file past this (the daemon rotates)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -60,6 +61,8 @@ def _args(binary: str, runtime: OCIRuntime, opts: ConmonOptions) -> list[str]:
             "--full-attach", "--socket-dir-path", opts.bundle,
             "-l", f"k8s-file:{opts.log_path}" if opts.log_path else "none",
             "--log-level", "error"]
+    if opts.log_size_max:
+        args += ["--log-size-max", str(opts.log_size_max)]
     for arg in runtime.global_args:
         args += ["--runtime-arg", arg]
     if opts.tty:

@@ -27,6 +27,28 @@ ALL_CAPS = [
     "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
     "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
     "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
+CAP_NUMBERS = {name: i for i, name in enumerate(ALL_CAPS[:38])} | {
+    "CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40}
+
+
+def _bounding_set() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return (1 << 64) - 1
+
+
+def available_caps() -> list[str]:
+    """The capabilities this daemon holds: `--privileged` and `--cap-add ALL` give
+    these (no process can grant what its own bounding set lacks)."""
+    bounding = _bounding_set()
+    return [c for c in ALL_CAPS if bounding >> CAP_NUMBERS[c] & 1]
+
+
 MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
                 "/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware"]
@@ -70,14 +92,14 @@ DEFAULT_DEVICE_RULES = [
 def capabilities(host_config: dict[str, Any]) -> list[str]:
     """Docker's TweakCapabilities: defaults, then CapAdd/CapDrop ("ALL" allowed)."""
     if host_config.get("Privileged"):
-        return list(ALL_CAPS)
+        return available_caps()
     adds = [_norm_cap(c) for c in host_config.get("CapAdd") or []]
     drops = [_norm_cap(c) for c in host_config.get("CapDrop") or []]
     for cap in adds + drops:
         if cap != "ALL" and cap not in ALL_CAPS:
             raise InvalidParameter(f"unknown capability: \"{cap}\"")
     if "ALL" in adds:
-        base = list(ALL_CAPS)
+        base = available_caps()
     elif "ALL" in drops:
         base = []
     else:
@@ -251,6 +273,8 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
         validate_sysctls(sysctls, hc)
         linux["sysctl"] = dict(sysctls)
     devices = _devices(hc.get("Devices") or [])
+    if privileged:
+        devices = host_devices() + devices
     if devices:
         linux["devices"] = [d for d, _ in devices]
         linux["resources"]["devices"].extend(rule for _, rule in devices)
@@ -311,6 +335,29 @@ def resources_of(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
     if hc.get("BlkioWeight"):
         res["blockIO"] = {"weight": hc["BlkioWeight"]}
     return res
+
+
+def host_devices() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every device node of the host's /dev, for a privileged container."""
+    out = []
+    skip = ("/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console", "/dev/fd")
+    for dirpath, dirnames, filenames in os.walk("/dev"):
+        dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in skip]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if path in skip or path.startswith("/dev/tty") or path == "/dev/ptmx":
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                kind = "c" if stat.S_ISCHR(st.st_mode) else "b"
+                major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
+                out.append(({"path": path, "type": kind, "major": major, "minor": minor,
+                             "fileMode": st.st_mode & 0o777, "uid": st.st_uid, "gid": st.st_gid},
+                            _dev_rule(True, kind, major, minor)))
+    return out
 
 
 def _devices(mappings: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -15,6 +15,7 @@ from ...daemon.container import Container
 from ...daemon.daemon import Daemon
 from ...errors import InvalidParameter
 from ...runtime.attach import AttachSocket
+from .. import detach
 from ..hijack import Hijacked
 from ..http import (
     api_version,
@@ -194,6 +195,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         ctr = ctr_of(request)
         want_in, want_out, want_err = (query_bool(request, "stdin"), query_bool(request, "stdout"),
                                        query_bool(request, "stderr"))
+        detach.parse(request.query.get("detachKeys"))  # a bad value is refused before hijacking
         conn = await Hijacked.start(request, stream_content_type(request, ctr.tty),
                                     common_headers())
         try:
@@ -203,7 +205,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                 sock = await svc.attach_socket(ctr)
                 if sock is not None:
                     await pump(conn, sock, ctr.tty, want_in and bool(ctr.config.get("OpenStdin")),
-                               want_out, want_err)
+                               want_out, want_err, request.query.get("detachKeys"))
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
@@ -353,9 +355,11 @@ async def _replay_logs(conn: Hijacked, svc, ctr: Container, stdout: bool,  # typ
 
 
 async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdout: bool,
-               stderr: bool) -> None:
+               stderr: bool, detach_keys: str | None = None) -> None:
     """Copy the container's output to the client and the client's input to the
-    container until the container's side closes (or the client goes away)."""
+    container until the container's side closes, the client goes away, or the
+    client types the detach keys."""
+    scanner = detach.Scanner(detach.parse(detach_keys)) if stdin else None
     async def output() -> None:
         while True:
             item = await sock.recv()
@@ -377,8 +381,12 @@ async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdou
                     sock.shutdown_write()  # stdin EOF (a half-close); output goes on
                 await conn.wait_closed()
                 return
-            if stdin:
-                await sock.send(data)
+            if scanner is not None:
+                data = scanner.feed(data)
+                if data:
+                    await sock.send(data)
+                if scanner.detached:
+                    return
 
     out_task = asyncio.ensure_future(output())
     in_task = asyncio.ensure_future(input_())
@@ -389,7 +397,7 @@ async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdou
             if out_task in done:
                 out_task.result()
                 break
-            if conn.closed:
+            if conn.closed or (scanner is not None and scanner.detached):
                 break
     finally:
         for task in (out_task, in_task):

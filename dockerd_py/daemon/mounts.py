@@ -1,0 +1,169 @@
+"""Bind mounts and tmpfs mounts of a container: parsed from HostConfig.Binds,
+HostConfig.Mounts and HostConfig.Tmpfs, checked with dockerd's messages, kept
+as the `Mounts` of inspect, and turned into OCI mounts at start."""
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any
+
+from ..errors import InvalidParameter, NotImplementedByEngine
+
+PROPAGATIONS = {"private", "rprivate", "slave", "rslave", "shared", "rshared"}
+# Files under /proc that runc lets a bind mount cover (what lxcfs uses).
+PROC_ALLOWED = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo"}
+
+
+class MountError(InvalidParameter):
+    pass
+
+
+def _check_target(kind: str, target: str) -> str:
+    if not target:
+        raise MountError(f'invalid mount config for type "{kind}": field Target must not be empty')
+    if not target.startswith("/"):
+        raise MountError(f'invalid mount config for type "{kind}": invalid mount path: '
+                         f"'{target}' mount path must be absolute")
+    clean = posixpath.normpath(target)
+    if clean == "/":
+        raise MountError(f'invalid mount config for type "{kind}": invalid specification: '
+                         "destination can't be '/'")
+    if (clean == "/proc" or clean.startswith("/proc/")) and clean not in PROC_ALLOWED:
+        raise MountError(f'invalid mount config for type "{kind}": invalid specification: '
+                         f"destination can't be '{clean}'")
+    return clean
+
+
+def check_volume(path: str) -> str:
+    """A volume path of a config (`-v /data`): the same rules as mount targets."""
+    try:
+        return _check_target("volume", path)
+    except MountError as exc:
+        raise MountError(f"invalid volume specification: '{path}': {exc.message}") from None
+
+
+def parse_bind(spec: str) -> dict[str, Any]:
+    """`-v SRC:DST[:OPTS]` (or `-v DST`, an anonymous volume)."""
+    parts = spec.split(":")
+    try:
+        if len(parts) == 1:
+            raise NotImplementedByEngine(
+                f"invalid volume specification: '{spec}': anonymous volumes are not "
+                "implemented yet")
+        if len(parts) > 3:
+            raise MountError(f"invalid volume specification: '{spec}'")
+        source, target = parts[0], parts[1]
+        mode = parts[2] if len(parts) == 3 else ""
+        if not source.startswith("/"):
+            raise NotImplementedByEngine(f"invalid volume specification: '{spec}': named "
+                                         "volumes are not implemented yet")
+        clean = _check_target("bind", target)
+        options = [o for o in mode.split(",") if o]
+        for opt in options:
+            if opt not in PROPAGATIONS | {"ro", "rw", "z", "Z", "nocopy", "consistent",
+                                          "cached", "delegated"}:
+                raise MountError(f"invalid mode: {mode}")
+        if posixpath.normpath(source) == "/" and clean == "/":
+            raise MountError("destination can't be '/'")
+    except MountError as exc:
+        if exc.message.startswith("invalid volume specification"):
+            raise
+        raise MountError(f"invalid volume specification: '{spec}': {exc.message}") from None
+    propagation = next((o for o in options if o in PROPAGATIONS), "rprivate")
+    return {"Type": "bind", "Source": posixpath.normpath(source), "Destination": clean,
+            "Mode": mode, "RW": "ro" not in options, "Propagation": propagation,
+            "_create_source": True}
+
+
+def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
+    """One entry of HostConfig.Mounts (`--mount type=...`)."""
+    kind = m.get("Type") or ""
+    target = _check_target(kind or "bind", m.get("Target") or "")
+    if kind == "bind":
+        source = m.get("Source") or ""
+        if not source:
+            raise MountError('invalid mount config for type "bind": field Source must not be '
+                             "empty")
+        if not source.startswith("/"):
+            raise MountError(f'invalid mount config for type "bind": invalid mount path: '
+                             f"'{source}' mount path must be absolute")
+        options = m.get("BindOptions") or {}
+        propagation = options.get("Propagation") or "rprivate"
+        if propagation not in PROPAGATIONS:
+            raise MountError(f'invalid mount config for type "bind": invalid propagation mode: '
+                             f"{propagation}")
+        if not os.path.exists(source) and not options.get("CreateMountpoint"):
+            raise MountError(f'invalid mount config for type "bind": bind source path does not '
+                             f"exist: {source}")
+        return {"Type": "bind", "Source": posixpath.normpath(source), "Destination": target,
+                "Mode": "", "RW": not m.get("ReadOnly"), "Propagation": propagation,
+                "_create_source": bool(options.get("CreateMountpoint"))}
+    if kind == "tmpfs":
+        if m.get("Source"):
+            raise MountError('invalid mount config for type "tmpfs": field Source must not be '
+                             "specified")
+        opts = m.get("TmpfsOptions") or {}
+        data = []
+        if opts.get("SizeBytes"):
+            data.append(f"size={int(opts['SizeBytes'])}")
+        if opts.get("Mode"):
+            data.append(f"mode={int(opts['Mode']):o}")
+        return tmpfs(target, ",".join(data), read_only=bool(m.get("ReadOnly")))
+    if kind == "volume":
+        raise NotImplementedByEngine("volumes are not implemented yet")
+    raise MountError(f'invalid mount config for type "{kind}": mount type unknown')
+
+
+def tmpfs(target: str, options: str, read_only: bool = False) -> dict[str, Any]:
+    clean = _check_target("tmpfs", target)
+    opts = [o for o in options.split(",") if o]
+    for opt in opts:
+        key = opt.split("=", 1)[0]
+        if key not in ("size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "noexec",
+                       "exec", "nosuid", "suid", "nodev", "dev", "ro", "rw", "noatime",
+                       "relatime", "strictatime", "nodiratime", "tmpcopyup", "notmpcopyup"):
+            raise MountError(f"invalid tmpfs option {opt!r}")
+    if read_only and "ro" not in opts:
+        opts.append("ro")
+    return {"Type": "tmpfs", "Source": "", "Destination": clean, "Mode": ",".join(opts),
+            "RW": "ro" not in opts, "Propagation": ""}
+
+
+def from_host_config(hc: dict[str, Any]) -> list[dict[str, Any]]:
+    """All mounts a HostConfig asks for, checked; duplicates are refused."""
+    mounts = [parse_bind(b) for b in hc.get("Binds") or []]
+    mounts += [parse_mount(m) for m in hc.get("Mounts") or []]
+    mounts += [tmpfs(dst, opts or "") for dst, opts in (hc.get("Tmpfs") or {}).items()]
+    seen: set[str] = set()
+    for m in mounts:
+        if m["Destination"] in seen:
+            raise MountError(f"Duplicate mount point: {m['Destination']}")
+        seen.add(m["Destination"])
+    return mounts
+
+
+def inspect_shape(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in m.items() if not k.startswith("_")} for m in mounts]
+
+
+def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The OCI mounts (binds get their source made when `-v` asked for it)."""
+    out = []
+    for m in sorted(mounts, key=lambda m: m["Destination"].count("/")):
+        if m["Type"] == "bind":
+            if m.get("_create_source") and not os.path.exists(m["Source"]):
+                os.makedirs(m["Source"], mode=0o755, exist_ok=True)
+            options = ["rbind", m.get("Propagation") or "rprivate"]
+            if not m.get("RW", True):
+                options.append("ro")
+            out.append({"destination": m["Destination"], "type": "bind", "source": m["Source"],
+                        "options": options})
+        elif m["Type"] == "tmpfs":
+            options = ["noexec", "nosuid", "nodev"]
+            for opt in (m.get("Mode") or "").split(","):
+                if opt and opt not in options:
+                    options.append(opt)
+            out.append({"destination": m["Destination"], "type": "tmpfs", "source": "tmpfs",
+                        "options": options})
+    return out
