@@ -2,13 +2,12 @@
 Commands load lazily so that a call imports only what it runs."""
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
 
 import click
 
 from .errors import CLIError
+from .lazy import LazyGroup
 
 # command -> "module:function"; `container`/`image` groups hold the long forms.
 COMMANDS = {
@@ -20,24 +19,11 @@ COMMANDS = {
     "images": "image:images", "import": "image:import_", "rmi": "image:rmi",
     "tag": "image:tag", "history": "image:history", "save": "image:save", "load": "image:load",
     "commit": "container:commit", "diff": "container:diff", "export": "container:export",
-    "pause": "container:pause", "unpause": "container:unpause",
+    "pause": "container:pause", "unpause": "container:unpause", "exec": "more:exec_",
+    "cp": "more:cp", "top": "more:top", "stats": "more:stats", "port": "more:port",
+    "rename": "more:rename", "update": "more:update",
     "container": "container:container", "image": "image:image",
 }
-
-
-class LazyGroup(click.Group):
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy or {}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy:
-            module, _, attr = self.lazy[name].partition(":")
-            return getattr(importlib.import_module(f"docker_cli.commands.{module}"), attr)
-        return super().get_command(ctx, name)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS,

@@ -15,6 +15,7 @@ from shared.units import human_duration, parse_ram
 
 from ..errors import EXIT_DAEMON, APIError, CLIError, run_exit_status
 from ..formatting.table import format_rows, table
+from ..lazy import LazyGroup
 from ..streams import pump
 from ..tty import raw_mode, size
 from . import client_of
@@ -622,7 +623,10 @@ def unpause(ctx: click.Context, names: tuple[str, ...]) -> None:
     _each(ctx, names, lambda c, n: c.request("POST", f"/containers/{n}/unpause").read())
 
 
-@click.group(cls=click.Group)
+@click.group(cls=LazyGroup, lazy={
+    "exec": "more:exec_", "cp": "more:cp", "top": "more:top", "stats": "more:stats",
+    "port": "more:port", "rename": "more:rename", "update": "more:update",
+    "prune": "more:prune"})
 def container() -> None:
     """Manage containers."""
 
@@ -648,3 +652,4 @@ def container_inspect(ctx: click.Context, fmt: str | None, size: bool,
 
 
 container.add_command(container_inspect, "inspect")
+
