@@ -22,6 +22,12 @@ def rfc3339_nano(ns: int) -> str:
     return base + "Z"
 
 
+def rfc3339_nano_fixed(ns: int) -> str:
+    """RFC3339NanoFixed, as in `docker logs -t`: always nine digits, so columns align."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
 def now_rfc3339() -> str:
     return rfc3339_nano(time.time_ns())
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from shared.api import API_VERSION, PRODUCT_VERSION
+from shared.timeutil import rfc3339_nano_fixed
 from shared.units import bytes_size
 
 from ..errors import APIError, CLIError
@@ -160,6 +161,5 @@ def events(ctx: click.Context, since: str | None, until: str | None, filters: tu
             click.echo(_render(fmt, ev))
         else:
             attrs = ",".join(f"{k}={v}" for k, v in sorted(ev["Actor"]["Attributes"].items()))
-            from shared.timeutil import rfc3339_nano
-            stamp = rfc3339_nano(ev["timeNano"]).replace("Z", "+00:00")
+            stamp = rfc3339_nano_fixed(ev["timeNano"])
             click.echo(f"{stamp} {ev['Type']} {ev['Action']} {ev['Actor']['ID']} ({attrs})")

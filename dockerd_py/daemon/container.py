@@ -120,7 +120,13 @@ class Container:
 
     @property
     def running(self) -> bool:
-        return bool(self.state["Running"])
+        """A process is there. (State.Running, as in Docker, is also true while a
+        restart policy waits to start it again.)"""
+        return self.state["Status"] in ("running", "paused")
+
+    @property
+    def restarting(self) -> bool:
+        return self.state["Status"] == "restarting"
 
     @property
     def paused(self) -> bool:

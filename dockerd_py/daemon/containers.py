@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator
 from shared import reference as refs
 from shared.api import ENGINE_VERSION
 from shared.filters import Filters
-from shared.timeutil import ZERO_TIME, now_rfc3339, parse_timestamp
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339, parse_timestamp
 
 from ..builder.dockerfile import apply_change
 from ..config import DaemonConfig
@@ -339,14 +339,18 @@ class ContainerService:
         return attrs
 
     # -- start ---------------------------------------------------------------------
-    async def start(self, ctr: Container) -> None:
+    async def start(self, ctr: Container, by_policy: bool = False) -> None:
+        """Start; a start that is not a restart policy's begins its count anew."""
         async with ctr.lock:
             if ctr.paused:
                 raise Conflict("cannot start a paused container, try unpause instead")
-            if ctr.running:
+            if ctr.running or ctr.restarting:
                 raise NotModified("container already started")
             if ctr.removing or ctr.state.get("Dead"):
                 raise Conflict("container is marked for removal and cannot be started")
+            if not by_policy:
+                ctr.doc["RestartCount"] = 0
+                ctr.internal["restart_backoff"] = 0
             try:
                 await self._start_locked(ctr)
             except DockerError as exc:
@@ -594,19 +598,21 @@ class ContainerService:
             limit = policy.get("MaximumRetryCount") or 0
             if limit and ctr.doc["RestartCount"] >= limit:
                 return
-        delay = min(0.1 * (2 ** min(ctr.internal.get("restart_backoff", 0), 10)), 60)
-        ctr.internal["restart_backoff"] = ctr.internal.get("restart_backoff", 0) + 1
+        ran = (parse_rfc3339(ctr.state["FinishedAt"]) - parse_rfc3339(ctr.state["StartedAt"])) / 1e9
+        if ran >= 10:  # as dockerd: a container that ran a while starts its backoff anew
+            ctr.internal["restart_backoff"] = 0
+        backoff = ctr.internal.get("restart_backoff", 0)
+        delay = min(0.1 * 2 ** min(backoff, 10), 60)
+        ctr.internal["restart_backoff"] = backoff + 1
         ctr.set_status("restarting")
-        ctr.state["Running"] = False
+        await self._save(ctr)
         await asyncio.sleep(delay)
-        if ctr.stop_requested or ctr.removing or ctr.id not in self.containers:
-            if ctr.status == "restarting":
-                ctr.set_status("exited")
-            return
+        if not ctr.restarting or ctr.removing or ctr.id not in self.containers:
+            return  # stopped, killed or removed meanwhile
         ctr.doc["RestartCount"] += 1
         ctr.set_status("exited")
         try:
-            await self.start(ctr)
+            await self.start(ctr, by_policy=True)
             self.events.publish("container", "restart", ctr.id, self._event_attrs(ctr))
         except DockerError as exc:
             log.warning("restarting %s failed: %s", ctr.id, exc.message)
@@ -623,8 +629,20 @@ class ContainerService:
         if pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", 0)):
             os.kill(pid, sig)
 
+    async def _cancel_restart(self, ctr: Container) -> None:
+        """`docker stop`/`kill` of a container waiting for its restart: it stays down."""
+        async with ctr.lock:
+            ctr.stop_requested = True
+            ctr.set_status("exited")
+            await self._save(ctr)
+
     async def kill(self, ctr: Container, sig_text: str | None) -> None:
         sig = parse_signal(sig_text)
+        if ctr.restarting:
+            await self._cancel_restart(ctr)
+            self.events.publish("container", "kill", ctr.id,
+                                self._event_attrs(ctr, signal=str(sig)))
+            return
         async with ctr.lock:
             if not ctr.running:
                 raise Conflict(f"Cannot kill container: {ctr.id}: container {ctr.id} "
@@ -632,8 +650,10 @@ class ContainerService:
             if ctr.paused and sig != signal_mod.SIGKILL:
                 raise Conflict(f"Cannot kill container: {ctr.id}: container {ctr.id} is paused. "
                                "Unpause the container before stopping or killing")
-            if sig == signal_mod.SIGKILL:
-                ctr.stop_requested = True  # `docker kill` does not trigger a restart
+            stop_signal = ctr.config.get("StopSignal")
+            if sig == signal_mod.SIGKILL or not stop_signal or parse_signal(stop_signal) == sig:
+                ctr.stop_requested = True  # as dockerd: the exit this causes is not restarted
+            ctr.internal["user_stopped"] = True
             self._signal(ctr, sig)
             done = ctr.exit_handled
         self.events.publish("container", "kill", ctr.id,
@@ -647,6 +667,11 @@ class ContainerService:
 
     async def stop(self, ctr: Container, timeout: int | None = None,
                    sig_text: str | None = None) -> None:
+        if ctr.restarting:
+            ctr.internal["user_stopped"] = True
+            await self._cancel_restart(ctr)
+            self.events.publish("container", "stop", ctr.id, self._event_attrs(ctr))
+            return
         if not ctr.running:
             raise NotModified("container already stopped")
         sig = parse_signal(sig_text or ctr.config.get("StopSignal"), signal_mod.SIGTERM)
@@ -720,6 +745,9 @@ class ContainerService:
             if ctr.id not in self.containers:
                 return
             raise Conflict(f"removal of container {ctr.name} is already in progress")
+        if ctr.restarting and not force:
+            raise Conflict(f"You cannot remove a restarting container {ctr.id}. Stop the "
+                           "container before attempting removal or force remove")
         if ctr.running and not force:
             if ctr.paused:
                 raise Conflict(f'cannot remove container "/{ctr.name}": container is paused '
@@ -958,6 +986,9 @@ class ContainerService:
     async def top(self, ctr: Container, ps_args: str) -> dict[str, Any]:
         """The host's `ps` over the container's processes (never a binary of the
         container's, CVE-2022-1227)."""
+        if ctr.restarting:
+            raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
+                           "running")
         if not ctr.running:
             raise Conflict(f"Container {ctr.id} is not running")
         pids = set(await asyncio.to_thread(self.cgroup(ctr).pids))
@@ -1010,16 +1041,8 @@ class ContainerService:
 
     async def update(self, ctr: Container, body: dict[str, Any]) -> list[str]:
         """New resource limits and restart policy, applied at once if it runs."""
-        hc = dict(ctr.host_config)
-        changes = {k: v for k, v in body.items() if k != "RestartPolicy" and v is not None}
-        merged = dict(hc, **changes)
-        warnings = validate.resources(merged, update=True)
-        if body.get("RestartPolicy") is not None:
-            policy = validate.restart_policy(body["RestartPolicy"])
-            if hc.get("AutoRemove") and policy["Name"] != "no":
-                raise InvalidParameter("Restart policy cannot be updated because AutoRemove is "
-                                       "enabled for the container")
-            merged["RestartPolicy"] = policy
+        merged, warnings = validate.updated_host_config(ctr.host_config, body)
+        changes = {k for k in merged if merged[k] != ctr.host_config.get(k)} - {"RestartPolicy"}
         async with ctr.lock:
             if ctr.running and changes:
                 resources = spec.resources_of(merged, bool(merged.get("Privileged")))
@@ -1121,6 +1144,9 @@ class ContainerService:
 
     async def pause(self, ctr: Container) -> None:
         async with ctr.lock:
+            if ctr.restarting:
+                raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
+                               "running")
             if not ctr.running:
                 raise Conflict(f"Container {ctr.id} is not running")
             if ctr.paused:
@@ -1205,7 +1231,10 @@ class ContainerService:
         happened while the daemon was down, then apply restart policies."""
         to_restart: list[Container] = []
         for ctr in list(self.containers.values()):
-            if ctr.status in ("running", "paused", "restarting"):
+            if ctr.restarting:  # its process was already gone and cleaned up
+                ctr.set_status("exited")
+                await self._save(ctr)
+            if ctr.status in ("running", "paused"):
                 conmon_pid = ctr.internal.get("conmon_pid", 0)
                 pid = ctr.state.get("Pid", 0)
                 alive = pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", -1))
@@ -1239,13 +1268,20 @@ class ContainerService:
                 continue
             if ctr.status == "dead":
                 continue
-            policy = (ctr.host_config.get("RestartPolicy") or {}).get("Name", "no")
-            if ctr.internal.get("started_once") and not ctr.running and (
-                    policy == "always" or (policy == "unless-stopped"
-                                           and not ctr.internal.get("user_stopped"))):
+            if ctr.internal.get("started_once") and not ctr.running and \
+                    self._restarts_on_boot(ctr):
                 to_restart.append(ctr)
         for ctr in to_restart:
             self._spawn(self._restart_on_boot(ctr))
+
+    @staticmethod
+    def _restarts_on_boot(ctr: Container) -> bool:
+        """dockerd's ShouldRestart with a fresh restart manager."""
+        policy = (ctr.host_config.get("RestartPolicy") or {}).get("Name", "no")
+        if policy == "on-failure":
+            return ctr.state["ExitCode"] != 0
+        return policy == "always" or (policy == "unless-stopped"
+                                      and not ctr.internal.get("user_stopped"))
 
     async def _restart_on_boot(self, ctr: Container) -> None:
         try:

@@ -103,7 +103,10 @@ class ExecService:
 
     @staticmethod
     def _check_running(ctr: Container) -> None:
-        if not ctr.running or ctr.status == "restarting":
+        if ctr.restarting:
+            raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
+                           "running")
+        if not ctr.running:
             raise Conflict(f"Container {ctr.id} is not running")
         if ctr.paused:
             raise Conflict(f"Container {ctr.id} is paused, unpause the container before exec")

@@ -155,6 +155,8 @@ def _format_set(values: set[int]) -> str:
 
 def host_config(hc: dict[str, Any]) -> list[str]:
     warnings = resources(hc)
+    if (hc.get("Memory") or 0) > 0 and not hc.get("MemorySwap"):
+        hc["MemorySwap"] = hc["Memory"] * 2  # dockerd's default: swap as large as memory
     hc["RestartPolicy"] = restart_policy(hc.get("RestartPolicy"))
     if hc.get("AutoRemove") and hc["RestartPolicy"]["Name"] != "no":
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
@@ -168,3 +170,45 @@ def host_config(hc: dict[str, Any]) -> list[str]:
                        "writable-cgroups"):
             raise InvalidParameter(f"invalid --security-opt 2: \"{opt}\"")
     return warnings
+
+
+# Resources `docker update` may change; zero (or null for lists) leaves a value alone.
+UPDATABLE = ("BlkioWeight", "CpuShares", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
+             "CpusetMems", "Memory", "MemorySwap", "MemoryReservation", "CpuRealtimePeriod",
+             "CpuRealtimeRuntime")
+UPDATABLE_LISTS = ("BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+                   "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "PidsLimit")
+
+
+def updated_host_config(hc: dict[str, Any], body: dict[str, Any]) -> tuple[dict[str, Any],
+                                                                           list[str]]:
+    """UpdateContainer: the new HostConfig after an update request, and its warnings."""
+    warnings = resources(body, update=True)
+    for new, old, text in (("NanoCpus", "CpuPeriod", "Nano CPUs cannot be updated as CPU Period"),
+                           ("NanoCpus", "CpuQuota", "Nano CPUs cannot be updated as CPU Quota"),
+                           ("CpuPeriod", "NanoCpus", "CPU Period cannot be updated as NanoCPUs"),
+                           ("CpuQuota", "NanoCpus", "CPU Quota cannot be updated as NanoCPUs")):
+        if (body.get(new) or 0) > 0 and (hc.get(old) or 0) > 0:
+            raise InvalidParameter(f"Conflicting options: {text} has already been set")
+    merged = dict(hc)
+    for key in UPDATABLE:
+        if body.get(key):
+            merged[key] = body[key]
+    for key in UPDATABLE_LISTS:
+        if body.get(key) is not None:
+            merged[key] = body[key]
+    memory = body.get("Memory") or 0
+    if memory and memory > (hc.get("MemorySwap") or 0) and not body.get("MemorySwap"):
+        raise InvalidParameter("Memory limit should be smaller than already set memoryswap "
+                               "limit, update the memoryswap at the same time")
+    if (body.get("RestartPolicy") or {}).get("Name"):
+        policy = restart_policy(body["RestartPolicy"])
+        if hc.get("AutoRemove") and policy["Name"] != "no":
+            raise InvalidParameter("Restart policy cannot be updated because AutoRemove is "
+                                   "enabled for the container")
+        merged["RestartPolicy"] = policy
+    swap, memory = merged.get("MemorySwap") or 0, merged.get("Memory") or 0
+    if swap > 0 and memory > 0 and swap < memory:
+        raise InvalidParameter("Minimum memoryswap limit should be larger than memory limit, "
+                               "see usage")
+    return merged, warnings

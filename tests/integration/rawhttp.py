@@ -29,7 +29,7 @@ def request(sock_path: str, method: str, path: str, body: bytes | None = None,
         s.connect(sock_path)
         s.sendall(head.encode() + b"\r\n" + (body or b""))
         data = b""
-        while True:
+        while not _complete(data):  # a kept-alive connection ends with its body
             chunk = s.recv(65536)
             if not chunk:
                 break
@@ -44,6 +44,17 @@ def request(sock_path: str, method: str, path: str, body: bytes | None = None,
     if parsed.get("transfer-encoding") == "chunked":
         rest = _dechunk(rest)
     return RawResponse(int(status), reason, parsed, rest)
+
+
+def _complete(data: bytes) -> bool:
+    header, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in header.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            return len(rest) >= int(value)
+    return False
 
 
 def _dechunk(data: bytes) -> bytes:

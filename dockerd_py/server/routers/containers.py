@@ -9,7 +9,7 @@ from aiohttp import web
 
 from shared import stdcopy
 from shared.api import MULTIPLEXED_STREAM, RAW_STREAM
-from shared.timeutil import ZERO_TIME, parse_timestamp, rfc3339_nano
+from shared.timeutil import ZERO_TIME, parse_timestamp, rfc3339_nano, rfc3339_nano_fixed
 
 from ...daemon.container import Container
 from ...daemon.daemon import Daemon
@@ -185,7 +185,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             async for msg in messages:
                 data = msg.data
                 if timestamps:
-                    data = rfc3339_nano(msg.ts_ns).encode() + b" " + data
+                    data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
                 await resp.write(stdcopy.frame(msg.stream, data) if framed else data)
         except (ConnectionResetError, ConnectionError):
             pass

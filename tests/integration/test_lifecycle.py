@@ -1,0 +1,425 @@
+"""The container lifecycle: HostConfig effects, state changes, restart policies,
+health checks, OOM, waits, events."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from .rawhttp import open_stream, read_until_closed, request
+
+LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+
+
+def wait_for(predicate, timeout: float = 15, step: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def cgroup_file(daemon, cid: str, controller: str, name: str) -> str:  # type: ignore[no-untyped-def]
+    for base in (Path("/sys/fs/cgroup") / controller, Path("/sys/fs/cgroup")):
+        path = base / daemon.prefix / cid / name
+        if path.exists():
+            return path.read_text().strip()
+    raise FileNotFoundError(f"{controller}/{name} of {cid}")
+
+
+@pytest.fixture
+def running(client):  # type: ignore[no-untyped-def]
+    made = []
+
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("detach", True)
+        c = client.containers.run("busybox", *args, **kwargs)
+        made.append(c)
+        return c
+    yield run
+    for c in made:
+        try:
+            c.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def status_of(c) -> dict:  # type: ignore[no-untyped-def]
+    c.reload()
+    return c.attrs["State"]
+
+
+# -- HostConfig --------------------------------------------------------------------
+def test_resources_reach_the_cgroup(daemon, running):
+    c = running(LOOP, mem_limit="64m", memswap_limit="128m", nano_cpus=500_000_000,
+                cpu_shares=512, cpuset_cpus="0", pids_limit=50)
+    assert cgroup_file(daemon, c.id, "memory", "memory.limit_in_bytes") == str(64 << 20)
+    assert cgroup_file(daemon, c.id, "memory", "memory.memsw.limit_in_bytes") == str(128 << 20) \
+        if os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") else True
+    assert cgroup_file(daemon, c.id, "cpu", "cpu.cfs_quota_us") == "50000"
+    assert cgroup_file(daemon, c.id, "cpu", "cpu.shares") == "512"
+    assert cgroup_file(daemon, c.id, "cpuset", "cpuset.cpus") == "0"
+    assert cgroup_file(daemon, c.id, "pids", "pids.max") == "50"
+    # the real CLI sends every field, zero meaning "leave alone"
+    done = daemon.docker("update", "-m", "96m", "--memory-swap", "192m", "--cpus", "0.2",
+                         "--pids-limit", "60", c.id)
+    assert done.returncode == 0, done.stderr
+    assert cgroup_file(daemon, c.id, "memory", "memory.limit_in_bytes") == str(96 << 20)
+    assert cgroup_file(daemon, c.id, "cpu", "cpu.cfs_quota_us") == "20000"
+    assert cgroup_file(daemon, c.id, "pids", "pids.max") == "60"
+    c.reload()
+    hc = c.attrs["HostConfig"]
+    assert (hc["Memory"], hc["MemorySwap"], hc["CpuShares"]) == (96 << 20, 192 << 20, 512)
+    refused = daemon.docker("update", "--cpu-quota", "20000", c.id)
+    assert refused.returncode == 1 and refused.stderr.decode().count("\n") == 1
+    assert "CPU Quota cannot be updated as NanoCPUs has already been set" in refused.stderr.decode()
+    with pytest.raises(docker.errors.APIError) as err:
+        c.update(mem_limit="500m")
+    assert "update the memoryswap at the same time" in str(err.value)
+
+
+def test_process_settings(client):
+    out = client.containers.run(
+        "busybox", ["sh", "-c", "id -u; id -G; pwd; hostname; ulimit -n; df -k /dev/shm | tail -1;"
+                    " touch /rofail 2>/dev/null || echo ro; grep NoNewPrivs /proc/1/status;"
+                    " df /scratch | tail -1"],
+        user="nobody", working_dir="/tmp/wd", hostname="h", domainname="example.org",
+        ulimits=[docker.types.Ulimit(name="nofile", soft=1000, hard=2000)], shm_size="16m",
+        read_only=True, security_opt=["no-new-privileges"], tmpfs={"/scratch": "size=1m"},
+        remove=True).decode().splitlines()
+    assert out[0] == "65534" and out[2] == "/tmp/wd" and out[3] == "h" and out[4] == "1000"
+    assert out[5].split()[1] == "16384"
+    assert out[6] == "ro"
+    assert out[7].split() == ["NoNewPrivs:", "1"]
+    assert out[8].startswith("tmpfs") and out[8].split()[1] == "1024"
+
+
+def test_capabilities_seccomp_and_masked_paths(client):
+    status = client.containers.run("busybox", ["cat", "/proc/1/status"], remove=True).decode()
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert int(fields["CapBnd"], 16) == 0xa80425fb  # Docker's 14 defaults exactly
+    assert int(fields["CapInh"], 16) == 0 and int(fields["CapAmb"], 16) == 0
+    assert fields["Seccomp"].strip() == "2"
+    dropped = client.containers.run("busybox", ["grep", "CapBnd", "/proc/1/status"],
+                                    cap_drop=["ALL"], cap_add=["NET_ADMIN"], remove=True)
+    assert int(dropped.split()[1], 16) == 1 << 12
+    unconfined = client.containers.run("busybox", ["grep", "Seccomp:", "/proc/1/status"],
+                                       security_opt=["seccomp=unconfined"], remove=True)
+    assert unconfined.split()[1] == b"0"
+    out = client.containers.run("busybox", ["sh", "-c", "stat -c '%t:%T' /proc/keys; "
+                                            "ls /proc/acpi | wc -l; echo 1 > /proc/sysrq-trigger "
+                                            "2>/dev/null || echo ro; mknod /tmp/x c 1 3 && echo mk"],
+                                remove=True).decode().split()
+    assert out[0] == "1:3" and out[1] == "0" and out[2] == "ro" and out[3] == "mk"
+    with pytest.raises(docker.errors.ContainerError):
+        client.containers.run("busybox", ["mknod", "/tmp/x", "c", "1", "3"],
+                              cap_drop=["MKNOD"], remove=True)
+
+
+def test_init_reaps_and_stops_with_sigterm(client, running):
+    c = running(["sleep", "300"], init=True)
+    top = c.top()
+    assert "docker-init" in top["Processes"][0][-1]
+    start = time.time()
+    c.stop(timeout=10)
+    assert time.time() - start < 5
+    assert status_of(c)["ExitCode"] == 143  # tini passed SIGTERM on; sleep died of it
+
+
+def test_devices_and_privileged(client):
+    out = client.containers.run("busybox", ["ls", "/dev/extra-null"],
+                                devices=["/dev/null:/dev/extra-null:rwm"], remove=True)
+    assert out.strip() == b"/dev/extra-null"
+    out = client.containers.run("busybox", ["sh", "-c", "grep CapBnd /proc/1/status; "
+                                            "ip link add dummy0 type bridge && echo net-admin"],
+                                privileged=True, remove=True).decode()
+    assert "net-admin" in out and int(out.split()[1], 16) > 0xa80425fb
+
+
+# -- state changes ------------------------------------------------------------------
+def test_pause_unpause_restart(daemon, running):
+    c = running(LOOP)
+    c.pause()
+    state = status_of(c)
+    assert state["Paused"] and state["Status"] == "paused"
+    assert cgroup_file(daemon, c.id, "freezer", "freezer.state") == "FROZEN" \
+        if Path("/sys/fs/cgroup/freezer").is_dir() else True
+    with pytest.raises(docker.errors.APIError) as err:
+        c.exec_run("true")
+    assert err.value.status_code == 409
+    c.unpause()
+    assert status_of(c)["Status"] == "running"
+    pid = status_of(c)["Pid"]
+    c.restart(timeout=5)
+    state = status_of(c)
+    assert state["Status"] == "running" and state["Pid"] != pid
+
+
+def test_wait_conditions(daemon, client):
+    c = client.containers.create("busybox", ["sh", "-c", "sleep 0.3; exit 5"])
+    assert c.wait(condition="not-running") == {"StatusCode": 0}  # created: not running
+    next_exit = {}
+
+    def waiter():  # type: ignore[no-untyped-def]
+        next_exit.update(client.api.wait(c.id, condition="next-exit"))
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.3)
+    c.start()
+    thread.join(10)
+    assert next_exit == {"StatusCode": 5}
+    c.start()
+    removed = {}
+
+    def rwaiter():  # type: ignore[no-untyped-def]
+        removed.update(client.api.wait(c.id, condition="removed"))
+    thread = threading.Thread(target=rwaiter)
+    thread.start()
+    c.wait()
+    time.sleep(0.2)
+    c.remove()
+    thread.join(10)
+    assert removed.get("StatusCode") == 5
+
+
+def test_rename_and_events(daemon, client, running):
+    since = time.time() - 1
+    c = running(LOOP, name="before-rename")
+    c.rename("after-rename")
+    c.pause()
+    c.unpause()
+    c.kill(signal="SIGUSR1")
+    c.stop(timeout=5)
+    c.remove()
+    time.sleep(0.2)
+    events = client.events(since=since, until=time.time(), decode=True,
+                           filters={"container": c.id})
+    actions = [e["Action"] for e in events]
+    for action in ("create", "start", "rename", "pause", "unpause", "kill", "die", "stop",
+                   "destroy"):
+        assert action in actions, (action, actions)
+    rename = next(e for e in client.events(since=since, until=time.time(), decode=True,
+                                           filters={"event": "rename"}) if e["id"] == c.id)
+    assert rename["Actor"]["Attributes"]["oldName"] == "/before-rename"
+    assert rename["status"] == "rename" and rename["Type"] == "container"
+    die = next(e for e in client.events(since=since, until=time.time(), decode=True,
+                                        filters={"event": "die", "container": c.id}))
+    assert die["Actor"]["Attributes"]["exitCode"] == "0"
+    assert die["Actor"]["Attributes"]["name"] == "after-rename"
+    with pytest.raises(docker.errors.APIError):
+        c.rename("x")
+
+
+def test_events_stream_headers_first(daemon, client):
+    s, status, _, hdrs, rest = open_stream(daemon.sock, "GET", '/events?filters={"type":["container"]}')
+    assert status == 200 and hdrs["content-type"] == "application/json"
+    c = client.containers.create("busybox", ["true"], name="evstream")
+    c.remove()
+    s.settimeout(5)
+    data = rest
+    while b"destroy" not in data:
+        data += s.recv(65536)
+    s.close()
+    assert b'"Action":"create"' in data.replace(b" ", b"")
+
+
+def test_restart_policies(client, running):
+    c = running(["sh", "-c", "exit 3"], restart_policy={"Name": "on-failure",
+                                                          "MaximumRetryCount": 2})
+    assert wait_for(lambda: status_of(c)["Status"] == "exited" and
+                    c.attrs["RestartCount"] == 2, 20)
+    assert status_of(c)["ExitCode"] == 3
+    ok = running(["true"], restart_policy={"Name": "on-failure"})
+    time.sleep(1)
+    assert status_of(ok)["Status"] == "exited" and ok.attrs["RestartCount"] == 0
+    always = running(["sh", "-c", "exit 0"], restart_policy={"Name": "always"})
+    # the backoff doubles from 100 ms: it soon waits long enough to be seen waiting
+    state = wait_for(lambda: (st := status_of(always))["Status"] == "restarting" and
+                     always.attrs["RestartCount"] >= 3 and st, 20, step=0.02)
+    assert state and state["Running"] and state["Restarting"] and state["Pid"] == 0
+    with pytest.raises(docker.errors.APIError) as err:
+        always.remove()
+    assert err.value.status_code == 409 and "cannot remove a restarting container" in str(err.value)
+    with pytest.raises(docker.errors.APIError) as err:
+        always.exec_run("true")
+    assert err.value.status_code == 409 and "is restarting" in str(err.value)
+    count = always.attrs["RestartCount"]
+    always.stop(timeout=1)
+    time.sleep(1.5)
+    state = status_of(always)
+    assert state["Status"] == "exited" and not state["Running"] and not state["Restarting"]
+    assert always.attrs["RestartCount"] == count
+    always.update(restart_policy={"Name": "no"})
+    always.start()  # a user's start begins the count anew
+    always.wait(timeout=10)
+    assert status_of(always)["Status"] == "exited" and always.attrs["RestartCount"] == 0
+    assert always.attrs["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+
+
+def test_restart_policies_after_daemon_restart(fresh_daemon):
+    client = fresh_daemon.client()
+    always = client.containers.run("busybox", LOOP, detach=True, restart_policy={"Name": "always"})
+    unless = client.containers.run("busybox", LOOP, detach=True,
+                                   restart_policy={"Name": "unless-stopped"})
+    stopped = client.containers.run("busybox", LOOP, detach=True,
+                                    restart_policy={"Name": "unless-stopped"})
+    plain = client.containers.run("busybox", LOOP, detach=True)
+    stopped.stop(timeout=5)
+    fresh_daemon.restart()  # live restore: the running ones simply keep running
+    client = fresh_daemon.client()
+    pids = {}
+    for c in (always, unless, plain):
+        live = client.containers.get(c.id)
+        assert live.status == "running"
+        pids[c.id] = live.attrs["State"]["Pid"]
+    fresh_daemon.stop()
+    for pid in pids.values():  # they die while no daemon watches
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    fresh_daemon.start()
+    client = fresh_daemon.client()
+    for c in (always, unless):
+        assert wait_for(lambda: client.containers.get(c.id).status == "running", 15)
+        assert client.containers.get(c.id).attrs["State"]["Pid"] != pids[c.id]
+    assert client.containers.get(stopped.id).status == "exited"
+    state = client.containers.get(plain.id).attrs["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 137
+
+
+def test_health_checks(client, running):
+    healthy = running(LOOP, healthcheck={"Test": ["CMD-SHELL", "test -e /tmp/ok"],
+                                         "Interval": 200_000_000, "Retries": 2,
+                                         "Timeout": 2_000_000_000})
+    assert status_of(healthy)["Health"]["Status"] == "starting"
+    assert wait_for(lambda: status_of(healthy)["Health"]["Status"] == "unhealthy", 10)
+    assert "(unhealthy)" in client.api.containers(filters={"id": healthy.id})[0]["Status"]
+    healthy.exec_run(["touch", "/tmp/ok"])
+    assert wait_for(lambda: status_of(healthy)["Health"]["Status"] == "healthy", 10)
+    health = status_of(healthy)["Health"]
+    assert health["FailingStreak"] == 0 and health["Log"][-1]["ExitCode"] == 0
+    assert [c.id for c in client.containers.list(filters={"health": "healthy"})] == [healthy.id]
+    none = running(LOOP, healthcheck={"Test": ["NONE"]})
+    assert "Health" not in status_of(none)
+
+
+def test_oom_killed(client, running):
+    c = running(["sh", "-c", "x=a; while true; do x=$x$x; done"], mem_limit="8m",
+                memswap_limit="8m")
+    state = wait_for(lambda: (s := status_of(c))["Status"] == "exited" and s, 30)
+    assert state["OOMKilled"] is True and state["ExitCode"] == 137
+    ok = running(["true"])
+    ok.wait(timeout=10)
+    assert status_of(ok)["OOMKilled"] is False
+
+
+def test_list_filters_and_sizes(client, running):
+    a = running(LOOP, labels={"f": "1"}, name="filt-a")
+    b = client.containers.run("busybox", ["sh", "-c", "echo x > /f; exit 2"], name="filt-b",
+                              detach=True)
+    try:
+        b.wait(timeout=10)
+        ids = lambda **f: {c["Id"] for c in client.api.containers(all=True, filters=f)}  # noqa: E731
+        assert ids(status="exited", name="filt-") == {b.id}
+        assert ids(exited="2") >= {b.id} and a.id not in ids(exited="2")
+        assert ids(label="f=1") == {a.id}
+        assert ids(id=a.id[:10]) == {a.id}
+        assert a.id in ids(ancestor="busybox")
+        assert ids(before="filt-b") & {a.id} == {a.id}
+        assert ids(since="filt-a") & {b.id} == {b.id}
+        assert a.id in ids(network="bridge")
+        summary = client.api.containers(all=True, size=True, filters={"id": b.id})[0]
+        assert summary["SizeRw"] > 0 and summary["SizeRootFs"] > summary["SizeRw"]
+        doc = client.api._result(client.api._get(client.api._url(
+            "/containers/{0}/json", b.id), params={"size": 1}), True)
+        assert doc["SizeRw"] > 0 and doc["SizeRootFs"] > doc["SizeRw"]
+        assert client.api.containers(limit=1)[0]["Id"] in ids()
+        report = client.api.prune_containers(filters={"label": "nosuch"})
+        assert report["ContainersDeleted"] is None
+    finally:
+        b.remove()
+
+
+def test_logs_since_until(client, running):
+    c = running(["sh", "-c", "echo first; sleep 1.5; echo second; sleep 100"])
+    assert wait_for(lambda: b"first" in c.logs(), 10)
+    middle = time.time() + 0.5  # well between the two lines
+    assert wait_for(lambda: b"second" in c.logs(), 10)
+    assert c.logs(since=middle) == b"second\n"
+    assert c.logs(until=middle) == b"first\n"
+    stamped = c.logs(timestamps=True).decode().splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["first", "second"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", line.split()[0])
+               for line in stamped)
+
+
+def test_attach_logs_replay_and_detach_keys(daemon, client, running):
+    c = running(["sh", "-c", "echo early; cat"], stdin_open=True, tty=True)
+    time.sleep(0.3)
+    s, status, _, _, rest = open_stream(
+        daemon.sock, "POST", f"/containers/{c.id}/attach?stream=1&logs=1&stdin=1&stdout=1"
+        "&detachKeys=ctrl-a,x", headers={"Connection": "Upgrade", "Upgrade": "tcp"})
+    assert status == 101
+    s.sendall(b"typed\n")
+    time.sleep(0.3)
+    s.sendall(b"\x01x")
+    data = rest + read_until_closed(s)
+    s.close()
+    assert b"early" in data and b"typed" in data
+    assert status_of(c)["Status"] == "running"  # detached, not stopped
+    r = request(daemon.sock, "POST", f"/containers/{c.id}/attach?stream=1&stdin=1&detachKeys=ctrl-%3F%3F",
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"})
+    assert r.status == 400
+
+
+def test_client_disconnects_leave_daemon_healthy(daemon, running):
+    c = running(["sh", "-c", "while true; do echo spam; sleep 0.01; done"])
+    fds = len(os.listdir(f"/proc/{daemon.proc.pid}/fd"))
+    for _ in range(20):
+        s, *_ = open_stream(daemon.sock, "GET", f"/containers/{c.id}/logs?follow=1&stdout=1")
+        s.recv(100)
+        s.close()
+        s, *_ = open_stream(daemon.sock, "POST", f"/containers/{c.id}/attach?stream=1&stdout=1",
+                            headers={"Connection": "Upgrade", "Upgrade": "tcp"})
+        s.recv(100)
+        s.close()
+    time.sleep(1)
+    assert request(daemon.sock, "GET", "/_ping").status == 200
+    assert wait_for(lambda: len(os.listdir(f"/proc/{daemon.proc.pid}/fd")) <= fds + 3, 10)
+    assert status_of(c)["Status"] == "running"
+
+
+def test_log_rotation(daemon, client):
+    c = client.containers.run("busybox", ["sh", "-c", "i=0; while [ $i -lt 60000 ]; do "
+                                          "echo line-$i-padding-padding-padding; i=$((i+1)); done"],
+                              log_config={"Type": "json-file", "Config": {"max-size": "200k",
+                                                                          "max-file": "3"}},
+                              detach=True)
+    try:
+        c.wait(timeout=60)
+        time.sleep(0.3)
+        log_path = Path(c.attrs["LogPath"])
+        files = [p for p in log_path.parent.iterdir() if p.name.startswith(log_path.name)
+                 and not p.name.endswith(".hold")]
+        total = sum(p.stat().st_size for p in files)
+        assert len(files) <= 3 and total <= 3 * 200 * 1024 + 200
+        assert c.logs(tail=2) == b"line-59998-padding-padding-padding\nline-59999-padding-padding-padding\n"
+        lines = c.logs().splitlines()
+        assert lines[-1] == b"line-59999-padding-padding-padding"
+        numbers = [int(x.split(b"-")[1]) for x in lines]
+        assert numbers == sorted(numbers)
+    finally:
+        c.remove()
+    with pytest.raises(docker.errors.APIError) as err:
+        client.containers.create("busybox", log_config={"Type": "json-file",
+                                                        "Config": {"max-file": "2"}})
+    assert "max-file cannot be used without max-size" in str(err.value)
+    with pytest.raises(docker.errors.APIError):
+        client.containers.create("busybox", log_config={"Type": "nosuchdriver"})
