@@ -37,6 +37,7 @@ class Daemon:
         self.cfg = cfg
         self._lock_fd = -1
         self.store: Store | None = None
+        self._services_up = False
         self.conmon_version = ""
         self.instance_id = ""
         self.warnings: list[str] = []
@@ -93,6 +94,7 @@ class Daemon:
                                            self.networks, self.events, self.runtimes)
         self.execs = ExecService(self.containers, self.events)
         self.containers.health = HealthMonitor(self.execs, self.events, self.containers._save)
+        self._services_up = True
         await asyncio.to_thread(self.images.load)
         containers = await self.containers.load()
         await self.networks.load(containers)
@@ -133,19 +135,22 @@ class Daemon:
 
     # -- shutdown ---------------------------------------------------------------------
     async def shutdown(self) -> None:
+        """Stop what this instance started; a daemon that failed to start (another
+        holds the data root) touches nothing of the running one's."""
         log.info("shutting down (live restore %s)", "on" if self.cfg.live_restore else "off")
-        try:
-            await self.containers.shutdown(self.cfg.live_restore)
-            await self.networks.close()
-        except DockerError as exc:
-            log.error("shutdown: %s", exc.message)
+        if self._services_up:
+            try:
+                await self.containers.shutdown(self.cfg.live_restore)
+                await self.networks.close()
+            except DockerError as exc:
+                log.error("shutdown: %s", exc.message)
         if self.store is not None:
             self.store.close()
-        try:
-            os.unlink(self.cfg.effective_pidfile)
-        except OSError:
-            pass
         if self._lock_fd >= 0:
+            try:
+                os.unlink(self.cfg.effective_pidfile)
+            except OSError:
+                pass
             os.close(self._lock_fd)
             self._lock_fd = -1
 

@@ -69,7 +69,9 @@ def _args(binary: str, runtime: OCIRuntime, opts: ConmonOptions) -> list[str]:
         args.append("-t")
     if opts.stdin:
         args.append("-i")
-        if not opts.stdin_once:
+        # conmon closes stdin when any attach client goes; Docker does that only for
+        # StdinOnce without a TTY (a TTY's input stays open for the next `attach`)
+        if not opts.stdin_once or (opts.tty and not opts.exec_id):
             args.append("--leave-stdin-open")
     if opts.exec_id:
         args += ["-e", "--exec-attach", "--exec-process-spec", opts.exec_spec or ""]

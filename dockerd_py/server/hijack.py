@@ -8,9 +8,16 @@ and a client's half-close (stdin EOF) leaves the output side open.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiohttp import web
+
+# The Docker SDK for Python reads the stream from the raw socket, past the buffer in
+# which its HTTP parser may already hold the first bytes after the headers (docker-py
+# #425, #3332): bytes sent right behind the headers would be lost. The first bytes
+# of the stream therefore leave no sooner than this after the headers.
+HEADER_GAP = 0.02
 
 
 class _Collector:
@@ -61,6 +68,8 @@ class Hijacked:
         self.closed = False
         self._paused = False
         self._event = asyncio.Event()
+        self._headers_sent = 0.0
+        self._body_started = False
         conn = request.headers.get("Connection", "").lower()
         self.upgrade = "upgrade" in conn and request.headers.get("Upgrade", "").lower() == "tcp"
 
@@ -84,6 +93,7 @@ class Hijacked:
         for key, value in (headers or {}).items():
             head += f"{key}: {value}\r\n"
         self.transport.write((head + "\r\n").encode())
+        self._headers_sent = time.monotonic()
         return self
 
     def _wake(self) -> None:
@@ -114,6 +124,13 @@ class Hijacked:
     async def write(self, data: bytes) -> None:
         if self.closed or self.transport is None or self.transport.is_closing():
             raise ConnectionResetError("client went away")
+        if not self._body_started:
+            self._body_started = True
+            wait = self._headers_sent + HEADER_GAP - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self.closed or self.transport.is_closing():
+                raise ConnectionResetError("client went away")
         self.transport.write(data)
         while self._paused and not self.closed:
             self._event.clear()

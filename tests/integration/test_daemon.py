@@ -101,7 +101,17 @@ def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
          "--instance-prefix", fresh_daemon.prefix], capture_output=True, timeout=60)
     assert other.returncode == 1
     assert b"is in use by another dockerd-py" in other.stderr
+    assert b"Traceback" not in other.stderr
     assert request(fresh_daemon.sock, "GET", "/_ping").status == 200
+    pidfile = fresh_daemon.exec_root / "dockerd-py.pid"
+    assert pidfile.exists()
+    same_roots = subprocess.run(
+        [sys.executable, "-m", "dockerd_py", "-H", f"unix://{fresh_daemon.root}/second.sock",
+         "--data-root", str(fresh_daemon.data_root), "--exec-root", str(fresh_daemon.exec_root),
+         "--bridge", fresh_daemon.prefix + "x0", "--instance-prefix", fresh_daemon.prefix],
+        capture_output=True, timeout=60)
+    assert same_roots.returncode == 1
+    assert pidfile.read_text().strip() == str(fresh_daemon.proc.pid)  # the first one's, kept
 
 
 def test_two_daemons_side_by_side(workdir, rootfs_tar, daemon):

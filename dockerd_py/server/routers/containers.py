@@ -163,6 +163,8 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             if error:
                 doc["Error"] = {"Message": error}
             await resp.write((json.dumps(doc) + "\n").encode())
+        except ConnectionResetError:
+            pass  # the client stopped waiting (`docker run -it` detached)
         finally:
             svc.cancel_wait(ctr, future)
         return resp
