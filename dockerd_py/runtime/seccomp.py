@@ -27,10 +27,66 @@ def _kernel_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+DEBIAN_PROFILE = "/usr/share/containers/seccomp.json"
+
+# Debian's profile is Podman's: it allows namespace and mount syscalls to everyone
+# and leaves the capabilities to refuse them. Docker's default profile only lets
+# a container with the capability named here make them; the others get EPERM, as
+# from Docker (Debian's default errno is ENOSYS).
+_CAPABILITY_GATES = {
+    "CAP_SYS_ADMIN": ("mount", "umount", "umount2", "unshare", "setns", "fsconfig", "fsmount",
+                      "fsopen", "fspick", "mount_setattr", "move_mount", "open_tree",
+                      "pivot_root", "keyctl"),
+    "CAP_SYSLOG": ("syslog",),
+    "CAP_SYS_NICE": ("get_mempolicy", "mbind", "set_mempolicy"),
+    "CAP_SYS_PTRACE": ("pidfd_getfd",),
+    "CAP_SYS_BOOT": ("reboot",),
+}
+_CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+_EPERM, _ENOSYS = 1, 38
+
+
+def _no_namespaces(index: int) -> dict[str, Any]:
+    return {"index": index, "value": _CLONE_NAMESPACE_FLAGS, "valueTwo": 0,
+            "op": "SCMP_CMP_MASKED_EQ"}
+
+
+def with_docker_gates(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile with Docker's capability gates on namespace, mount and kernel
+    keyring syscalls, and clone without namespace flags for the rest."""
+    gated = {name for names in _CAPABILITY_GATES.values() for name in names}
+    gated |= {"clone", "clone3"}
+    rules = []
+    for rule in profile.get("syscalls") or []:  # the gates replace all rules of theirs
+        names = [n for n in rule.get("names") or [] if n not in gated]
+        if names:
+            rules.append(dict(rule, names=names))
+    for cap, names in _CAPABILITY_GATES.items():
+        rules.append({"names": list(names), "action": "SCMP_ACT_ALLOW",
+                      "includes": {"caps": [cap]}})
+        rules.append({"names": list(names), "action": "SCMP_ACT_ERRNO", "errnoRet": _EPERM,
+                      "excludes": {"caps": [cap]}})
+    admin = {"caps": ["CAP_SYS_ADMIN"]}
+    rules += [
+        {"names": ["clone", "clone3"], "action": "SCMP_ACT_ALLOW", "includes": admin},
+        # clone's flags are its first argument, but its second on s390
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+         "excludes": dict(admin, arches=["s390", "s390x"]), "args": [_no_namespaces(0)]},
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390", "s390x"]},
+         "excludes": admin, "args": [_no_namespaces(1)]},
+        # ENOSYS, not EPERM: the C library then falls back to clone, which is filtered
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": _ENOSYS,
+         "excludes": admin},
+    ]
+    return dict(profile, syscalls=rules)
+
+
 @functools.lru_cache(maxsize=8)
 def load_profile(path: str) -> dict[str, Any]:
+    """A profile file; Debian's default gets Docker's capability gates."""
     with open(path, "rb") as f:
-        return json.load(f)
+        profile = json.load(f)
+    return with_docker_gates(profile) if path == DEBIAN_PROFILE else profile
 
 
 def parse_profile(text: str) -> dict[str, Any]:

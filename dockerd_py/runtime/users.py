@@ -107,7 +107,7 @@ def resolve(rootfs: str, spec: str, group_add: list[str] | None = None) -> ExecU
                                            "entries in group file")
                 gid = found.gid
         additional: list[int] = []
-        if entry is not None:
+        if entry is not None and not group_part:  # as runc: only the implicit form adds them
             groups = groups if groups is not None else _groups(root)
             additional = [g.gid for g in groups if entry.name in g.members and g.gid != gid]
         for extra in group_add or []:
