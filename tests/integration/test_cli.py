@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
+import pexpect
 import pytest
 
 
@@ -109,3 +111,65 @@ def test_images_import_rmi(cli, rootfs_tar):
     assert out.stderr == b"Error response from daemon: No such image: clitest/img:v1\n"
     out = cli("import", "/no/such/file.tar")
     assert out.returncode == 1 and out.stderr.count(b"\n") == 1
+
+
+def test_container_commands(cli, tmp_path):
+    out = cli("run", "-d", "--name", "clicmd", "-l", "suite=cli", "busybox", "sh", "-c",
+              "trap 'exit 0' TERM; while true; do echo tick; sleep 0.2; done")
+    assert out.returncode == 0, out.stderr
+    cid = out.stdout.strip().decode()
+    try:
+        out = cli("exec", "-e", "X=1", "-w", "/tmp", "clicmd", "sh", "-c", "echo $X $PWD; exit 3")
+        assert out.returncode == 3 and out.stdout == b"1 /tmp\n"
+        assert cli("exec", "clicmd", "/no/such").returncode == 127
+        assert cli("exec", "-i", "clicmd", "wc", "-c", input=b"1234").stdout.strip() == b"4"
+        (tmp_path / "in.txt").write_text("copied\n")
+        assert cli("cp", str(tmp_path / "in.txt"), "clicmd:/tmp/").returncode == 0
+        assert cli("cp", "clicmd:/tmp/in.txt", str(tmp_path / "out.txt")).returncode == 0
+        assert (tmp_path / "out.txt").read_text() == "copied\n"
+        out = cli("cp", "clicmd:/nope", str(tmp_path))
+        assert out.returncode == 1 and b"Could not find the file /nope" in out.stderr
+        top = cli("top", "clicmd").stdout.decode().splitlines()
+        assert top[0].split()[:3] == ["UID", "PID", "PPID"] and "while true" in top[1]
+        stats = cli("stats", "--no-stream", "clicmd").stdout.decode().splitlines()
+        assert stats[0].split()[:4] == ["CONTAINER", "ID", "NAME", "CPU"]
+        assert stats[1].split()[1] == "clicmd"
+        assert cli("rename", "clicmd", "clicmd2").returncode == 0
+        assert cli("update", "--memory", "64m", "--memory-swap", "128m", "clicmd2").returncode == 0
+        assert cli("inspect", "-f", "{{.HostConfig.Memory}}", "clicmd2").stdout == b"67108864\n"
+        out = cli("update", "--memory", "1", "clicmd2")
+        assert out.returncode == 1 and out.stderr.count(b"\n") == 1
+        assert cli("pause", "clicmd2").stdout == b"clicmd2\n"
+        assert b"(Paused)" in cli("ps", "--filter", "name=clicmd2").stdout
+        assert cli("unpause", "clicmd2").returncode == 0
+        assert cli("restart", "-t", "1", "clicmd2").returncode == 0
+        assert cli("ps", "-q", "--filter", "label=suite=cli", "--filter", "status=running"
+                   ).stdout.decode().split() == [cid[:12]]
+        sized = cli("ps", "-s", "--filter", "id=" + cid).stdout.decode().splitlines()
+        assert sized[0].split()[-1] == "SIZE" and "virtual" in sized[1]
+        assert cli("logs", "--tail", "1", "clicmd2").stdout == b"tick\n"
+        assert cli("stop", "-t", "1", "clicmd2").returncode == 0
+        assert cli("wait", "clicmd2").stdout == b"0\n"
+        assert cli("container", "ls", "-a", "-q", "--filter", "name=clicmd2").stdout.strip() \
+            == cid[:12].encode()
+        pruned = cli("container", "prune", "-f", "--filter", "label=suite=cli")
+        assert cid in pruned.stdout.decode() and b"Total reclaimed space" in pruned.stdout
+        assert cli("ps", "-aq", "--filter", "id=" + cid).stdout == b""
+    finally:
+        cli("rm", "-f", cid)
+    out = cli("kill", "-s", "NOPE", "nosuch")
+    assert out.returncode == 1 and out.stderr.count(b"\n") == 1
+
+
+def test_run_it_on_a_pty(daemon):
+    child = pexpect.spawn(sys.executable, ["-m", "docker_cli", "run", "-it", "--rm", "busybox",
+                                           "sh"], env=daemon.env(), timeout=15,
+                          dimensions=(25, 90))
+    child.expect(r"# ")
+    child.sendline("stty size; echo $((6*7))")
+    child.expect("25 90")
+    child.expect("42")
+    child.sendline("exit 4")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4
