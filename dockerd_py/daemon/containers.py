@@ -1228,51 +1228,59 @@ class ContainerService:
 
     async def restore(self) -> None:
         """Reconcile with what really runs: adopt live conmons, record exits that
-        happened while the daemon was down, then apply restart policies."""
-        to_restart: list[Container] = []
+        happened while the daemon was down, then apply restart policies. Without
+        live restore, containers that outlived the daemon are stopped first."""
+        adopted = []
         for ctr in list(self.containers.values()):
             if ctr.restarting:  # its process was already gone and cleaned up
                 ctr.set_status("exited")
                 await self._save(ctr)
-            if ctr.status in ("running", "paused"):
-                conmon_pid = ctr.internal.get("conmon_pid", 0)
-                pid = ctr.state.get("Pid", 0)
-                alive = pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", -1))
-                if alive and conmon_pid > 0 and _is_conmon(conmon_pid, ctr.id):
-                    if self.layers.driver.name == "overlay2":
-                        self.layers.driver.adopt_mount(ctr.internal["rw_layer"])  # type: ignore[attr-defined]
-                    ctr.exit_handled = asyncio.Event()
-                    self._watch(ctr, conmon_pid, pid)
-                    log_policy = rotation.policy(ctr.host_config.get("LogConfig"))
-                    if log_policy.max_size:
-                        self._rotating[ctr.id] = (ctr, log_policy)
-                    if self.health is not None:
-                        self.health.start(ctr)
-                    continue
-                code, oom = conmon.read_exit_file(self._bundle(ctr.id))
-                if alive:  # the process lives but its monitor is gone: end it
-                    os.kill(pid, signal_mod.SIGKILL)
-                    code = 137
-                await self._cleanup_after_exit(ctr)
-                ctr.state.update(ExitCode=code if code is not None else 255, OOMKilled=oom,
-                                 Pid=0, FinishedAt=now_rfc3339())
-                ctr.set_status("exited")
-                await self._save(ctr)
-                self.events.publish("container", "die", ctr.id,
-                                    self._event_attrs(ctr, exitCode=str(ctr.state["ExitCode"])))
-                if ctr.host_config.get("AutoRemove"):
-                    self._spawn(self._auto_remove(ctr))
-                    continue
-            if ctr.status == "removing":
+            if ctr.status in ("running", "paused") and self._adopt(ctr):
+                adopted.append(ctr)
+            elif ctr.status in ("running", "paused"):
+                await self._record_exit_while_down(ctr)
+            elif ctr.status == "removing":
                 self._spawn(self.remove(ctr, force=True))
-                continue
-            if ctr.status == "dead":
-                continue
-            if ctr.internal.get("started_once") and not ctr.running and \
-                    self._restarts_on_boot(ctr):
-                to_restart.append(ctr)
-        for ctr in to_restart:
-            self._spawn(self._restart_on_boot(ctr))
+        if not self.cfg.live_restore:
+            await asyncio.gather(*(self._stop_quietly(c) for c in adopted))
+        for ctr in list(self.containers.values()):
+            if ctr.status == "exited" and ctr.internal.get("started_once") and \
+                    not ctr.host_config.get("AutoRemove") and self._restarts_on_boot(ctr):
+                self._spawn(self._restart_on_boot(ctr))
+
+    def _adopt(self, ctr: Container) -> bool:
+        """Watch a container whose process and conmon still live."""
+        conmon_pid = ctr.internal.get("conmon_pid", 0)
+        pid = ctr.state.get("Pid", 0)
+        alive = pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", -1))
+        if not (alive and conmon_pid > 0 and _is_conmon(conmon_pid, ctr.id)):
+            return False
+        if self.layers.driver.name == "overlay2":
+            self.layers.driver.adopt_mount(ctr.internal["rw_layer"])  # type: ignore[attr-defined]
+        ctr.exit_handled = asyncio.Event()
+        self._watch(ctr, conmon_pid, pid)
+        log_policy = rotation.policy(ctr.host_config.get("LogConfig"))
+        if log_policy.max_size:
+            self._rotating[ctr.id] = (ctr, log_policy)
+        if self.health is not None:
+            self.health.start(ctr)
+        return True
+
+    async def _record_exit_while_down(self, ctr: Container) -> None:
+        pid = ctr.state.get("Pid", 0)
+        code, oom = conmon.read_exit_file(self._bundle(ctr.id))
+        if pid > 0 and conmon.pid_alive(pid, ctr.internal.get("pid_start", -1)):
+            os.kill(pid, signal_mod.SIGKILL)  # the process lives but its monitor is gone
+            code = 137
+        await self._cleanup_after_exit(ctr)
+        ctr.state.update(ExitCode=code if code is not None else 255, OOMKilled=oom, Pid=0,
+                         FinishedAt=now_rfc3339())
+        ctr.set_status("exited")
+        await self._save(ctr)
+        self.events.publish("container", "die", ctr.id,
+                            self._event_attrs(ctr, exitCode=str(ctr.state["ExitCode"])))
+        if ctr.host_config.get("AutoRemove"):
+            self._spawn(self._auto_remove(ctr))
 
     @staticmethod
     def _restarts_on_boot(ctr: Container) -> bool:
@@ -1309,11 +1317,15 @@ class ContainerService:
             task.cancel()
 
     async def _stop_quietly(self, ctr: Container) -> None:
+        """The daemon's own stop: restart policies apply again afterwards."""
+        user_stopped = ctr.internal.get("user_stopped", False)
         try:
             await self.stop(ctr)
-            ctr.stop_requested = False  # not the user's: restart policies apply again
         except DockerError:
             pass
+        ctr.stop_requested = False
+        ctr.internal["user_stopped"] = user_stopped
+        await self._save(ctr)
 
     def counts(self) -> dict[str, int]:
         running = sum(1 for c in self.containers.values() if c.status == "running")

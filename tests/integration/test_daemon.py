@@ -93,6 +93,50 @@ def test_sigterm_with_live_restore_off_stops_containers(workdir, rootfs_tar):
         d.cleanup()
 
 
+LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+
+
+@pytest.mark.parametrize("live_restore", [True, False], ids=["live-restore", "no-live-restore"])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["crash", "stop"])
+def test_restart_matrix(workdir, rootfs_tar, live_restore, how):
+    """moby's TestDaemonRestartKillContainers: {none, always, exited 3, created} across a
+    daemon crash or stop, with live restore on and off."""
+    d = new_daemon(workdir, "matrix", extra_args=[f"--live-restore={str(live_restore).lower()}"])
+    try:
+        d.start()
+        import_busybox(d, rootfs_tar)
+        client = d.client()
+        plain = client.containers.run("busybox", LOOP, detach=True)
+        always = client.containers.run("busybox", LOOP, detach=True,
+                                       restart_policy={"Name": "always"})
+        exited = client.containers.run("busybox", ["sh", "-c", "exit 3"], detach=True)
+        exited.wait(timeout=10)
+        created = client.containers.create("busybox", ["true"])
+        pid = {c.id: client.containers.get(c.id).attrs["State"]["Pid"] for c in (plain, always)}
+        d.stop(how)
+        if not live_restore and how == signal.SIGTERM:  # a clean stop stops them
+            assert not any(os.path.exists(f"/proc/{p}") for p in pid.values())
+        d.start()
+        client = d.client()
+        state = lambda c: client.containers.get(c.id).attrs["State"]  # noqa: E731
+        if live_restore:
+            assert state(plain)["Status"] == "running" and state(plain)["Pid"] == pid[plain.id]
+        else:  # moby's TestContainerKillOnDaemonStart: a survivor is stopped
+            assert wait_for(lambda: state(plain)["Status"] == "exited", 20)
+            assert not os.path.exists(f"/proc/{pid[plain.id]}")
+        assert wait_for(lambda: state(always)["Status"] == "running", 20)
+        assert (state(always)["Pid"] == pid[always.id]) == live_restore
+        assert state(exited)["Status"] == "exited" and state(exited)["ExitCode"] == 3
+        assert state(created)["Status"] == "created"
+        for c in (plain, always, exited, created):
+            client.containers.get(c.id).remove(force=True)
+        with open("/proc/self/mountinfo") as f:
+            mounts = f.read()
+        assert str(d.data_root) not in mounts  # moby's TestCleanupMountsAfterDaemonCrash
+    finally:
+        d.cleanup()
+
+
 def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
     other = subprocess.run(
         [sys.executable, "-m", "dockerd_py", "-H", f"unix://{fresh_daemon.root}/second.sock",
