@@ -70,6 +70,8 @@ def test_kill_9_keeps_running_containers(fresh_daemon):
     sock._sock.settimeout(5)
     assert b"tick" in sock._sock.recv(4096)
     sock.close()
+    assert runner.exec_run(["echo", "exec-ok"]) == (0, b"exec-ok\n")
+    assert client.containers.list(filters={"name": "survivor"})[0].id == runner.id
     runner.stop(timeout=1)
     runner.reload()
     assert runner.status == "exited"
