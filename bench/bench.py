@@ -7,6 +7,14 @@ measured in the same run, reported as rates and ratios, never as pass/fail.
 images: `docker load` and `docker save` of a generated multi-layer image and
 `docker import` of a rootfs tar, beside a plain `tar -x` / `tar -c` of the same
 bytes on the same disk (the floor).
+
+    python3 bench/bench.py containers --host unix:///run/dockerd-py.sock [--image busybox]
+
+containers: `run --rm <image> true` (no network, and the default bridge) beside
+`runc run` (and `crun run` where it runs) of a bundle of the same rootfs, 20
+lifecycles in parallel, listing 200 containers, exec latency, logs throughput,
+and memory: the daemon idle and with 100 running containers, and the PSS of each
+container's monitor process (conmon, or dockerd's containerd-shim).
 """
 from __future__ import annotations
 
@@ -18,11 +26,13 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 
@@ -214,6 +224,234 @@ def bench_images(api: API, size_mb: int, runs: int) -> dict[str, float]:
     return results
 
 
+# -- containers -----------------------------------------------------------------------
+def run_rm(api: API, image: str, network: str | None) -> None:
+    """`docker run --rm image true` as the CLI does it: create, wait for removal
+    (asked before the start), start, read the wait's answer."""
+    hc: dict[str, object] = {"AutoRemove": True}
+    if network:
+        hc["NetworkMode"] = network
+    cid = api.json("POST", "/containers/create", {"Image": image, "Cmd": ["true"],
+                                                  "HostConfig": hc})["Id"]  # type: ignore[index]
+    waiter = UnixHTTP(api.path)
+    waiter.request("POST", f"/containers/{cid}/wait?condition=removed")
+    api.call("POST", f"/containers/{cid}/start").read()
+    answer = json.loads(waiter.getresponse().read())
+    waiter.close()
+    if answer.get("StatusCode") != 0:
+        raise SystemExit(f"bench: run --rm {image} true: {answer}")
+
+
+def runtime_bundle(api: API, image: str, work: str) -> str:
+    """An OCI bundle of the image's rootfs (exported by the daemon) with the
+    runtime's own default spec running `true`."""
+    cid = api.json("POST", "/containers/create", {"Image": image, "Cmd": ["true"]})["Id"]  # type: ignore[index]
+    bundle = os.path.join(work, "bundle")
+    rootfs = os.path.join(bundle, "rootfs")
+    os.makedirs(rootfs)
+    try:
+        resp = api.call("GET", f"/containers/{cid}/export")
+        subprocess.run(["tar", "-x", "-C", rootfs], input=resp.read(), check=True)
+    finally:
+        api.call("DELETE", f"/containers/{cid}?force=1").read()
+    subprocess.run(["runc", "spec", "--bundle", bundle], check=True)
+    with open(os.path.join(bundle, "config.json")) as f:
+        spec = json.load(f)
+    spec["process"].update(args=["true"], terminal=False)
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(spec, f)
+    return bundle
+
+
+def runtime_exec_latency(runtime: str, bundle: str, state: str, runs: int) -> list[float]:
+    """`<runtime> exec true` in a container that the runtime alone runs."""
+    with open(os.path.join(bundle, "config.json")) as f:
+        spec = json.load(f)
+    spec["process"]["args"] = ["sleep", "3600"]
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(spec, f)
+    name = "bench-exec"
+    subprocess.run([runtime, "--root", state, "run", "-d", "--bundle", bundle, name], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return latencies(lambda: subprocess.run([runtime, "--root", state, "exec", name, "true"],
+                                                check=True), runs)
+    finally:
+        subprocess.run([runtime, "--root", state, "delete", "-f", name])
+        spec["process"]["args"] = ["true"]
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(spec, f)
+
+
+def runtime_run(runtime: str, bundle: str, state: str, n: int) -> None:
+    subprocess.run([runtime, "--root", state, "run", "--bundle", bundle, f"bench-{n}"],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def latencies(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    fn()  # warm up: caches, first-use paths
+    return sorted(timed(fn) for _ in range(runs))
+
+
+def socket_owner(path: str) -> int:
+    """The pid of the process listening on a unix socket (dockerd or ours)."""
+    out = subprocess.run(["ss", "-xlpnH"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if f" {path} " in line + " " and "pid=" in line:
+            return int(line.split("pid=")[1].split(",")[0])
+    raise SystemExit(f"bench: no process listens on {path}")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kb / 1024
+
+
+def pss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    return kb / 1024
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("PPid:")).split()[1])
+
+
+def exec_true(api: API, cid: str) -> None:
+    exec_id = api.json("POST", f"/containers/{cid}/exec",
+                       {"Cmd": ["true"], "AttachStdout": True, "AttachStderr": True})["Id"]  # type: ignore[index]
+    api.call("POST", f"/exec/{exec_id}/start", json.dumps({"Detach": False}).encode(),
+             {"Content-Type": "application/json"}).read()
+    code = api.json("GET", f"/exec/{exec_id}/json")["ExitCode"]  # type: ignore[index]
+    if code != 0:
+        raise SystemExit(f"bench: exec true exited {code}")
+
+
+def start_many(api: API, image: str, count: int, cmd: list[str], start: bool,
+               network: str | None = "none") -> list[str]:
+    def one(_: int) -> str:
+        body: dict[str, object] = {"Image": image, "Cmd": cmd}
+        if network:
+            body["HostConfig"] = {"NetworkMode": network}
+        cid = api.json("POST", "/containers/create", body)["Id"]  # type: ignore[index]
+        if start:
+            api.call("POST", f"/containers/{cid}/start").read()
+        return cid
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def remove_all(api: API, ids: list[str]) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda cid: api.call("DELETE", f"/containers/{cid}?force=1").read(), ids))
+
+
+RUNC_ROOTS = ["/run/dockerd-py/runtime-runc", "/run/docker/runtime-runc/moby"]
+
+
+def runc_root_of(cid: str, roots: list[str]) -> str | None:
+    return next((r for r in roots if os.path.isdir(os.path.join(r, cid))), None)
+
+
+def bench_containers(api: API, image: str, runs: int,
+                     runc_roots: list[str] = RUNC_ROOTS) -> dict[str, float]:
+    work = tempfile.mkdtemp(prefix="dpy-bench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+    results: dict[str, float] = {}
+    daemon_pid = socket_owner(api.path)
+    try:
+        time.sleep(2)
+        results["daemon_idle_rss_MB"] = rss_mb(daemon_pid)
+        bundle = runtime_bundle(api, image, work)
+        counter = iter(range(10**6))
+        for runtime in ("runc", "crun"):
+            state = os.path.join(work, f"state-{runtime}")
+            try:
+                times = latencies(lambda: runtime_run(runtime, bundle, state, next(counter)), runs)
+            except (subprocess.CalledProcessError, FileNotFoundError):
+                continue  # crun refuses hybrid cgroups on some hosts
+            results[f"{runtime}_run_ms"] = statistics.median(times) * 1000
+            execs = runtime_exec_latency(runtime, bundle, state, runs * 2)
+            results[f"{runtime}_exec_ms"] = statistics.median(execs) * 1000
+        none = latencies(lambda: run_rm(api, image, "none"), runs)
+        bridge = latencies(lambda: run_rm(api, image, None), runs)
+        results["run_rm_none_ms"] = statistics.median(none) * 1000
+        results["run_rm_bridge_ms"] = statistics.median(bridge) * 1000
+        results["run_rm_none_vs_runc"] = results["run_rm_none_ms"] / results["runc_run_ms"]
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(20) as pool:
+            list(pool.map(lambda _: run_rm(api, image, None), range(20)))
+        results["parallel20_per_s"] = 20 / (time.perf_counter() - start)
+
+        created = start_many(api, image, 200, ["true"], start=False, network=None)
+        try:
+            listing = latencies(lambda: api.call("GET", "/containers/json?all=1").read(), runs * 3)
+            results["list200_ms"] = statistics.median(listing) * 1000
+        finally:
+            remove_all(api, created)
+
+        sleeper = start_many(api, image, 1, ["sleep", "3600"], start=True)
+        try:
+            execs = latencies(lambda: exec_true(api, sleeper[0]), runs * 3)
+            results["exec_ms"] = statistics.median(execs) * 1000
+            state = runc_root_of(sleeper[0], runc_roots)
+            if state:  # the same container's `runc exec`, with its seccomp filter and all
+                direct = latencies(lambda: subprocess.run(
+                    ["runc", "--root", state, "exec", sleeper[0], "true"], check=True), runs * 3)
+                results["runc_exec_same_container_ms"] = statistics.median(direct) * 1000
+                results["exec_vs_runc_exec"] = (results["exec_ms"] /
+                                                results["runc_exec_same_container_ms"])
+        finally:
+            remove_all(api, sleeper)
+
+        results["logs_MBps"] = logs_throughput(api, image)
+
+        running = start_many(api, image, 100, ["sleep", "3600"], start=True)
+        try:
+            time.sleep(2)
+            results["daemon_rss_100_running_MB"] = rss_mb(daemon_pid)
+            monitors = []
+            for cid in running:
+                pid = api.json("GET", f"/containers/{cid}/json")["State"]["Pid"]  # type: ignore[index]
+                monitors.append(pss_mb(parent_of(pid)))
+            results["monitor_pss_per_container_MB"] = statistics.mean(monitors)
+            results["daemon_rss_per_container_MB"] = (
+                results["daemon_rss_100_running_MB"] - results["daemon_idle_rss_MB"]) / 100
+        finally:
+            remove_all(api, running)
+    finally:
+        subprocess.run(["rm", "-rf", work])
+    return results
+
+
+def logs_throughput(api: API, image: str, mb: int = 64) -> float:
+    """Bytes of `docker logs` per second, from a container that wrote `mb` MB."""
+    line = "x" * 99
+    cid = api.json("POST", "/containers/create", {
+        "Image": image, "HostConfig": {"NetworkMode": "none"},
+        "Cmd": ["sh", "-c", f"yes {line} | head -c {mb << 20}"]})["Id"]  # type: ignore[index]
+    try:
+        api.call("POST", f"/containers/{cid}/start").read()
+        api.call("POST", f"/containers/{cid}/wait").read()
+        best = None
+        for _ in range(2):
+            start = time.perf_counter()
+            resp = api.call("GET", f"/containers/{cid}/logs?stdout=1")
+            total = 0
+            while True:
+                data = resp.read(1 << 20)
+                if not data:
+                    break
+                total += len(data)
+            elapsed = time.perf_counter() - start
+            best = elapsed if best is None else min(best, elapsed)
+        return (mb << 20) / 1e6 / best
+    finally:
+        api.call("DELETE", f"/containers/{cid}?force=1").read()
+
+
 def report(title: str, results: dict[str, float]) -> None:
     print(f"== {title}")
     for key, value in results.items():
@@ -224,19 +462,28 @@ def report(title: str, results: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["images"])
+    parser.add_argument("suite", choices=["images", "containers"])
     parser.add_argument("--host", default=os.environ.get("DOCKER_HOST",
                                                          "unix:///run/dockerd-py.sock"))
     parser.add_argument("--size-mb", type=int, default=100)
+    parser.add_argument("--image", default="busybox:latest",
+                        help="containers: an image the daemon has, with sh, yes and head")
+    parser.add_argument("--runc-root", action="append", default=[],
+                        help="containers: the daemon's runc state root, to time `runc exec` "
+                             "into its container (default: dockerd-py's and dockerd's)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     api = API(args.host)
-    results = bench_images(api, args.size_mb, args.runs)
+    if args.suite == "images":
+        results = bench_images(api, args.size_mb, args.runs)
+    else:
+        results = bench_containers(api, args.image, max(args.runs, 10),
+                                   args.runc_root + RUNC_ROOTS)
     if args.json:
         print(json.dumps(results))
     else:
-        report(f"images against {args.host}", results)
+        report(f"{args.suite} against {args.host}", results)
 
 
 if __name__ == "__main__":

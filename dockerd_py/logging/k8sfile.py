@@ -33,6 +33,12 @@ class _TimeParser:
         self._secs = 0
 
     def __call__(self, ts: bytes) -> int:
+        if len(ts) == 35 and ts[19] == 46 and ts[:19] + ts[29:] == self._key:
+            # conmon's own form (nine digits and an offset) within the cached second
+            return self._secs * 1_000_000_000 + int(ts[20:29])
+        return self._parse(ts)
+
+    def _parse(self, ts: bytes) -> int:
         key = ts[:19] + ts[-6:]
         if key != self._key:
             secs = calendar.timegm((int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]),
@@ -136,10 +142,11 @@ def _is_final(line: bytes) -> bool:
 
 
 def read(path: str, since_ns: int = 0, until_ns: int | None = None, tail: int | None = None,
-         follow: threading.Event | None = None, poll: float = 0.05) -> Iterator[Message]:
+         follow: threading.Event | None = None, poll: float = 0.05) -> Iterator[Message | None]:
     """Messages of one log file. With follow (an event that is set when the
     container stopped), keep reading as it grows, and on into the file that
-    replaces it when it is rotated, until that happens."""
+    replaces it when it is rotated, until that happens; a None then says that
+    the reader caught up and waits (time to send what it has)."""
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -174,6 +181,7 @@ def read(path: str, since_ns: int = 0, until_ns: int | None = None, tail: int | 
                 return
             if until_ns is not None and time.time_ns() > until_ns:
                 return
+            yield None
             time.sleep(poll)
     finally:
         f.close()
@@ -187,7 +195,8 @@ def _replaced(path: str, f: BinaryIO) -> bool:
 
 
 def read_files(files: list[str], since_ns: int = 0, until_ns: int | None = None,
-               tail: int | None = None, follow: threading.Event | None = None) -> Iterator[Message]:
+               tail: int | None = None,
+               follow: threading.Event | None = None) -> Iterator[Message | None]:
     """A container's messages over its rotated files (oldest first); `tail` counts
     across them and following continues in the last one."""
     *older, current = files
@@ -201,7 +210,7 @@ def read_files(files: list[str], since_ns: int = 0, until_ns: int | None = None,
     for path in reversed(files):
         if need <= 0:
             break
-        messages = list(read(path, since_ns, until_ns, tail=need))
+        messages = [m for m in read(path, since_ns, until_ns, tail=need) if m is not None]
         collected = messages + collected
         need -= len(messages)
     yield from collected

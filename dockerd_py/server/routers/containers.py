@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from typing import Callable
 
 from aiohttp import web
 
@@ -14,6 +15,7 @@ from shared.timeutil import ZERO_TIME, parse_timestamp, rfc3339_nano, rfc3339_na
 from ...daemon.container import Container
 from ...daemon.daemon import Daemon
 from ...errors import InvalidParameter
+from ...logging.k8sfile import Message
 from ...runtime.attach import AttachSocket
 from .. import detach
 from ..hijack import Hijacked
@@ -176,19 +178,14 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     async def logs(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
         stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
-        timestamps = query_bool(request, "timestamps")
-        messages = svc.logs(ctr, stdout, stderr, query_bool(request, "follow"),
-                            _time_param(request, "since") or 0, _time_param(request, "until"),
-                            _tail(request))
-        framed = not ctr.tty
+        chunks = svc.logs(ctr, stdout, stderr, query_bool(request, "follow"),
+                          _time_param(request, "since") or 0, _time_param(request, "until"),
+                          _tail(request), log_encoder(ctr.tty, query_bool(request, "timestamps")))
         resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
         await resp.prepare(request)
         try:
-            async for msg in messages:
-                data = msg.data
-                if timestamps:
-                    data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
-                await resp.write(stdcopy.frame(msg.stream, data) if framed else data)
+            async for chunk in chunks:
+                await resp.write(chunk)
         except (ConnectionResetError, ConnectionError):
             pass
         return resp
@@ -352,8 +349,19 @@ async def _replay_logs(conn: Hijacked, svc, ctr: Container, stdout: bool,  # typ
                        stderr: bool) -> None:
     if not (stdout or stderr):
         return
-    async for msg in svc.logs(ctr, stdout, stderr, False, 0, None, None):
-        await conn.write(msg.data if ctr.tty else stdcopy.frame(msg.stream, msg.data))
+    async for chunk in svc.logs(ctr, stdout, stderr, False, 0, None, None,
+                                log_encoder(ctr.tty, False)):
+        await conn.write(chunk)
+
+
+def log_encoder(tty: bool, timestamps: bool) -> Callable[[Message], bytes]:
+    """A log message as sent: raw for a TTY, else in stdcopy frames; stamped if asked."""
+    def encode(msg: Message) -> bytes:
+        data = msg.data
+        if timestamps:
+            data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
+        return data if tty else stdcopy.frame(msg.stream, data)
+    return encode
 
 
 async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdout: bool,
