@@ -1,6 +1,7 @@
 """Checks of a create request's Config and HostConfig, with dockerd's messages."""
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -98,6 +99,10 @@ def resources(hc: dict[str, Any], update: bool = False) -> list[str]:
             raise InvalidParameter(f"Requested {kind} are not available - requested {text}, "
                                    f"available: {_format_set(available)}")
     weight = hc.get("BlkioWeight") or 0
+    if weight > 0 and not blkio_weight_supported():
+        warnings.append("Your kernel does not support Block I/O weight or the cgroup is not "
+                        "mounted. Weight discarded.")
+        hc["BlkioWeight"] = weight = 0
     if weight > 0 and not 10 <= weight <= 1000:
         raise InvalidParameter("Range of blkio weight is from 10 to 1000")
     if (hc.get("ShmSize") or 0) < 0:
@@ -127,6 +132,20 @@ def _read_range_file(path: str, default: str) -> set[int]:
         return _parse_cpuset(text, 1 << 16) if text else set()
     except (ValueError, OverflowError):
         return set()
+
+
+@functools.cache
+def blkio_weight_supported() -> bool:
+    """cgroup v1 lost blkio.weight with CFQ (kernel 5.0); BFQ's or v2's io may stand in."""
+    v1 = "/sys/fs/cgroup/blkio"
+    if os.path.isdir(v1):
+        return any(os.path.exists(os.path.join(v1, f)) for f in ("blkio.weight",
+                                                                  "blkio.bfq.weight"))
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            return "io" in f.read().split()
+    except OSError:
+        return False
 
 
 def _online_cpus() -> set[int]:

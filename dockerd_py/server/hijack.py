@@ -146,3 +146,37 @@ class Hijacked:
     def response(self) -> web.StreamResponse:
         """What the handler returns: aiohttp finds the transport gone and writes nothing."""
         return web.StreamResponse()
+
+
+class WebSocketStream:
+    """A websocket (`/containers/{id}/attach/ws`) behind the interface of Hijacked:
+    client messages are stdin, output goes out as binary messages."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self._eof = False
+
+    @property
+    def closed(self) -> bool:
+        return self._eof or self.ws.closed
+
+    async def read(self) -> bytes:
+        while not self.closed:
+            msg = await self.ws.receive()
+            if msg.type == web.WSMsgType.BINARY:
+                return bytes(msg.data)
+            if msg.type == web.WSMsgType.TEXT:
+                return str(msg.data).encode()
+            if msg.type in (web.WSMsgType.CLOSE, web.WSMsgType.CLOSING, web.WSMsgType.CLOSED,
+                            web.WSMsgType.ERROR):
+                self._eof = True
+        return b""
+
+    async def wait_closed(self) -> None:
+        while await self.read():
+            pass
+
+    async def write(self, data: bytes) -> None:
+        if self.closed:
+            raise ConnectionResetError("client went away")
+        await self.ws.send_bytes(data)

@@ -2,6 +2,7 @@
 health checks, OOM, waits, events."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -9,8 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import aiohttp
 import docker
 import pytest
+
+from dockerd_py.daemon.validate import blkio_weight_supported
 
 from .rawhttp import open_stream, read_until_closed, request
 
@@ -423,3 +427,39 @@ def test_log_rotation(daemon, client):
     assert "max-file cannot be used without max-size" in str(err.value)
     with pytest.raises(docker.errors.APIError):
         client.containers.create("busybox", log_config={"Type": "nosuchdriver"})
+
+
+def test_attach_websocket(daemon, running):
+    c = running(["sh", "-c", "echo early; cat"], stdin_open=True)
+    time.sleep(0.3)
+
+    async def session() -> tuple[bytes, bytes]:
+        connector = aiohttp.UnixConnector(path=daemon.sock)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            url = f"http://docker/v1.44/containers/{c.id}/attach/ws?logs=1&stream=1&stdin=1&stdout=1"
+            async with http.ws_connect(url) as ws:
+                first = await asyncio.wait_for(ws.receive(), 5)
+                await ws.send_str("through websocket\n")
+                echoed = await asyncio.wait_for(ws.receive(), 5)
+                assert first.type == aiohttp.WSMsgType.BINARY
+                return first.data, echoed.data
+    first, echoed = asyncio.run(session())
+    assert first == b"early\n"  # the log replay, raw: never multiplexed
+    assert echoed == b"through websocket\n"
+    assert status_of(c)["Status"] == "running"
+
+
+def test_blkio_weight_applied_or_discarded_with_a_warning(client):
+    created = client.api.create_container("busybox", ["true"],
+                                          host_config=client.api.create_host_config(
+                                              blkio_weight=300))
+    try:
+        weight = client.api.inspect_container(created["Id"])["HostConfig"]["BlkioWeight"]
+        if blkio_weight_supported():
+            assert weight == 300 and not created["Warnings"]
+        else:  # as dockerd on a kernel without CFQ's blkio.weight
+            assert weight == 0 and created["Warnings"] == [
+                "Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                "Weight discarded."]
+    finally:
+        client.api.remove_container(created["Id"])

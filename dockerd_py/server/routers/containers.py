@@ -18,7 +18,7 @@ from ...errors import InvalidParameter
 from ...logging.k8sfile import Message
 from ...runtime.attach import AttachSocket
 from .. import detach
-from ..hijack import Hijacked
+from ..hijack import Hijacked, WebSocketStream
 from ..http import (
     api_version,
     json_response,
@@ -199,17 +199,44 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                                     common_headers())
         try:
             if query_bool(request, "logs"):
-                await _replay_logs(conn, svc, ctr, want_out, want_err)
+                await _replay_logs(conn, svc, ctr, not ctr.tty, want_out, want_err)
             if query_bool(request, "stream"):
                 sock = await svc.attach_socket(ctr)
                 if sock is not None:
-                    await pump(conn, sock, ctr.tty, want_in and bool(ctr.config.get("OpenStdin")),
+                    await pump(conn, sock, not ctr.tty,
+                               want_in and bool(ctr.config.get("OpenStdin")),
                                want_out, want_err, request.query.get("detachKeys"))
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
             conn.close()
         return conn.response()
+
+    async def attach_ws(request: web.Request) -> web.StreamResponse:
+        """The websocket attach: raw output in binary messages, never multiplexed."""
+        ctr = ctr_of(request)
+        detach.parse(request.query.get("detachKeys"))
+        want_in = want_out = want_err = True
+        if api_version(request) >= (1, 42):
+            want_in, want_out, want_err = (query_bool(request, "stdin"),
+                                           query_bool(request, "stdout"),
+                                           query_bool(request, "stderr"))
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        conn = WebSocketStream(ws)
+        try:
+            if query_bool(request, "logs"):
+                await _replay_logs(conn, svc, ctr, False, want_out, want_err)
+            if query_bool(request, "stream"):
+                sock = await svc.attach_socket(ctr)
+                if sock is not None:
+                    await pump(conn, sock, False, want_in and bool(ctr.config.get("OpenStdin")),
+                               want_out, want_err, request.query.get("detachKeys"))
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            await ws.close()
+        return ws
 
     async def changes(request: web.Request) -> web.Response:
         return json_response(await svc.changes(ctr_of(request)))
@@ -341,34 +368,35 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     add("POST", "/containers/{id}/wait", wait)
     add("POST", "/containers/{id}/resize", resize)
     add("POST", "/containers/{id}/attach", attach)
+    add("GET", "/containers/{id}/attach/ws", attach_ws)
     add("GET", "/containers/{id}/logs", logs)
     add("DELETE", "/containers/{id}", remove)
 
 
-async def _replay_logs(conn: Hijacked, svc, ctr: Container, stdout: bool,  # type: ignore[no-untyped-def]
-                       stderr: bool) -> None:
+async def _replay_logs(conn: Hijacked | WebSocketStream, svc, ctr: Container,  # type: ignore[no-untyped-def]
+                       framed: bool, stdout: bool, stderr: bool) -> None:
     if not (stdout or stderr):
         return
     async for chunk in svc.logs(ctr, stdout, stderr, False, 0, None, None,
-                                log_encoder(ctr.tty, False)):
+                                log_encoder(not framed, False)):
         await conn.write(chunk)
 
 
-def log_encoder(tty: bool, timestamps: bool) -> Callable[[Message], bytes]:
-    """A log message as sent: raw for a TTY, else in stdcopy frames; stamped if asked."""
+def log_encoder(raw: bool, timestamps: bool) -> Callable[[Message], bytes]:
+    """A log message as sent: raw (a TTY's), else in stdcopy frames; stamped if asked."""
     def encode(msg: Message) -> bytes:
         data = msg.data
         if timestamps:
             data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
-        return data if tty else stdcopy.frame(msg.stream, data)
+        return data if raw else stdcopy.frame(msg.stream, data)
     return encode
 
 
-async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdout: bool,
-               stderr: bool, detach_keys: str | None = None) -> None:
-    """Copy the container's output to the client and the client's input to the
-    container until the container's side closes, the client goes away, or the
-    client types the detach keys."""
+async def pump(conn: Hijacked | WebSocketStream, sock: AttachSocket, framed: bool, stdin: bool,
+               stdout: bool, stderr: bool, detach_keys: str | None = None) -> None:
+    """Copy the container's output to the client (in stdcopy frames if framed)
+    and the client's input to the container until the container's side closes,
+    the client goes away, or the client types the detach keys."""
     scanner = detach.Scanner(detach.parse(detach_keys)) if stdin else None
     async def output() -> None:
         while True:
@@ -378,7 +406,7 @@ async def pump(conn: Hijacked, sock: AttachSocket, tty: bool, stdin: bool, stdou
             stream, data = item
             if (stream == 1 and not stdout) or (stream == 2 and not stderr):
                 continue
-            await conn.write(data if tty else stdcopy.frame(stream, data))
+            await conn.write(stdcopy.frame(stream, data) if framed else data)
 
     async def input_() -> None:
         # Always read, even without stdin: it is how a vanished client is noticed.

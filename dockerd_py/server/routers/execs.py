@@ -44,7 +44,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                 await conn.write(text if ex.tty else stdcopy.frame(stdcopy.STDOUT, text))
                 return conn.response()
             assert sock is not None
-            await pump(conn, sock, ex.tty, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys)
+            await pump(conn, sock, not ex.tty, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys)
             # the client reads the exit code next: have it before the stream ends
             try:
                 await asyncio.wait_for(ex.done.wait(), 10)
