@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from shared.stdcopy import Demuxer
+from shared.timeutil import parse_duration
 from shared.units import human_duration, parse_ram
 
 from ..errors import EXIT_DAEMON, APIError, CLIError, run_exit_status
@@ -161,6 +162,81 @@ def _ram(value: str | None, flag: str) -> int | None:
                        f"'{value}'", EXIT_DAEMON) from None
 
 
+def _duration_ns(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(parse_duration(value) * 1e9)
+    except ValueError:
+        raise CLIError(f'invalid argument "{value}" for "{flag}" flag: time: invalid duration '
+                       f'"{value}"', EXIT_DAEMON) from None
+
+
+def _healthcheck(opts: dict[str, Any]) -> dict[str, Any] | None:
+    timing = {"Interval": _duration_ns(opts["health_interval"], "--health-interval"),
+              "Timeout": _duration_ns(opts["health_timeout"], "--health-timeout"),
+              "StartPeriod": _duration_ns(opts["health_start_period"], "--health-start-period"),
+              "Retries": opts["health_retries"]}
+    if opts["no_healthcheck"]:
+        if opts["health_cmd"] or any(v is not None for v in timing.values()):
+            raise CLIError("--no-healthcheck conflicts with --health-* options", EXIT_DAEMON)
+        return {"Test": ["NONE"]}
+    health = {k: v for k, v in timing.items() if v is not None}
+    if opts["health_cmd"]:
+        health["Test"] = ["CMD-SHELL", opts["health_cmd"]]
+    return health or None
+
+
+def _device(text: str) -> dict[str, str]:
+    """`/dev/host[:/dev/ctr][:rwm]`"""
+    parts = text.split(":")
+    host = parts[0]
+    ctr, perms = host, "rwm"
+    if len(parts) == 2:
+        if set(parts[1]) <= set("rwm") and parts[1]:
+            perms = parts[1]
+        else:
+            ctr = parts[1]
+    elif len(parts) == 3:
+        ctr, perms = parts[1], parts[2]
+    elif len(parts) > 3:
+        raise CLIError(f"invalid device specification: {text}", EXIT_DAEMON)
+    return {"PathOnHost": host, "PathInContainer": ctr, "CgroupPermissions": perms}
+
+
+def _mount(text: str) -> dict[str, Any]:
+    """`--mount type=bind,source=/a,target=/b[,readonly][,bind-propagation=..]` and tmpfs."""
+    mount: dict[str, Any] = {"Type": "volume"}
+    for field in text.split(","):
+        key, sep, value = field.partition("=")
+        key = key.strip().lower()
+        if key in ("readonly", "ro") and value.lower() in ("", "1", "true"):
+            mount["ReadOnly"] = True
+            continue
+        if not sep:
+            raise CLIError(f'invalid argument "{text}" for "--mount" flag: invalid field '
+                           f"'{field}' must be a key=value pair", EXIT_DAEMON)
+        if key == "type":
+            mount["Type"] = value
+        elif key in ("source", "src"):
+            mount["Source"] = value
+        elif key in ("target", "destination", "dst"):
+            mount["Target"] = value
+        elif key in ("readonly", "ro"):
+            mount["ReadOnly"] = value.lower() in ("1", "true")
+        elif key == "bind-propagation":
+            mount.setdefault("BindOptions", {})["Propagation"] = value
+        elif key == "tmpfs-size":
+            size = _ram(value, "--mount")
+            mount.setdefault("TmpfsOptions", {})["SizeBytes"] = size
+        elif key == "tmpfs-mode":
+            mount.setdefault("TmpfsOptions", {})["Mode"] = int(value, 8)
+        else:
+            raise CLIError(f'invalid argument "{text}" for "--mount" flag: unexpected key '
+                           f"'{key}' in '{field}'", EXIT_DAEMON)
+    return mount
+
+
 def _ulimits(values: tuple[str, ...]) -> list[dict[str, Any]] | None:
     out = []
     for item in values:
@@ -241,6 +317,17 @@ CREATE_OPTIONS = [
     click.option("--log-driver", default=None, help="Logging driver for the container"),
     click.option("--log-opt", multiple=True, help="Log driver options"),
     click.option("--platform", default=None, help="Set platform if server is multi-platform capable"),
+    click.option("--device", multiple=True, help="Add a host device to the container"),
+    click.option("--mount", multiple=True, help="Attach a filesystem mount to the container"),
+    click.option("--group-add", multiple=True, help="Add additional groups to join"),
+    click.option("--health-cmd", default=None, help="Command to run to check health"),
+    click.option("--health-interval", default=None, help="Time between running the check"),
+    click.option("--health-timeout", default=None, help="Maximum time to allow one check to run"),
+    click.option("--health-start-period", default=None,
+                 help="Start period for the container to initialize"),
+    click.option("--health-retries", default=None, type=int,
+                 help="Consecutive failures needed to report unhealthy"),
+    click.option("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK"),
 ]
 
 
@@ -278,6 +365,9 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "Binds": [v for v in opts["volume"] if ":" in v] or None,
         "Tmpfs": {t.split(":", 1)[0]: t.split(":", 1)[1] if ":" in t else ""
                   for t in opts["tmpfs"]} or None,
+        "Devices": [_device(d) for d in opts["device"]] or None,
+        "Mounts": [_mount(m) for m in opts["mount"]] or None,
+        "GroupAdd": list(opts["group_add"]) or None,
     }
     if opts["log_driver"] or opts["log_opt"]:
         optional["LogConfig"] = {"Type": opts["log_driver"] or "json-file",
@@ -301,6 +391,9 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
             body[key] = opts[opt]
     if exposed:
         body["ExposedPorts"] = exposed
+    health = _healthcheck(opts)
+    if health is not None:
+        body["Healthcheck"] = health
     if volumes:
         body["Volumes"] = volumes
     return body

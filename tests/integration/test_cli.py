@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 
 import pexpect
 import pytest
@@ -173,3 +174,28 @@ def test_run_it_on_a_pty(daemon):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 4
+
+
+def test_run_mount_device_group_and_health_flags(cli, tmp_path):
+    (tmp_path / "f").write_text("bound\n")
+    out = cli("run", "--rm", "--mount", f"type=bind,source={tmp_path},target=/m,readonly",
+              "--mount", "type=tmpfs,target=/t,tmpfs-size=1m", "--device", "/dev/null:/dev/n2",
+              "--group-add", "777", "busybox", "sh", "-c",
+              "cat /m/f; touch /m/x 2>/dev/null || echo ro; df -k /t | tail -1; ls /dev/n2; id -G")
+    lines = out.stdout.decode().splitlines()
+    assert lines[0] == "bound" and lines[1] == "ro" and lines[2].split()[1] == "1024"
+    assert lines[3] == "/dev/n2" and "777" in lines[4].split()
+    out = cli("run", "-d", "--health-cmd", "true", "--health-interval", "200ms", "busybox",
+              "sleep", "30")
+    cid = out.stdout.strip().decode()
+    try:
+        deadline = time.time() + 10
+        while b"(healthy)" not in cli("ps", "--filter", f"id={cid}").stdout:
+            assert time.time() < deadline
+            time.sleep(0.2)
+    finally:
+        cli("rm", "-f", cid)
+    for args in (["--mount", "bogus"], ["--health-interval", "5x"],
+                 ["--no-healthcheck", "--health-cmd", "true"]):
+        out = cli("run", "--rm", *args, "busybox", "true")
+        assert out.returncode == 125 and out.stderr.count(b"\n") == 1, (args, out.stderr)
