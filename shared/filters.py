@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from .timeutil import parse_timestamp
+
 
 class FilterError(ValueError):
     """A filter that cannot be parsed or is not accepted."""
@@ -71,6 +73,24 @@ class Filters:
             if name not in labels or (sep and labels[name] != want):
                 return False
         return True
+
+    def match_all_labels(self, labels: dict[str, str] | None) -> bool:
+        """Both `label` and `label!`."""
+        return self.match_labels(labels) and self.match_negated_labels(labels)
+
+    def until_ns(self) -> float | None:
+        """The `until` filter (one value: a time or a duration ago) in epoch ns."""
+        values = self.fields.get("until")
+        if not values:
+            return None
+        if len(values) > 1:
+            raise FilterError("more than one until filter specified")
+        value = next(iter(values))
+        try:
+            return parse_timestamp(value) * 1e9
+        except ValueError:
+            raise FilterError("invalid value for 'until' filter: failed to parse value as "
+                              f'time or duration: "{value}"') from None
 
     def match_negated_labels(self, labels: dict[str, str] | None, key: str = "label!") -> bool:
         labels = labels or {}

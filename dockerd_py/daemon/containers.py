@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from shared import reference as refs
 from shared.api import ENGINE_VERSION
 from shared.filters import Filters
-from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339, parse_timestamp
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
 from ..builder.dockerfile import apply_change
 from ..config import DaemonConfig
@@ -846,7 +846,7 @@ class ContainerService:
             if ctr.running or ctr.status != "exited" or ctr.state["ExitCode"] not in codes:
                 return False
         labels = ctr.config.get("Labels") or {}
-        if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+        if not filters.match_all_labels(labels):
             return False
         if "ancestor" in filters and not self._match_ancestor(ctr, filters.get("ancestor")):
             return False
@@ -1056,15 +1056,13 @@ class ContainerService:
 
     async def prune(self, filters: Filters) -> dict[str, Any]:
         filters.validate({"until", "label", "label!"})
-        until = None
-        if "until" in filters:
-            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        until = filters.until_ns()
         deleted, reclaimed = [], 0
         for ctr in list(self.containers.values()):
             if ctr.running or ctr.status in ("removing", "restarting"):
                 continue
             labels = ctr.config.get("Labels") or {}
-            if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+            if not filters.match_all_labels(labels):
                 continue
             if until is not None and ctr.created_ns >= until:
                 continue

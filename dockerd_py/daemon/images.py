@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 from shared import reference as refs
 from shared.api import ENGINE_VERSION
 from shared.filters import Filters
-from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339, parse_timestamp
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
 from ..builder.dockerfile import apply_change
 from ..distribution import archive
@@ -287,9 +287,7 @@ class ImageService:
         images = list(self.store.images.values())
         before = self._bound(filters, "before")
         since = self._bound(filters, "since")
-        until = None
-        if "until" in filters:
-            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        until = filters.until_ns()
         parents = {img.meta.get("Parent") for img in images}
         out = []
         for image in images:
@@ -305,7 +303,7 @@ class ImageService:
             elif not show_all and dangling and image.id in parents:
                 continue  # an intermediate build layer
             labels = image.container_config.get("Labels") or {}
-            if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+            if not filters.match_all_labels(labels):
                 continue
             if before is not None and image.created_ns >= before:
                 continue
@@ -614,9 +612,7 @@ class ImageService:
         dangling_only = True
         if "dangling" in filters:
             dangling_only = any(v.lower() in ("true", "1") for v in filters.get("dangling"))
-        until = None
-        if "until" in filters:
-            until = min(parse_timestamp(v) for v in filters.get("until")) * 1e9
+        until = filters.until_ns()
         deleted: list[dict[str, str]] = []
         reclaimed = 0
         async with self._lock:
@@ -630,7 +626,7 @@ class ImageService:
                 if any(i.meta.get("Parent") == image.id for i in self.store.images.values()):
                     continue
                 labels = image.container_config.get("Labels") or {}
-                if not filters.match_labels(labels) or not filters.match_negated_labels(labels):
+                if not filters.match_all_labels(labels):
                     continue
                 if until is not None and image.created_ns >= until:
                     continue

@@ -154,6 +154,11 @@ def test_malformed_filters(daemon):
     r = request(daemon.sock, "GET", '/containers/json?filters={"nosuchfilter":["x"]}')
     assert r.status == 400
     assert r.json()["message"] == "invalid filter 'nosuchfilter'"
+    for path in ("/containers/prune", "/images/prune"):
+        r = request(daemon.sock, "POST", path + '?filters={"until":["xyz"]}')
+        assert r.status == 400
+        assert r.json()["message"] == ("invalid value for 'until' filter: failed to parse value "
+                                       'as time or duration: "xyz"')
 
 
 def test_container_state_errors(daemon, client):

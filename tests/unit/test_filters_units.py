@@ -18,6 +18,15 @@ def test_malformed_filters():
         Filters.from_json('{"x": ["1"]}').validate({"label"})
 
 
+def test_until():
+    assert Filters.from_json('{"until":["1700000000"]}').until_ns() == 1_700_000_000 * 1e9
+    assert Filters().until_ns() is None
+    with pytest.raises(FilterError, match="more than one until filter"):
+        Filters.from_json('{"until":["1","2"]}').until_ns()
+    with pytest.raises(FilterError, match="failed to parse value as time or duration"):
+        Filters.from_json('{"until":["soon"]}').until_ns()
+
+
 def test_label_matching():
     f = Filters.from_json('{"label": ["a", "b=2"]}')
     assert f.match_labels({"a": "1", "b": "2"})
