@@ -463,3 +463,24 @@ def test_blkio_weight_applied_or_discarded_with_a_warning(client):
                 "Weight discarded."]
     finally:
         client.api.remove_container(created["Id"])
+
+
+def test_stats_and_top(running):
+    c = running(["sh", "-c", "while true; do x=$((1+1)); done"])
+    time.sleep(0.5)
+    one = c.stats(stream=False)
+    assert one["cpu_stats"]["cpu_usage"]["total_usage"] > 0 and one["cpu_stats"]["online_cpus"] >= 1
+    memory = one["memory_stats"]
+    assert memory["usage"] > 0 and ("cache" in memory["stats"] or "file" in memory["stats"])
+    assert one["pids_stats"]["current"] >= 1
+    assert "eth0" in one["networks"] and "rx_bytes" in one["networks"]["eth0"]
+    assert one["precpu_stats"]["cpu_usage"]["total_usage"] > 0  # a sample a second before
+    stream = c.stats(stream=True, decode=True)
+    first, second = next(stream), next(stream)
+    stream.close()
+    assert second["precpu_stats"]["cpu_usage"]["total_usage"] == \
+        first["cpu_stats"]["cpu_usage"]["total_usage"]
+    assert second["cpu_stats"]["cpu_usage"]["total_usage"] > \
+        first["cpu_stats"]["cpu_usage"]["total_usage"]
+    top = c.top(ps_args="-o pid,comm")
+    assert top["Titles"] == ["PID", "COMMAND"] and any(p[1] == "sh" for p in top["Processes"])
