@@ -277,6 +277,10 @@ def test_docker_run_it_detach_and_exec_it(daemon):
         exe.expect(r"# ")
         exe.sendline("tty && echo exec-ok")
         exe.expect("exec-ok")
+        exe.setwinsize(33, 77)  # the CLI resizes the exec's terminal
+        time.sleep(0.5)
+        exe.sendline("stty size")
+        exe.expect("33 77")
         exe.sendline("exit 5")
         exe.expect(pexpect.EOF)
         exe.close()

@@ -339,6 +339,12 @@ def test_list_filters_and_sizes(client, running):
         assert ids(before="filt-b") & {a.id} == {a.id}
         assert ids(since="filt-a") & {b.id} == {b.id}
         assert a.id in ids(network="bridge")
+        bound = client.containers.create("busybox", ["true"], volumes=["/tmp:/data:ro"])
+        try:
+            assert ids(volume="/data") == {bound.id} and ids(volume="/tmp") == {bound.id}
+            assert not ids(volume="/nope")
+        finally:
+            bound.remove()
         summary = client.api.containers(all=True, size=True, filters={"id": b.id})[0]
         assert summary["SizeRw"] > 0 and summary["SizeRootFs"] > summary["SizeRw"]
         doc = client.api._result(client.api._get(client.api._url(
