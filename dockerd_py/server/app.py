@@ -7,9 +7,9 @@ from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import containers, execs, images, networks, swarm, system
+from .routers import containers, execs, images, later, networks, swarm, system
 
-ROUTERS = (system, containers, execs, images, networks, swarm)
+ROUTERS = (system, containers, execs, images, networks, swarm, later)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

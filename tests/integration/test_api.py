@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from .rawhttp import request
 
 
@@ -75,6 +77,16 @@ def test_unknown_route_is_404_json(daemon):
         r = request(daemon.sock, method, path)
         assert r.status == 404
         assert r.json() == {"message": "page not found"}
+
+
+@pytest.mark.parametrize("method,path,feature", [
+    ("GET", "/volumes", "volumes"), ("POST", "/v1.44/volumes/create", "volumes"),
+    ("POST", "/networks/create", "user-defined networks"),
+    ("POST", "/images/localhost:5000/a/b:1/push", "registries"), ("POST", "/build", "builds")])
+def test_features_still_to_come_say_so(daemon, method, path, feature):
+    r = request(daemon.sock, method, path)
+    assert r.status == 501
+    assert r.json() == {"message": f"{feature} are not implemented in dockerd-py yet"}
 
 
 def test_swarm_routes_answer_like_a_standalone_dockerd(daemon):
