@@ -9,6 +9,7 @@ import socket
 import urllib.parse
 from typing import Any, Iterator
 
+from shared import jsonstream
 from shared.api import API_VERSION, DEFAULT_HOST
 
 from .errors import APIError, ConnectionFailed
@@ -55,20 +56,7 @@ class Response:
             self.conn.close()
 
     def iter_json(self) -> Iterator[dict]:
-        decoder = json.JSONDecoder()
-        buf = ""
-        for chunk in self.iter_chunks():
-            buf += chunk.decode("utf-8", "replace")
-            while True:
-                buf = buf.lstrip()
-                if not buf:
-                    break
-                try:
-                    obj, end = decoder.raw_decode(buf)
-                except ValueError:
-                    break
-                buf = buf[end:]
-                yield obj
+        return jsonstream.decode(self.iter_chunks())
 
 
 class Client:

@@ -1,9 +1,13 @@
 """One module per command group."""
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 import click
 
 from ..client import Client
+from ..errors import CLIError
 
 
 def client_of(ctx: click.Context) -> Client:
@@ -13,3 +17,18 @@ def client_of(ctx: click.Context) -> Client:
         obj["client"] = Client(obj.get("host"))
         root.obj = obj
     return obj["client"]
+
+
+def for_each(ctx: click.Context, names: tuple[str, ...],
+             action: Callable[[Client, str], object]) -> None:
+    """Run action (which prints its own output) for each name, going on past
+    failures as docker does: each error on stderr, exit status 1 if any."""
+    failed = False
+    for name in names:
+        try:
+            action(client_of(ctx), name)
+        except CLIError as exc:
+            print(exc.message, file=sys.stderr)
+            failed = True
+    if failed:
+        sys.exit(1)

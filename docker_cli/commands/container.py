@@ -19,7 +19,7 @@ from ..formatting.table import format_rows, table
 from ..lazy import LazyGroup
 from ..streams import pump
 from ..tty import raw_mode, size
-from . import client_of
+from . import client_of, for_each
 
 
 def filters_json(values: tuple[str, ...] | list[str]) -> str | None:
@@ -499,16 +499,10 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
 
 def _each(ctx: click.Context, names: tuple[str, ...], action: Any) -> None:
     """Apply action to each name; print names that worked, errors for the rest."""
-    failed = False
-    for name in names:
-        try:
-            action(client_of(ctx), name)
-            click.echo(name)
-        except CLIError as exc:
-            print(exc.message, file=sys.stderr)
-            failed = True
-    if failed:
-        sys.exit(1)
+    def act(client: Any, name: str) -> None:
+        action(client, name)
+        click.echo(name)
+    for_each(ctx, names, act)
 
 
 @click.command()
@@ -620,15 +614,7 @@ def logs(ctx: click.Context, follow: bool, since: str | None, until: str | None,
 @click.pass_context
 def wait(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Block until one or more containers stop, then print their exit codes."""
-    failed = False
-    for name in names:
-        try:
-            click.echo(client_of(ctx).post(f"/containers/{name}/wait")["StatusCode"])
-        except CLIError as exc:
-            print(exc.message, file=sys.stderr)
-            failed = True
-    if failed:
-        sys.exit(1)
+    for_each(ctx, names, lambda c, n: click.echo(c.post(f"/containers/{n}/wait")["StatusCode"]))
 
 
 @click.command()

@@ -12,7 +12,7 @@ from shared.units import human_duration, human_size
 
 from ..errors import CLIError
 from ..formatting.table import format_rows, table
-from . import client_of
+from . import client_of, for_each
 from .container import filters_json
 
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
@@ -129,22 +129,14 @@ def import_(ctx: click.Context, change: tuple[str, ...], message: str | None, pl
 @click.pass_context
 def rmi(ctx: click.Context, force: bool, no_prune: bool, names: tuple[str, ...]) -> None:
     """Remove one or more images."""
-    failed = False
-    for name in names:
-        try:
-            records = client_of(ctx).delete(f"/images/{name}",
-                                            params={"force": force, "noprune": no_prune})
-        except CLIError as exc:
-            print(exc.message, file=sys.stderr)
-            failed = True
-            continue
+    def remove(client: Any, name: str) -> None:
+        records = client.delete(f"/images/{name}", params={"force": force, "noprune": no_prune})
         for rec in records or []:
             if rec.get("Untagged"):
                 click.echo(f"Untagged: {rec['Untagged']}")
             if rec.get("Deleted"):
                 click.echo(f"Deleted: {rec['Deleted']}")
-    if failed:
-        sys.exit(1)
+    for_each(ctx, names, remove)
 
 
 @click.command()

@@ -19,7 +19,7 @@ from ..formatting.table import format_rows, table
 from ..streams import pump
 from ..tty import raw_mode, size
 from . import client_of
-from .container import _ram, _restart, filters_json
+from .container import _each, _ram, _restart, filters_json
 
 
 # -- exec -------------------------------------------------------------------------
@@ -310,18 +310,11 @@ def update(ctx: click.Context, names: tuple[str, ...], **opts: Any) -> None:
         "MemorySwap": _ram(opts["memory_swap"], "--memory-swap"),
         "PidsLimit": opts["pids_limit"], "RestartPolicy": _restart(opts["restart"])}.items()
         if v is not None}
-    failed = False
-    for name in names:
-        try:
-            result = client_of(ctx).post(f"/containers/{name}/update", body=body)
-            for warning in (result or {}).get("Warnings") or []:
-                click.echo(f"WARNING: {warning}", err=True)
-            click.echo(name)
-        except CLIError as exc:
-            click.echo(exc.message, err=True)
-            failed = True
-    if failed:
-        sys.exit(1)
+    def apply(client: Any, name: str) -> None:
+        result = client.post(f"/containers/{name}/update", body=body)
+        for warning in (result or {}).get("Warnings") or []:
+            click.echo(f"WARNING: {warning}", err=True)
+    _each(ctx, names, apply)
 
 
 @click.command()

@@ -18,7 +18,6 @@ import signal as signal_mod
 import stat
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from shared import reference as refs
 from shared.api import ENGINE_VERSION
 from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
@@ -48,7 +47,7 @@ from . import names as names_mod
 from . import validate
 from .container import Container, Waiter, network_settings_shape, new_state
 from .events import Events
-from .images import ImageService, container_config_shape
+from .images import ImageService, container_config_shape, repository_tag
 from .networks import NetworkService
 from .store import Store, dumps, loads
 from .streams import IteratorReader, feed_blocking, iterate_blocking
@@ -127,6 +126,14 @@ def merge_image_config(user: dict[str, Any], image: dict[str, Any]) -> None:
         user["StopSignal"] = image.get("StopSignal") or None
     if user.get("StopSignal") is None:
         user.pop("StopSignal", None)
+
+
+def require_running(ctr: Container) -> None:
+    """dockerd's errors for acting on a container that has no process now."""
+    if ctr.restarting:
+        raise Conflict(f"Container {ctr.id} is restarting, wait until the container is running")
+    if not ctr.running:
+        raise Conflict(f"Container {ctr.id} is not running")
 
 
 def start_error(message: str) -> tuple[DockerError, int]:
@@ -938,12 +945,7 @@ class ContainerService:
                      comment: str, changes: list[str], config: dict[str, Any] | None,
                      pause: bool) -> str:
         """A new image: the container's image plus its changes as one layer."""
-        ref = None
-        if repo:
-            try:
-                ref = refs.parse_repository_tag(repo, tag)
-            except refs.ReferenceError as exc:
-                raise InvalidParameter(str(exc)) from None
+        ref = repository_tag(repo, tag) if repo else None
         image = self.images.store.images.get(ctr.image_id)
         if image is None:
             raise Conflict(f"the image of container {ctr.id} is gone")
@@ -987,11 +989,7 @@ class ContainerService:
     async def top(self, ctr: Container, ps_args: str) -> dict[str, Any]:
         """The host's `ps` over the container's processes (never a binary of the
         container's, CVE-2022-1227)."""
-        if ctr.restarting:
-            raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
-                           "running")
-        if not ctr.running:
-            raise Conflict(f"Container {ctr.id} is not running")
+        require_running(ctr)
         pids = set(await asyncio.to_thread(self.cgroup(ctr).pids))
         args = (ps_args or "-ef").split()
         code, out, err = await run_command("ps", *args)
@@ -1143,11 +1141,7 @@ class ContainerService:
 
     async def pause(self, ctr: Container) -> None:
         async with ctr.lock:
-            if ctr.restarting:
-                raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
-                               "running")
-            if not ctr.running:
-                raise Conflict(f"Container {ctr.id} is not running")
+            require_running(ctr)
             if ctr.paused:
                 raise Conflict(f"Container {ctr.id} is already paused")
             await self._runtime(ctr).pause(ctr.id)

@@ -17,7 +17,7 @@ from ..runtime import attach, conmon, spec, users
 from ..runtime.attach import AttachSocket
 from ..storage.drivers.base import remove_tree
 from .container import Container
-from .containers import ContainerService, start_error
+from .containers import ContainerService, require_running, start_error
 from .events import Events
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,7 @@ class ExecService:
 
     @staticmethod
     def _check_running(ctr: Container) -> None:
-        if ctr.restarting:
-            raise Conflict(f"Container {ctr.id} is restarting, wait until the container is "
-                           "running")
-        if not ctr.running:
-            raise Conflict(f"Container {ctr.id} is not running")
+        require_running(ctr)
         if ctr.paused:
             raise Conflict(f"Container {ctr.id} is paused, unpause the container before exec")
 

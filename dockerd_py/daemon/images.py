@@ -167,6 +167,14 @@ class ImageStore:
             self.refs.pop(name, None)
 
 
+def repository_tag(repo: str, tag: str | None) -> refs.Reference:
+    """`repo` and `tag` query parameters as one reference; a bad one is a 400."""
+    try:
+        return refs.parse_repository_tag(repo, tag)
+    except refs.ReferenceError as exc:
+        raise InvalidParameter(str(exc)) from None
+
+
 class ImageService:
     def __init__(self, db: Store, layers: LayerStore, events: Events,
                  containers_using: Callable[[str], list[Any]]) -> None:
@@ -361,10 +369,7 @@ class ImageService:
     # -- changes ---------------------------------------------------------------------
     async def tag(self, name: str, repo: str, tag: str | None) -> refs.Reference:
         image = self.get(name)
-        try:
-            ref = refs.parse_repository_tag(repo, tag)
-        except refs.ReferenceError as exc:
-            raise InvalidParameter(str(exc)) from None
+        ref = repository_tag(repo, tag)
         if ref.digest is not None:
             raise InvalidParameter("refusing to create a tag with a digest reference")
         if ref.path.split("/")[-1] == "scratch" and ref.domain == refs.DEFAULT_DOMAIN:
@@ -400,14 +405,9 @@ class ImageService:
                            tag: str | None, changes: list[str], message: str,
                            platform_text: str | None, src: str = "-") -> Image:
         """`docker import`: one layer from a rootfs tar, a config from changes."""
-        ref = None
-        if repo:
-            try:
-                ref = refs.parse_repository_tag(repo, tag)
-            except refs.ReferenceError as exc:
-                raise InvalidParameter(str(exc)) from None
-            if ref.digest is not None:
-                raise InvalidParameter("cannot import digest reference")
+        ref = repository_tag(repo, tag) if repo else None
+        if ref is not None and ref.digest is not None:
+            raise InvalidParameter("cannot import digest reference")
         os_name, arch, variant = parse_platform(platform_text)
         config: dict[str, Any] = {}
         for change in changes:

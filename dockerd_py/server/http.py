@@ -178,3 +178,29 @@ async def json_stream(request: web.Request, messages: AsyncIterator[bytes],
         await resp.write(message)
     await resp.write_eof()
     return resp
+
+
+async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """A request body as it arrives (archives are streamed, never held whole)."""
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return
+        yield chunk
+
+
+async def stream_tar(request: web.Request, chunks: AsyncIterator[bytes],
+                     headers: dict[str, str] | None = None) -> web.StreamResponse:
+    """A tar stream (save, export, archive). Errors before the first byte still
+    get a status code; a client that goes away ends the producer."""
+    resp = web.StreamResponse(headers={"Content-Type": "application/x-tar", **(headers or {})})
+    first = await anext(chunks, None)
+    await resp.prepare(request)
+    try:
+        if first is not None:
+            await resp.write(first)
+        async for chunk in chunks:
+            await resp.write(chunk)
+    except ConnectionError:  # the client went away
+        await chunks.aclose()  # type: ignore[attr-defined]
+    return resp

@@ -100,7 +100,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(404, "page not found")
     except web.HTTPException as exc:
         return error_response(exc.status, exc.reason or "error")
-    except (ConnectionResetError, ConnectionError):
+    except ConnectionError:  # the client went away
         raise
     except Exception as exc:  # a bug: answer, log, keep serving
         log.exception("%s %s failed", request.method, request.path)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from typing import BinaryIO, Iterator
+
+from shared.timeutil import rfc3339_nano
 
 from .confined import Root, split_clean
 from .extract import Extractor, Whiteouts
@@ -47,28 +48,11 @@ def go_file_mode(mode: int) -> int:
     return out
 
 
-def _rfc3339(ts: float) -> str:
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
-    frac = f"{ts % 1:.9f}"[2:].rstrip("0")
-    return base + (f".{frac}" if frac else "") + "Z"
-
-
-def _lstat(root: Root, path: str) -> os.stat_result:
-    parts = split_clean(path)
-    if not parts:
-        return os.stat(root.fd)
-    pfd, name = root.open_parent(path)
-    try:
-        return os.stat(name, dir_fd=pfd, follow_symlinks=False)
-    finally:
-        os.close(pfd)
-
-
 def path_stat(root_path: str, path: str) -> dict:
     """Docker's PathStat of path: name, size, mode (Go bits), mtime, linkTarget.
     Raises FileNotFoundError when the path does not exist."""
     with Root(root_path) as root:
-        st = _lstat(root, path)
+        st = root.lstat(path)
         link = ""
         if stat.S_ISLNK(st.st_mode):
             pfd, name = root.open_parent(path)
@@ -81,7 +65,7 @@ def path_stat(root_path: str, path: str) -> dict:
                                     else os.path.join(parent, target))
     name = split_clean(path)[-1] if split_clean(path) else "/"
     return {"name": name, "size": st.st_size, "mode": go_file_mode(st.st_mode),
-            "mtime": _rfc3339(st.st_mtime), "linkTarget": link}
+            "mtime": rfc3339_nano(st.st_mtime_ns), "linkTarget": link}
 
 
 def tar_path(root_path: str, path: str) -> Iterator[bytes]:

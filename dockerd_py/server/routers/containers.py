@@ -21,16 +21,17 @@ from .. import detach
 from ..hijack import Hijacked, WebSocketStream
 from ..http import (
     api_version,
+    body_chunks,
     json_response,
     query_bool,
     query_filters,
     query_int,
     read_body,
     read_json,
+    stream_tar,
 )
 from ..middlewares import common_headers
 from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST, UPDATE_REQUEST
-from .images import body_chunks
 
 
 def stream_content_type(request: web.Request, tty: bool) -> str:
@@ -165,7 +166,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             if error:
                 doc["Error"] = {"Message": error}
             await resp.write((json.dumps(doc) + "\n").encode())
-        except ConnectionResetError:
+        except ConnectionError:
             pass  # the client stopped waiting (`docker run -it` detached)
         finally:
             svc.cancel_wait(ctr, future)
@@ -186,28 +187,37 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         try:
             async for chunk in chunks:
                 await resp.write(chunk)
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:  # the client went away
             pass
         return resp
 
+    async def attach_session(request: web.Request, ctr: Container,
+                             conn: Hijacked | WebSocketStream, framed: bool,
+                             streams: tuple[bool, bool, bool]) -> None:
+        """Replay the log if asked, then copy stdio both ways until one side ends."""
+        want_in, want_out, want_err = streams
+        try:
+            if query_bool(request, "logs"):
+                await _replay_logs(conn, svc, ctr, framed, want_out, want_err)
+            if query_bool(request, "stream"):
+                sock = await svc.attach_socket(ctr)
+                if sock is not None:
+                    await pump(conn, sock, framed, want_in and bool(ctr.config.get("OpenStdin")),
+                               want_out, want_err, request.query.get("detachKeys"))
+        except ConnectionError:
+            pass
+
+    def wanted_streams(request: web.Request) -> tuple[bool, bool, bool]:
+        return (query_bool(request, "stdin"), query_bool(request, "stdout"),
+                query_bool(request, "stderr"))
+
     async def attach(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
-        want_in, want_out, want_err = (query_bool(request, "stdin"), query_bool(request, "stdout"),
-                                       query_bool(request, "stderr"))
         detach.parse(request.query.get("detachKeys"))  # a bad value is refused before hijacking
         conn = await Hijacked.start(request, stream_content_type(request, ctr.tty),
                                     common_headers())
         try:
-            if query_bool(request, "logs"):
-                await _replay_logs(conn, svc, ctr, not ctr.tty, want_out, want_err)
-            if query_bool(request, "stream"):
-                sock = await svc.attach_socket(ctr)
-                if sock is not None:
-                    await pump(conn, sock, not ctr.tty,
-                               want_in and bool(ctr.config.get("OpenStdin")),
-                               want_out, want_err, request.query.get("detachKeys"))
-        except (ConnectionResetError, ConnectionError):
-            pass
+            await attach_session(request, ctr, conn, not ctr.tty, wanted_streams(request))
         finally:
             conn.close()
         return conn.response()
@@ -216,24 +226,12 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         """The websocket attach: raw output in binary messages, never multiplexed."""
         ctr = ctr_of(request)
         detach.parse(request.query.get("detachKeys"))
-        want_in = want_out = want_err = True
-        if api_version(request) >= (1, 42):
-            want_in, want_out, want_err = (query_bool(request, "stdin"),
-                                           query_bool(request, "stdout"),
-                                           query_bool(request, "stderr"))
+        # before API 1.42 a websocket carried all three streams, whatever was asked
+        streams = wanted_streams(request) if api_version(request) >= (1, 42) else (True,) * 3
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        conn = WebSocketStream(ws)
         try:
-            if query_bool(request, "logs"):
-                await _replay_logs(conn, svc, ctr, False, want_out, want_err)
-            if query_bool(request, "stream"):
-                sock = await svc.attach_socket(ctr)
-                if sock is not None:
-                    await pump(conn, sock, False, want_in and bool(ctr.config.get("OpenStdin")),
-                               want_out, want_err, request.query.get("detachKeys"))
-        except (ConnectionResetError, ConnectionError):
-            pass
+            await attach_session(request, ctr, WebSocketStream(ws), False, streams)
         finally:
             await ws.close()
         return ws
@@ -242,18 +240,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         return json_response(await svc.changes(ctr_of(request)))
 
     async def export(request: web.Request) -> web.StreamResponse:
-        chunks = svc.export(ctr_of(request))
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
-        first = await anext(chunks, None)
-        await resp.prepare(request)
-        try:
-            if first is not None:
-                await resp.write(first)
-            async for chunk in chunks:
-                await resp.write(chunk)
-        except (ConnectionResetError, ConnectionError):
-            await chunks.aclose()
-        return resp
+        return await stream_tar(request, svc.export(ctr_of(request)))
 
     async def pause(request: web.Request) -> web.Response:
         await svc.pause(ctr_of(request))
@@ -283,18 +270,8 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     async def archive_get(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
         info, chunks = await svc.archive_path(ctr, _path_param(request))
-        resp = web.StreamResponse(headers={"X-Docker-Container-Path-Stat": _stat_header(info),
-                                           "Content-Type": "application/x-tar"})
-        first = await anext(chunks, None)
-        await resp.prepare(request)
-        try:
-            if first is not None:
-                await resp.write(first)
-            async for chunk in chunks:
-                await resp.write(chunk)
-        except (ConnectionResetError, ConnectionError):
-            await chunks.aclose()
-        return resp
+        return await stream_tar(request, chunks,
+                                {"X-Docker-Container-Path-Stat": _stat_header(info)})
 
     async def archive_put(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
@@ -328,7 +305,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                     break
                 prev = sample
                 await asyncio.sleep(1)
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:  # the client went away
             pass
         return resp
 

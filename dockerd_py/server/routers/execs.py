@@ -50,7 +50,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                 await asyncio.wait_for(ex.done.wait(), 10)
             except asyncio.TimeoutError:
                 pass
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:  # the client went away
             pass
         finally:
             conn.close()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from typing import AsyncIterator
 
 from aiohttp import web
 
@@ -10,15 +9,14 @@ from shared import jsonstream
 
 from ...daemon.daemon import Daemon
 from ...errors import InvalidParameter, NotImplementedByEngine
-from ..http import api_version, json_response, query_bool, query_filters
-
-
-async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
-    while True:
-        chunk = await request.content.readany()
-        if not chunk:
-            return
-        yield chunk
+from ..http import (
+    api_version,
+    body_chunks,
+    json_response,
+    query_bool,
+    query_filters,
+    stream_tar,
+)
 
 
 def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
@@ -70,19 +68,6 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         await resp.write(jsonstream.message(status=image.id))
         return resp
 
-    async def stream_tar(request: web.Request, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
-        first = await anext(chunks, None)  # errors before the first byte get a status code
-        await resp.prepare(request)
-        try:
-            if first is not None:
-                await resp.write(first)
-            async for chunk in chunks:
-                await resp.write(chunk)
-        except (ConnectionResetError, ConnectionError):
-            await chunks.aclose()
-        return resp
-
     async def save_one(request: web.Request) -> web.StreamResponse:
         return await stream_tar(request, svc.save_archive([request.match_info["name"]]))
 
@@ -93,11 +78,11 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         return await stream_tar(request, svc.save_archive(names))
 
     async def load(request: web.Request) -> web.StreamResponse:
-        quiet = query_bool(request, "quiet")
+        # `quiet` changes nothing: there are no progress bars to leave out (layers are
+        # read while the archive arrives)
         lines = await svc.load_archive(body_chunks(request), spool_root)
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
-        del quiet  # no progress bars to skip: layers are read while the archive arrives
         for line in lines:
             await resp.write(jsonstream.message(stream=line + "\n"))
         return resp

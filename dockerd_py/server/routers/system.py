@@ -66,7 +66,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                     break
                 if matches(ev, filters):
                     await resp.write(_encode(ev, legacy))
-        except (ConnectionResetError, ConnectionError):
+        except ConnectionError:  # the client went away
             pass
         finally:
             daemon.events.unsubscribe(queue)
