@@ -2,6 +2,7 @@
 its own), a busybox image built from busybox-static, and the clients."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -53,28 +54,31 @@ def new_daemon(workdir: Path, name: str, **kw: object) -> Daemon:
     return Daemon(root=root, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
-    """The shared daemon, with busybox:latest imported."""
-    d = new_daemon(workdir, "shared")
+@contextlib.contextmanager
+def busybox_daemon(workdir: Path, rootfs_tar: Path, name: str, **kw: object) -> Iterator[Daemon]:
+    """A started daemon of its own with busybox:latest imported; every trace of it
+    is removed afterwards, even when the test fails."""
+    d = new_daemon(workdir, name, **kw)
     try:
         d.start()
         import_busybox(d, rootfs_tar)
         yield d
     finally:
         d.cleanup()
+
+
+@pytest.fixture(scope="session")
+def daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
+    """The shared daemon."""
+    with busybox_daemon(workdir, rootfs_tar, "shared") as d:
+        yield d
 
 
 @pytest.fixture
 def fresh_daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
     """A daemon of the test's own (for restarts and crashes)."""
-    d = new_daemon(workdir, "fresh")
-    try:
-        d.start()
-        import_busybox(d, rootfs_tar)
+    with busybox_daemon(workdir, rootfs_tar, "fresh") as d:
         yield d
-    finally:
-        d.cleanup()
 
 
 @pytest.fixture

@@ -19,21 +19,35 @@ class RawResponse:
 
 def request(sock_path: str, method: str, path: str, body: bytes | None = None,
             headers: dict[str, str] | None = None, timeout: float = 30) -> RawResponse:
-    hdrs = {"Host": "docker", "Connection": "close"}
-    hdrs.update(headers or {})
+    hdrs = {"Connection": "close", **(headers or {})}
     if body is not None:
         hdrs.setdefault("Content-Length", str(len(body)))
-    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(sock_path)
-        s.sendall(head.encode() + b"\r\n" + (body or b""))
+    with _send(sock_path, method, path, hdrs, body, timeout) as s:
         data = b""
         while not _complete(data):  # a kept-alive connection ends with its body
             chunk = s.recv(65536)
             if not chunk:
                 break
             data += chunk
+    status, reason, parsed, rest = _parse_head(data)
+    if parsed.get("transfer-encoding") == "chunked":
+        rest = _dechunk(rest)
+    return RawResponse(status, reason, parsed, rest)
+
+
+def _send(sock_path: str, method: str, path: str, headers: dict[str, str],
+          body: bytes | None, timeout: float) -> socket.socket:
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in {"Host": "docker", **headers}.items())
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    s.sendall(head.encode() + b"\r\n" + (body or b""))
+    return s
+
+
+def _parse_head(data: bytes) -> tuple[int, str, dict[str, str], bytes]:
+    """Status, reason, lower-cased headers and the bytes after the head."""
     header, _, rest = data.partition(b"\r\n\r\n")
     lines = header.decode("latin-1").split("\r\n")
     _, status, reason = (lines[0].split(" ", 2) + [""])[:3]
@@ -41,9 +55,7 @@ def request(sock_path: str, method: str, path: str, body: bytes | None = None,
     for line in lines[1:]:
         key, _, value = line.partition(":")
         parsed[key.strip().lower()] = value.strip()
-    if parsed.get("transfer-encoding") == "chunked":
-        rest = _dechunk(rest)
-    return RawResponse(int(status), reason, parsed, rest)
+    return int(status), reason, parsed, rest
 
 
 def _complete(data: bytes) -> bool:
@@ -73,30 +85,19 @@ def open_stream(sock_path: str, method: str, path: str, headers: dict[str, str] 
                 body: bytes | None = None, timeout: float = 30) -> tuple[socket.socket, int, str, dict[str, str], bytes]:
     """Send a request and return the socket after the response head (for hijacked
     attach/exec and streaming endpoints)."""
-    hdrs = {"Host": "docker"}
-    hdrs.update(headers or {})
+    hdrs = dict(headers or {})
     if body is not None:
         hdrs["Content-Length"] = str(len(body))
         hdrs.setdefault("Content-Type", "application/json")
-    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock_path)
-    s.sendall(head.encode() + b"\r\n" + (body or b""))
+    s = _send(sock_path, method, path, hdrs, body, timeout)
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = s.recv(4096)
         if not chunk:
             break
         data += chunk
-    header, _, rest = data.partition(b"\r\n\r\n")
-    lines = header.decode("latin-1").split("\r\n")
-    _, status, reason = (lines[0].split(" ", 2) + [""])[:3]
-    parsed = {}
-    for line in lines[1:]:
-        key, _, value = line.partition(":")
-        parsed[key.strip().lower()] = value.strip()
-    return s, int(status), reason, parsed, rest
+    status, reason, parsed, rest = _parse_head(data)
+    return s, status, reason, parsed, rest
 
 
 def read_until_closed(s: socket.socket) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import import_busybox, new_daemon
+from .conftest import busybox_daemon, import_busybox, new_daemon
 from .rawhttp import request
 
 
@@ -79,10 +79,7 @@ def test_kill_9_keeps_running_containers(fresh_daemon):
 
 
 def test_sigterm_with_live_restore_off_stops_containers(workdir, rootfs_tar):
-    d = new_daemon(workdir, "nolive", extra_args=["--live-restore=false"])
-    try:
-        d.start()
-        import_busybox(d, rootfs_tar)
+    with busybox_daemon(workdir, rootfs_tar, "nolive", extra_args=["--live-restore=false"]) as d:
         c = d.client().containers.run("busybox", ["sh", "-c", "trap 'exit 0' TERM; "
                                                   "while true; do sleep 0.1; done"], detach=True)
         c.reload()
@@ -91,8 +88,6 @@ def test_sigterm_with_live_restore_off_stops_containers(workdir, rootfs_tar):
         assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 15)
         d.start()
         assert d.client().containers.get(c.id).status == "exited"
-    finally:
-        d.cleanup()
 
 
 LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
@@ -103,10 +98,8 @@ LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
 def test_restart_matrix(workdir, rootfs_tar, live_restore, how):
     """moby's TestDaemonRestartKillContainers: {none, always, exited 3, created} across a
     daemon crash or stop, with live restore on and off."""
-    d = new_daemon(workdir, "matrix", extra_args=[f"--live-restore={str(live_restore).lower()}"])
-    try:
-        d.start()
-        import_busybox(d, rootfs_tar)
+    live = f"--live-restore={str(live_restore).lower()}"
+    with busybox_daemon(workdir, rootfs_tar, "matrix", extra_args=[live]) as d:
         client = d.client()
         plain = client.containers.run("busybox", LOOP, detach=True)
         always = client.containers.run("busybox", LOOP, detach=True,
@@ -135,8 +128,6 @@ def test_restart_matrix(workdir, rootfs_tar, live_restore, how):
         with open("/proc/self/mountinfo") as f:
             mounts = f.read()
         assert str(d.data_root) not in mounts  # moby's TestCleanupMountsAfterDaemonCrash
-    finally:
-        d.cleanup()
 
 
 def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
@@ -161,10 +152,7 @@ def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
 
 
 def test_two_daemons_side_by_side(workdir, rootfs_tar, daemon):
-    other = new_daemon(workdir, "side")
-    try:
-        other.start()
-        import_busybox(other, rootfs_tar)
+    with busybox_daemon(workdir, rootfs_tar, "side") as other:
         a = daemon.client().containers.run("busybox", ["sleep", "30"], detach=True)
         b = other.client().containers.run("busybox", ["sleep", "30"], detach=True)
         try:
@@ -180,8 +168,6 @@ def test_two_daemons_side_by_side(workdir, rootfs_tar, daemon):
         finally:
             a.remove(force=True)
             b.remove(force=True)
-    finally:
-        other.cleanup()
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert other.bridge not in links
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout

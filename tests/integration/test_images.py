@@ -11,6 +11,7 @@ import docker
 import pytest
 
 from . import archives
+from .conftest import busybox_daemon
 from .rawhttp import request
 
 TAR = {"Content-Type": "application/x-tar"}
@@ -413,11 +414,7 @@ def test_image_with_lost_layers_lists_and_heals(fresh_daemon):
 
 
 def test_vfs_daemon_runs_commits_saves_and_loads(workdir, rootfs_tar):
-    from .conftest import import_busybox, new_daemon
-    d = new_daemon(workdir, "vfs", extra_args=["--storage-driver", "vfs"])
-    try:
-        d.start()
-        import_busybox(d, rootfs_tar)
+    with busybox_daemon(workdir, rootfs_tar, "vfs", extra_args=["--storage-driver", "vfs"]) as d:
         client = d.client()
         assert client.info()["Driver"] == "vfs"
         c = client.containers.run("busybox", ["sh", "-c", "echo vfs > /etc/motd; rm /etc/group"],
@@ -434,5 +431,3 @@ def test_vfs_daemon_runs_commits_saves_and_loads(workdir, rootfs_tar):
         out = client.containers.run("vfs/img:1", ["sh", "-c", "cat /etc/motd; "
                                                   "test -e /etc/group || echo gone"], remove=True)
         assert out == b"vfs\ngone\n"
-    finally:
-        d.cleanup()
