@@ -59,7 +59,7 @@ class DaemonConfig:
     default_address_pools: list[dict[str, Any]] = field(default_factory=list)
     log_driver: str = "json-file"
     log_opts: dict[str, str] = field(default_factory=dict)
-    firewall_backend: str = "iptables-restore"
+    firewall_backend: str = "auto"
 
     @property
     def effective_pidfile(self) -> str:
@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         add(f"--{name}", dest=attr, type=_bool_flag, nargs="?", const=True)
     add("-s", "--storage-driver", dest="storage_driver", help="storage driver (overlay2, vfs)")
     add("--default-runtime", dest="default_runtime", help="default OCI runtime (runc, crun)")
+    add("--add-runtime", dest="add_runtime", action="append",
+        help="register an additional OCI runtime (name=path)")
     add("-G", "--group", dest="group", help="group for the unix socket")
     add("--cgroup-parent", dest="cgroup_parent", help="parent cgroup for all containers")
     add("--instance-prefix", dest="instance_prefix",
@@ -169,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--shutdown-timeout", dest="shutdown_timeout", type=int)
     add("--log-driver", dest="log_driver")
     add("--firewall-backend", dest="firewall_backend",
-        choices=["iptables-restore", "recorder"])
+        choices=["auto", "iptables-restore", "python-iptables", "recorder"],
+        help="how to change the packet filter (auto: by the host's iptables variant)")
     add("--validate", action="store_true", help="validate the configuration and exit")
     add("-v", "--version", action="store_true", help="print version information and quit")
     return p
@@ -228,6 +231,11 @@ def merge(flags: dict[str, Any], file_data: dict[str, Any], path: str) -> Daemon
     for attr, value in flags.items():
         if value is not None and hasattr(cfg, attr):
             setattr(cfg, attr, value)
+    for item in flags.get("add_runtime") or []:
+        name, sep, runtime_path = item.partition("=")
+        if not sep or not name or not runtime_path:
+            raise ConfigError(f"invalid runtime {item!r}: use name=path")
+        cfg.runtimes = dict(cfg.runtimes, **{name: {"path": runtime_path}})
     validate(cfg)
     return cfg
 
@@ -241,6 +249,9 @@ def _show(value: Any) -> str:
 
 
 def validate(cfg: DaemonConfig) -> None:
+    from .network.firewall import AUTO, BACKENDS
+    if cfg.firewall_backend != AUTO and cfg.firewall_backend not in BACKENDS:
+        raise ConfigError(f"unknown firewall backend {cfg.firewall_backend!r}")
     if cfg.storage_driver not in ("overlay2", "vfs"):
         raise ConfigError(f"unsupported storage driver: {cfg.storage_driver}")
     if not re.fullmatch(r"[a-z][a-z0-9]{0,7}", cfg.instance_prefix):

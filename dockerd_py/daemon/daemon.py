@@ -11,12 +11,18 @@ from typing import Any
 
 from ..config import DaemonConfig
 from ..errors import DockerError
-from ..network.firewall import new_firewall
-from ..runtime.oci import OCIRuntime, find_runtime, run_command
+from ..logging.registry import LogDrivers
+from ..network.drivers import NETWORK_DRIVERS
+from ..network.firewall import choose_backend, new_firewall
+from ..runtime import conmon
+from ..runtime.oci import run_command
+from ..runtime.registry import Runtimes
 from ..storage.drivers import new_driver
 from ..storage.layers import LayerStore
 from . import system
-from .containers import ContainerService
+from .containers.deps import ContainerDeps
+from .containers.repository import ContainerPaths, ContainerRepository
+from .containers.service import Containers
 from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
@@ -25,7 +31,6 @@ from .networks import NetworkService
 from .store import Store
 
 log = logging.getLogger(__name__)
-KNOWN_RUNTIMES = ("runc", "crun")
 
 
 class DaemonStartError(Exception):
@@ -85,53 +90,69 @@ class Daemon:
         self.events = Events()
         self.runtimes = await self._runtimes()
         self.conmon_version = await _conmon_version(cfg.conmon)
-        backend = cfg.firewall_backend if cfg.iptables else "recorder"
+        backend = await choose_backend(cfg.firewall_backend) if cfg.iptables else "recorder"
         self.firewall = new_firewall(backend, cfg.chain_prefix)
+        self.log_drivers = LogDrivers()
         self.networks = NetworkService(cfg, self.store, self.firewall)
-        self.images = ImageService(self.store, self.layers, self.events,
-                                   lambda image_id: self.containers.using_image(image_id))
-        self.containers = ContainerService(cfg, self.store, self.layers, self.images,
-                                           self.networks, self.events, self.runtimes)
-        self.execs = ExecService(self.containers, self.events)
-        self.containers.health = HealthMonitor(self.execs, self.events, self.containers._save)
+        repo = ContainerRepository(self.store)
+        self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
+                                   os.path.join(cfg.data_root, "tmp"))
+        deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg), layers=self.layers,
+                             images=self.images, networks=self.networks, events=self.events,
+                             runtimes=self.runtimes, log_drivers=self.log_drivers,
+                             conmon=conmon.conmon_path(cfg.conmon))
+        self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
+        self.health = HealthMonitor(self.execs, self.events, repo.save)
+        self.containers = Containers(deps, self.health)
         self._services_up = True
         await asyncio.to_thread(self.images.load)
-        containers = await self.containers.load()
+        containers = await self.containers.restore.load()
         await self.networks.load(containers)
-        in_use = {c.internal["rw_layer"] for c in containers}
+        in_use = {c.internal.rw_layer for c in containers}
         await asyncio.to_thread(self.layers.collect_garbage, in_use)
-        await self.containers.restore()
-        self.containers.start_rotator()
+        await self.containers.restore.restore()
+        self.containers.logs.start_rotator()
         for rt in self.runtimes.values():
             message = rt.security_warning()
             if message:
                 log.warning("%s", message)
-        log.info("daemon ready: data root %s, driver %s, runtime %s", cfg.data_root,
-                 self.driver.name, cfg.default_runtime)
+        log.info("daemon ready: data root %s, driver %s, runtime %s, firewall %s", cfg.data_root,
+                 self.driver.name, cfg.default_runtime, backend)
 
-    async def _runtimes(self) -> dict[str, OCIRuntime]:
-        names = list(dict.fromkeys([*KNOWN_RUNTIMES, *self.cfg.runtimes]))
-        runtimes = {n: find_runtime(n, self.cfg.runtimes, self.cfg.exec_root) for n in names}
-        await asyncio.gather(*(rt.probe() for rt in runtimes.values()))
+    async def _runtimes(self) -> Runtimes:
+        runtimes = Runtimes(self.cfg.runtimes, self.cfg.default_runtime, self.cfg.exec_root)
+        await runtimes.probe()
         if self.cfg.default_runtime not in runtimes:
             raise DaemonStartError(f"default runtime {self.cfg.default_runtime} is not configured")
-        default = runtimes[self.cfg.default_runtime]
+        default = runtimes.get(self.cfg.default_runtime)
         if not default.available:
             raise DaemonStartError(f"default runtime {default.name} cannot run containers "
                                    f"here: {default.reason}")
-        for name, rt in list(runtimes.items()):
-            if not rt.available and name not in KNOWN_RUNTIMES:
-                log.warning("runtime %s is unavailable: %s", name, rt.reason)
         return runtimes
 
     # -- views -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        return system.info_doc(self.cfg, self.containers.counts(), len(self.images.store.images),
-                               self.driver.name, self.driver.status(), self.runtimes,
-                               self.conmon_version, self.instance_id, self.warnings)
+        plugins = {"Volume": ["local"], "Network": sorted(NETWORK_DRIVERS),
+                   "Log": self.log_drivers.names()}
+        return system.info_doc(self.cfg, self.containers.views.counts(), self.images.count(),
+                               self.driver.name, self.driver.status(), self.runtimes.by_name,
+                               self.conmon_version, self.instance_id, self.warnings, plugins)
+
+    def disk_usage(self, kinds: set[str], api_version: tuple[int, ...]) -> dict[str, Any]:
+        """`/system/df`: what each kind of object holds on disk."""
+        doc: dict[str, Any] = {}
+        if "image" in kinds:
+            doc["LayersSize"], doc["Images"] = self.images.disk_usage(api_version)
+        if "container" in kinds:
+            doc["Containers"] = self.containers.views.disk_usage()
+        if "volume" in kinds:
+            doc["Volumes"] = []
+        if "build-cache" in kinds:
+            doc["BuildCache"] = []
+        return doc
 
     def version(self) -> dict[str, Any]:
-        return system.version_doc(self.runtimes, self.cfg.default_runtime)
+        return system.version_doc(self.runtimes.by_name, self.cfg.default_runtime)
 
     # -- shutdown ---------------------------------------------------------------------
     async def shutdown(self) -> None:
@@ -140,7 +161,7 @@ class Daemon:
         log.info("shutting down (live restore %s)", "on" if self.cfg.live_restore else "off")
         if self._services_up:
             try:
-                await self.containers.shutdown(self.cfg.live_restore)
+                await self.containers.restore.shutdown(self.cfg.live_restore)
                 await self.networks.close()
             except DockerError as exc:
                 log.error("shutdown: %s", exc.message)

@@ -15,9 +15,11 @@ from typing import Any
 from ..errors import Conflict, DockerError, InvalidParameter, NoSuchExec
 from ..runtime import attach, conmon, spec, users
 from ..runtime.attach import AttachSocket
+from ..runtime.registry import Runtimes
 from ..storage.drivers.base import remove_tree
-from .container import Container
-from .containers import ContainerService, require_running, start_error
+from .containers.record import Container
+from .containers.repository import ContainerPaths
+from .containers.rules import require_running, start_error
 from .events import Events
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,15 @@ class Exec:
 
 
 class ExecService:
-    def __init__(self, containers: ContainerService, events: Events) -> None:
-        self.containers = containers
+    """Exec sessions need of a container only its bundle (beside which conmon
+    puts the exec's socket), its runtime and conmon: nothing of the container
+    services."""
+
+    def __init__(self, paths: ContainerPaths, runtimes: Runtimes, conmon_path: str,
+                 events: Events) -> None:
+        self.paths = paths
+        self.runtimes = runtimes
+        self.conmon = conmon_path
         self.events = events
         self.execs: dict[str, Exec] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -98,7 +107,7 @@ class ExecService:
         self.execs[ex.id] = ex
         ctr.doc["ExecIDs"] = (ctr.doc.get("ExecIDs") or []) + [ex.id]
         self.events.publish("container", "exec_create: " + " ".join(ex.cmd), ctr.id,
-                            self.containers._event_attrs(ctr, execID=ex.id))
+                            ctr.event_attrs(execID=ex.id))
         return ex.id
 
     @staticmethod
@@ -119,9 +128,8 @@ class ExecService:
         ex.started = True
         ex.running = True
         self.events.publish("container", "exec_start: " + " ".join(ex.cmd), ctr.id,
-                            self.containers._event_attrs(ctr, execID=ex.id))
-        svc = self.containers
-        bundle = svc._bundle(ctr.id)
+                            ctr.event_attrs(execID=ex.id))
+        bundle = self.paths.bundle(ctr.id)
         ex.directory = os.path.join(bundle, "exec", ex.id[:16])
         sock: list[AttachSocket] = []
 
@@ -131,9 +139,9 @@ class ExecService:
 
         try:
             process = await asyncio.to_thread(self._process_spec, ex, bundle)
-            runtime = svc._runtime(ctr)
-            spawned, sync = await conmon.spawn(svc.conmon, runtime, conmon.ConmonOptions(
-                container_id=ctr.id, name=ctr.name, bundle=ex.directory, log_path=None,
+            runtime = self.runtimes.get(ctr.internal.runtime)
+            spawned, sync = await conmon.spawn(self.conmon, runtime, conmon.ConmonOptions(
+                container_id=ctr.id, name=ctr.name, bundle=ex.directory, log_target="none",
                 exit_dir=ex.directory, tty=ex.tty, stdin=ex.stdin, stdin_once=True,
                 exec_id=ex.id, exec_spec=process), before_exec=connect)
         except DockerError as exc:
@@ -194,8 +202,7 @@ class ExecService:
             sync.close()
         self._finish(ex, code)
         self.events.publish("container", "exec_die", ex.container.id,
-                            self.containers._event_attrs(ex.container, execID=ex.id,
-                                                         exitCode=str(code)))
+                            ex.container.event_attrs(execID=ex.id, exitCode=str(code)))
 
     def _finish(self, ex: Exec, code: int) -> None:
         ex.exit_code = code

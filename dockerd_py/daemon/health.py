@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from shared.timeutil import now_rfc3339
 
 from ..errors import DockerError
-from .container import Container
+from .containers.record import Container
 from .events import Events
 from .execs import ExecService
 
@@ -32,10 +32,11 @@ def probe_command(test: list[str]) -> list[str] | None:
 
 
 class HealthMonitor:
-    def __init__(self, execs: ExecService, events: Events, save: Any) -> None:
+    def __init__(self, execs: ExecService, events: Events,
+                 save: Callable[[Container], Awaitable[None]]) -> None:
         self.execs = execs
         self.events = events
-        self._save = save  # async callable persisting a container
+        self._save = save  # persists a container (its State.Health)
         self._tasks: dict[str, asyncio.Task] = {}
 
     def start(self, ctr: Container) -> None:
@@ -103,8 +104,7 @@ class HealthMonitor:
                 health["Status"] = "unhealthy"
         if health["Status"] != old:
             self.events.publish("container", "health_status: " + health["Status"], ctr.id,
-                                dict(ctr.config.get("Labels") or {},
-                                     image=ctr.config.get("Image", ""), name=ctr.name))
+                                ctr.event_attrs())
         try:
             await self._save(ctr)
         except DockerError as exc:

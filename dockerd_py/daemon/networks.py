@@ -1,22 +1,24 @@
 """Networks: the predefined `bridge`, `host` and `none`, their addresses, and the
-endpoints of containers on them."""
+endpoints of containers on them. What a network does to the host is its
+driver's (network/drivers/); this service keeps the documents and the rules."""
 from __future__ import annotations
 
 import ipaddress
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from shared.filters import Filters
-from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
 from ..errors import InvalidParameter, NotFound
 from ..network import ipam
-from ..network.bridge import Attachment, Links, enable_ip_forward
-from ..network.firewall import BridgeRules, Firewall
-from .container import Container, endpoint_shape
+from ..network.bridge import Links, enable_ip_forward
+from ..network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
+from ..network.files import NameSettings, write_files
+from ..network.firewall import Firewall
+from ..network.model import Endpoint, Network, network_doc
+from .containers.record import Container, endpoint_shape
 from .store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
@@ -25,46 +27,21 @@ PREDEFINED = ("bridge", "host", "none")
 NETWORK_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 
 
-@dataclass
-class Network:
-    doc: dict[str, Any]
-    pool: ipam.Pool | None = None
-
-    @property
-    def id(self) -> str:
-        return self.doc["Id"]
-
-    @property
-    def name(self) -> str:
-        return self.doc["Name"]
-
-    @property
-    def driver(self) -> str:
-        return self.doc["Driver"]
-
-    @property
-    def bridge_name(self) -> str:
-        return self.doc.get("Options", {}).get("com.docker.network.bridge.name", "")
-
-
-def network_doc(name: str, driver: str, subnet: str | None = None, gateway: str | None = None,
-                options: dict[str, str] | None = None) -> dict[str, Any]:
-    config = [{"Subnet": subnet, "Gateway": gateway}] if subnet else []
-    return {"Name": name, "Id": secrets.token_hex(32), "Created": now_rfc3339(),
-            "Scope": "local", "Driver": driver, "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": None, "Config": config},
-            "Internal": False, "Attachable": False, "Ingress": False,
-            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {},
-            "Options": options or {}, "Labels": {}}
-
-
 class NetworkService:
     def __init__(self, cfg: DaemonConfig, db: Store, firewall: Firewall) -> None:
         self.cfg = cfg
         self.db = db
         self.firewall = firewall
         self.links = Links()
+        self.drivers = new_drivers(DriverContext(self.links, firewall, cfg.iptables, cfg.mtu,
+                                                 cfg.instance_prefix))
         self.networks: dict[str, Network] = {}
+
+    def driver_of(self, net: Network) -> NetworkDriver:
+        driver = self.drivers.get(net.driver)
+        if driver is None:
+            raise driver_not_found(net.driver)
+        return driver
 
     # -- start-up -------------------------------------------------------------
     async def load(self, containers: list[Container]) -> None:
@@ -78,8 +55,7 @@ class NetworkService:
         if self.cfg.ip_forward:
             enable_ip_forward()
         for net in self.networks.values():
-            if net.driver == "bridge":
-                await self._bring_up(net)
+            await self._bring_up(net)
         for ctr in containers:  # addresses held by containers that kept running
             if ctr.running:
                 for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
@@ -133,18 +109,11 @@ class NetworkService:
         return str(ipaddress.IPv4Network(subnet).network_address + 1)
 
     async def _bring_up(self, net: Network) -> None:
-        conf = net.doc["IPAM"]["Config"][0]
-        net.pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"))
-        prefix = ipaddress.IPv4Network(conf["Subnet"]).prefixlen
-        await self.links.ensure_bridge(net.bridge_name, str(net.pool.gateway), prefix,
-                                       int(net.doc["Options"].get("com.docker.network.driver.mtu",
-                                                                  self.cfg.mtu)))
-        if self.cfg.iptables:
-            opts = net.doc["Options"]
-            await self.firewall.add_bridge(BridgeRules(
-                net.bridge_name, conf["Subnet"],
-                masquerade=opts.get("com.docker.network.bridge.enable_ip_masquerade") != "false",
-                icc=opts.get("com.docker.network.bridge.enable_icc") != "false"))
+        driver = self.driver_of(net)
+        if driver.uses_ipam:
+            conf = net.ipam_config[0]
+            net.pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"))
+        await driver.create_network(net)
 
     async def _save(self, net: Network) -> None:
         await self.db.run(lambda c: c.execute(
@@ -182,6 +151,13 @@ class NetworkService:
                                        "container:<name|id>")
             return
         self.find(self.mode_network(mode))
+
+    def uses_host_namespace(self, mode: str) -> bool:
+        """Whether a container of this NetworkMode shares the host's namespace."""
+        if mode.startswith("container:"):
+            return False
+        net = self.find(self.mode_network(mode), missing_ok=True)
+        return net is not None and self.driver_of(net).namespace == "host"
 
     # -- endpoints -------------------------------------------------------------------
     def initial_settings(self, mode: str) -> dict[str, dict[str, Any]]:
@@ -226,28 +202,49 @@ class NetworkService:
     async def attach(self, ctr: Container, pid: int) -> None:
         """Plug the container's endpoints into their networks (it has a pid now)."""
         settings = ctr.doc["NetworkSettings"]
-        settings["SandboxID"] = ctr.internal.setdefault("sandbox_id", secrets.token_hex(32))
+        if not ctr.internal.sandbox_id:
+            ctr.internal.sandbox_id = secrets.token_hex(32)
+        settings["SandboxID"] = ctr.internal.sandbox_id
         settings["SandboxKey"] = f"/proc/{pid}/ns/net"
-        for index, (name, ep) in enumerate(settings["Networks"].items()):
-            net = self.find(name)
-            assert net is not None
-            if net.pool is None:
-                continue
-            att = Attachment(host_ifname=self.veth_name(ep["EndpointID"]),
-                             ifname=f"eth{index}", address=ep["IPAddress"],
-                             prefixlen=ep["IPPrefixLen"], mac=ep["MacAddress"],
-                             gateway=ep["Gateway"] if index == 0 else None, mtu=self.cfg.mtu)
-            await self.links.attach(net.bridge_name, pid, att)
+        for index, (net, ep) in enumerate(self._endpoints(ctr)):
+            ep.ifname = f"eth{index}"
+            ep.gateway = ep.gateway if index == 0 else None
+            await self.driver_of(net).join(net, ep, pid)
 
     async def detach(self, ctr: Container) -> None:
-        """Remove host ends of veths that outlived the namespace (normally the
-        kernel removes them with it)."""
-        for ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).values():
-            if ep.get("EndpointID"):
-                await self.links.delete_link(self.veth_name(ep["EndpointID"]))
+        """Remove what the drivers left on the host for the container's endpoints."""
+        for net, ep in self._endpoints(ctr):
+            await self.driver_of(net).leave(net, ep)
 
-    def veth_name(self, endpoint_id: str) -> str:
-        return f"{self.cfg.instance_prefix}v{endpoint_id[:14 - len(self.cfg.instance_prefix)]}"
+    def _endpoints(self, ctr: Container) -> list[tuple[Network, Endpoint]]:
+        out = []
+        for name, doc in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
+            net = self.find(name, missing_ok=True)
+            if net is None or not doc.get("EndpointID"):
+                continue
+            out.append((net, Endpoint(doc["EndpointID"], "", doc.get("IPAddress", ""),
+                                      doc.get("IPPrefixLen", 0), doc.get("MacAddress", ""),
+                                      doc.get("Gateway") or None)))
+        return out
+
+    # -- names ------------------------------------------------------------------------
+    def name_settings(self, ctr: Container) -> NameSettings:
+        config, hc = ctr.config, ctr.host_config
+        endpoints = list((ctr.doc["NetworkSettings"].get("Networks") or {}).values())
+        address = next((ep["IPAddress"] for ep in endpoints if ep.get("IPAddress")), "")
+        gateway = next((ep["Gateway"] for ep in endpoints if ep.get("Gateway")), "")
+        return NameSettings(
+            hostname=config.get("Hostname", ""), domainname=config.get("Domainname", ""),
+            host_network=self.uses_host_namespace(hc.get("NetworkMode", "bridge")),
+            address=address, gateway=gateway, extra_hosts=list(hc.get("ExtraHosts") or []),
+            dns=list(hc.get("Dns") or self.cfg.dns or []),
+            dns_search=list(hc.get("DnsSearch") or self.cfg.dns_search or []),
+            dns_options=list(hc.get("DnsOptions") or self.cfg.dns_opts or []))
+
+    def write_name_files(self, ctr: Container) -> None:
+        """/etc/hostname, /etc/hosts, /etc/resolv.conf of the container (blocking)."""
+        write_files(self.name_settings(ctr), ctr.doc["HostnamePath"], ctr.doc["HostsPath"],
+                    ctr.doc["ResolvConfPath"])
 
     # -- API views --------------------------------------------------------------------
     def inspect_doc(self, net: Network, containers: list[Container]) -> dict[str, Any]:

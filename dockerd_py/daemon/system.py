@@ -11,7 +11,7 @@ from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
 from ..runtime.oci import SECURITY_FLOORS, OCIRuntime, version_tuple
-from .images import go_arch
+from .image_store import go_arch
 
 
 def cgroup_version() -> str:
@@ -68,7 +68,8 @@ def version_doc(runtimes: dict[str, OCIRuntime], default_runtime: str) -> dict[s
 
 def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name: str,
              driver_status: list[list[str]], runtimes: dict[str, OCIRuntime],
-             conmon_version: str, instance_id: str, warnings: list[str]) -> dict[str, Any]:
+             conmon_version: str, instance_id: str, warnings: list[str],
+             plugins: dict[str, list[str]]) -> dict[str, Any]:
     uname = os.uname()
     os_name, os_version = _os_release()
     runtime_docs: dict[str, Any] = {}
@@ -96,8 +97,8 @@ def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name
         "Images": images,
         "Driver": driver_name,
         "DriverStatus": driver_status,
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
-                    "Authorization": None, "Log": ["json-file", "local", "none"]},
+        "Plugins": {"Volume": plugins.get("Volume", []), "Network": plugins.get("Network", []),
+                    "Authorization": None, "Log": plugins.get("Log", [])},
         "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
         or cgroup_version() == "2",
         "KernelMemoryTCP": False, "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True,

@@ -13,54 +13,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from shared.units import parse_ram
-
-from ..errors import InvalidParameter
-
-DRIVERS = {"json-file", "local", "none", "k8s-file"}
-JSON_FILE_OPTS = {"max-size", "max-file", "compress", "labels", "labels-regex", "env",
-                  "env-regex", "tag", "mode", "max-buffer-size"}
-
 
 @dataclass(frozen=True)
 class Policy:
     max_size: int   # bytes; 0 = unlimited
     max_files: int  # files kept, the current one included
-
-
-def policy(log_config: dict | None) -> Policy:
-    """Validate a LogConfig as dockerd does and return its rotation policy."""
-    log_config = log_config or {}
-    driver = log_config.get("Type") or "json-file"
-    opts = dict(log_config.get("Config") or {})
-    if driver not in DRIVERS:
-        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
-    if driver == "none":
-        if opts:
-            raise InvalidParameter(f"unknown log opt '{next(iter(opts))}' for none log driver")
-        return Policy(0, 1)
-    for key in opts:
-        if key not in JSON_FILE_OPTS:
-            raise InvalidParameter(f"unknown log opt '{key}' for {driver} log driver")
-    max_size = 0
-    if opts.get("max-size") not in (None, "", "-1"):
-        try:
-            max_size = parse_ram(opts["max-size"])
-        except ValueError:
-            raise InvalidParameter(f"invalid max-size: {opts['max-size']}") from None
-        if max_size <= 0:
-            raise InvalidParameter(f"invalid max-size: {opts['max-size']}")
-    max_files = 1
-    if opts.get("max-file") not in (None, ""):
-        try:
-            max_files = int(opts["max-file"])
-        except ValueError:
-            raise InvalidParameter(f"invalid value for max-file: {opts['max-file']}") from None
-        if max_files < 1:
-            raise InvalidParameter("max-file cannot be less than 1")
-        if max_files > 1 and not max_size:
-            raise InvalidParameter("max-file cannot be used without max-size")
-    return Policy(max_size, max_files)
 
 
 def rotated(log_path: str, index: int) -> str:

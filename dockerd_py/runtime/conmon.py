@@ -22,7 +22,7 @@ class ConmonOptions:
     container_id: str
     name: str
     bundle: str          # holds config.json, the attach socket, ctl FIFO, exit file
-    log_path: str | None  # k8s-file log; None for exec sessions without a log
+    log_target: str      # conmon's --log-path: `k8s-file:PATH`, `journald:`, `none`
     exit_dir: str
     tty: bool = False
     stdin: bool = False
@@ -59,7 +59,7 @@ def _args(binary: str, runtime: OCIRuntime, opts: ConmonOptions) -> list[str]:
             "--exit-dir", opts.exit_dir, "--persist-dir", opts.bundle,
             "--conmon-pidfile", os.path.join(opts.bundle, "conmon.pid"),
             "--full-attach", "--socket-dir-path", opts.bundle,
-            "-l", f"k8s-file:{opts.log_path}" if opts.log_path else "none",
+            "-l", opts.log_target,
             "--log-level", "error"]
     if opts.log_size_max:
         args += ["--log-size-max", str(opts.log_size_max)]

@@ -1,13 +1,13 @@
-"""OCI runtimes (runc, crun) behind one interface. conmon runs `create` and
-`exec`; the daemon runs the short commands (start, kill, delete, pause)."""
+"""The OCI runtime interface: any runtime that speaks runc's command line
+(`--root`, create/start/kill/delete/pause/resume/update/state). conmon runs
+`create` and `exec`; the daemon runs the short commands. Runtimes with
+quirks of their own subclass it (`runc.py`, `crun.py`); `registry.py` names them."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 
 from ..errors import DockerError
@@ -93,13 +93,6 @@ class OCIRuntime:
 
     async def start(self, container_id: str) -> None:
         """Let the created container's process exec its command."""
-        if self.name == "runc":
-            fifo = os.path.join(self.root, container_id, "exec.fifo")
-            if os.path.exists(fifo):
-                # What `runc start` does, without its 10 ms of process start-up:
-                # read the exec FIFO (releasing the waiting init) and remove it.
-                await asyncio.to_thread(_release_exec_fifo, fifo)
-                return
         await self._run("start", container_id)
 
     async def kill(self, container_id: str, signal: int, all_processes: bool = False) -> None:
@@ -145,26 +138,11 @@ class OCIRuntime:
             return
         first = out.splitlines()[0] if out else ""
         self.version = first.split()[-1] if first else ""
-        if self.name != "crun":
-            return
-        # crun refuses some cgroup layouts (1.8: hybrid v1+v2) only when it runs a
-        # container; a throwaway bundle tells us now rather than at first use.
-        with tempfile.TemporaryDirectory(prefix="dpy-probe-", dir=self.root) as bundle:
-            os.mkdir(os.path.join(bundle, "rootfs"))
-            spec = {"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "mounts": [],
-                    "process": {"terminal": False, "args": ["/nonexistent"], "cwd": "/",
-                                "user": {"uid": 0, "gid": 0}},
-                    "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}],
-                              "cgroupsPath": f"/dpy-probe-{os.getpid()}"}}
-            with open(os.path.join(bundle, "config.json"), "w") as f:
-                json.dump(spec, f)
-            probe_id = f"dpy-probe-{os.getpid()}"
-            code, out, err = await run_command(*self._argv("run", "--bundle", bundle, probe_id),
-                                               timeout=20)
-            await run_command(*self._argv("delete", "--force", probe_id))
-        text = runtime_error_text(err or out)
-        if "nonexistent" not in text and "No such file" not in text:
-            self.available, self.reason = False, f"crun {self.version} cannot run here: {text}"
+        await self.probe_host()
+
+    async def probe_host(self) -> None:
+        """Where a runtime refuses some hosts only when it runs a container, find
+        out now (set available and reason); most runtimes need nothing here."""
 
     def security_warning(self) -> str | None:
         floor = SECURITY_FLOORS.get(self.name)
@@ -173,23 +151,3 @@ class OCIRuntime:
         return None
 
 
-def _release_exec_fifo(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        data = os.read(fd, 16)
-        while os.read(fd, 16):
-            pass
-    finally:
-        os.close(fd)
-    if not data:
-        raise RuntimeError_("cannot start an already running container")
-    os.unlink(path)
-
-
-def find_runtime(name: str, configured: dict[str, dict] | None, exec_root: str) -> OCIRuntime:
-    """A runtime by name: one of the known ones, or one from `runtimes` in daemon.json."""
-    spec = (configured or {}).get(name) or {}
-    path = spec.get("path") or shutil.which(name) or f"/usr/bin/{name}"
-    root = os.path.join(exec_root, "runtime-" + name)
-    os.makedirs(root, mode=0o700, exist_ok=True)
-    return OCIRuntime(name=name, path=path, root=root)

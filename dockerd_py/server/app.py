@@ -9,7 +9,6 @@ from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
 from .routers import containers, execs, images, later, networks, swarm, system
 
-ROUTERS = (system, containers, execs, images, networks, swarm, later)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -23,6 +22,13 @@ def make_app(daemon: Daemon) -> web.Application:
         app.router.add_route(method, path, handler)
         app.router.add_route(method, "/v{version:[0-9]+[.][0-9]+}" + path, handler)
 
-    for router in ROUTERS:
-        router.setup(add, daemon)
+    # each router gets the services it talks to, never the daemon's insides
+    repo = daemon.containers.repo
+    system.setup(add, daemon)
+    containers.setup(add, daemon.containers)
+    execs.setup(add, daemon.execs, repo)
+    images.setup(add, daemon.images)
+    networks.setup(add, daemon.networks, repo)
+    swarm.setup(add)
+    later.setup(add)
     return app

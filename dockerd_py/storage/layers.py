@@ -17,8 +17,9 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
+from .changes import Change
 from .drivers.base import GraphDriver, remove_tree
 from .extract import ExtractResult
 from .tarsplit import SkeletonWriter, regenerate
@@ -283,8 +284,55 @@ class LayerStore:
             _write_json(marker, {"parent": top})
         return init_id
 
-    def create_rw(self, rw_id: str, init_id: str) -> None:
+    def create_rw(self, rw_id: str, init_id: str) -> "RWLayer":
         self.driver.create(rw_id, init_id)
+        return RWLayer(self.driver, rw_id)
+
+    def rw_layer(self, rw_id: str) -> "RWLayer":
+        return RWLayer(self.driver, rw_id)
+
+    @property
+    def driver_name(self) -> str:
+        return self.driver.name
+
+
+class RWLayer:
+    """A container's read-write layer: what the container services may do with
+    it, whatever the graph driver (all calls block: run them off the loop)."""
+
+    def __init__(self, driver: GraphDriver, rw_id: str) -> None:
+        self._driver = driver
+        self.id = rw_id
+
+    def mount(self) -> str:
+        """Mount (counted) and return the container's whole filesystem."""
+        return self._driver.get(self.id)
+
+    def unmount(self) -> None:
+        self._driver.put(self.id)
+
+    def adopt_mount(self) -> None:
+        """A running container's mount survived a daemon restart: count it."""
+        self._driver.adopt_mount(self.id)
+
+    def exists(self) -> bool:
+        return self._driver.exists(self.id)
+
+    def remove(self) -> None:
+        self._driver.remove(self.id)
+
+    def size(self) -> int:
+        return self._driver.size(self.id)
+
+    def changes(self) -> list[Change]:
+        return self._driver.changes(self.id)
+
+    def diff(self) -> Iterator[bytes]:
+        return self._driver.diff(self.id)
+
+    def graph_driver(self) -> dict[str, Any]:
+        """GraphDriver of container inspect."""
+        return {"Name": self._driver.name, "Data": self._driver.metadata(self.id) or None}
 
 
 def _write_json(path: str, doc: dict) -> None:

@@ -1,7 +1,6 @@
 """/containers routes: HTTP in and out; the rules live in ContainerService."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Callable
@@ -10,14 +9,14 @@ from aiohttp import web
 
 from shared import stdcopy
 from shared.api import MULTIPLEXED_STREAM, RAW_STREAM
-from shared.timeutil import ZERO_TIME, parse_timestamp, rfc3339_nano, rfc3339_nano_fixed
+from shared.timeutil import parse_timestamp, rfc3339_nano_fixed
 
-from ...daemon.container import Container
-from ...daemon.daemon import Daemon
+from ...daemon import detach
+from ...daemon.containers.attach import pump
+from ...daemon.containers.record import Container
+from ...daemon.containers.service import Containers
 from ...errors import InvalidParameter
 from ...logging.k8sfile import Message
-from ...runtime.attach import AttachSocket
-from .. import detach
 from ..hijack import Hijacked, WebSocketStream
 from ..http import (
     api_version,
@@ -76,33 +75,21 @@ def _json_line(doc: dict) -> bytes:
     return (json.dumps(doc) + "\n").encode()
 
 
-def _empty_stats() -> dict:
-    cpu = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
-    return {"read": ZERO_TIME, "preread": ZERO_TIME, "pids_stats": {}, "blkio_stats": {},
-            "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": cpu,
-            "memory_stats": {}}
+def _timeout(request: web.Request) -> int | None:
+    value = request.query.get("t")
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f'invalid value for "t": "{value}"') from None
 
 
-def _stats_doc(sample: dict, prev: dict | None) -> dict:
-    """Docker's stats JSON: this sample, and the previous one as pre* fields."""
-    doc = dict(sample)
-    doc["read"] = rfc3339_nano(sample["read"])
-    doc["preread"] = rfc3339_nano(prev["read"]) if prev else ZERO_TIME
-    doc["precpu_stats"] = prev["cpu_stats"] if prev else _empty_stats()["precpu_stats"]
-    ordered = {k: doc[k] for k in ("read", "preread", "pids_stats", "blkio_stats", "num_procs",
-                                   "storage_stats", "cpu_stats", "precpu_stats", "memory_stats",
-                                   "name", "id") if k in doc}
-    if doc.get("networks"):
-        ordered["networks"] = doc["networks"]
-    return ordered
-
-
-def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
-    svc = daemon.containers
+def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
+    life = svc.lifecycle
 
     def ctr_of(request: web.Request) -> Container:
-        return svc.get(request.match_info["id"])
+        return svc.repo.get(request.match_info["id"])
 
     async def create(request: web.Request) -> web.Response:
         body = await read_json(request, CREATE_REQUEST, "CreateRequest")
@@ -111,17 +98,18 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: json: cannot unmarshal into Go value of type "
                                    "container.CreateRequest")
-        cid, warnings = await svc.create(body, request.query.get("name"), api_version(request))
+        cid, warnings = await svc.creator.create(body, request.query.get("name"))
         return json_response({"Id": cid, "Warnings": warnings}, status=201)
 
     async def list_(request: web.Request) -> web.Response:
         limit = query_int(request, "limit", -1)
-        return json_response(svc.list(query_bool(request, "all"), limit,
+        return json_response(svc.views.list(query_bool(request, "all"), limit,
                                       query_bool(request, "size"), query_filters(request)))
 
     async def inspect(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        return json_response(svc.inspect(ctr, api_version(request), query_bool(request, "size")))
+        return json_response(svc.views.inspect(ctr, api_version(request),
+                                                query_bool(request, "size")))
 
     async def start(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
@@ -129,35 +117,31 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         if body.strip() and body.strip() not in (b"{}", b"null"):
             raise InvalidParameter("starting container with non-empty request body was "
                                    "deprecated since API v1.22 and removed in v1.24")
-        await svc.start(ctr)
+        await life.start(ctr)
         return web.Response(status=204)
 
     async def stop(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        timeout = request.query.get("t")
-        await svc.stop(ctr, int(timeout) if timeout not in (None, "") else None,
-                       request.query.get("signal"))
+        await life.stop(ctr, _timeout(request), request.query.get("signal"))
         return web.Response(status=204)
 
     async def restart(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        timeout = request.query.get("t")
-        await svc.restart(ctr, int(timeout) if timeout not in (None, "") else None,
-                          request.query.get("signal"))
+        await life.restart(ctr, _timeout(request), request.query.get("signal"))
         return web.Response(status=204)
 
     async def kill(request: web.Request) -> web.Response:
-        await svc.kill(ctr_of(request), request.query.get("signal"))
+        await life.kill(ctr_of(request), request.query.get("signal"))
         return web.Response(status=204)
 
     async def remove(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        await svc.remove(ctr, force=query_bool(request, "force"), volumes=query_bool(request, "v"))
+        await life.remove(ctr, force=query_bool(request, "force"), volumes=query_bool(request, "v"))
         return web.Response(status=204)
 
     async def wait(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
-        future = svc.register_wait(ctr, request.query.get("condition") or "not-running")
+        future = life.monitor.register_wait(ctr, request.query.get("condition") or "not-running")
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         try:
             await resp.prepare(request)  # headers now; the body when the condition holds
@@ -169,17 +153,17 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         except ConnectionError:
             pass  # the client stopped waiting (`docker run -it` detached)
         finally:
-            svc.cancel_wait(ctr, future)
+            life.monitor.cancel_wait(ctr, future)
         return resp
 
     async def resize(request: web.Request) -> web.Response:
-        svc.resize(ctr_of(request), query_int(request, "h", 0), query_int(request, "w", 0))
+        svc.attacher.resize(ctr_of(request), query_int(request, "h", 0), query_int(request, "w", 0))
         return web.Response(status=200)
 
     async def logs(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
         stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
-        chunks = svc.logs(ctr, stdout, stderr, query_bool(request, "follow"),
+        chunks = svc.logs.read(ctr, stdout, stderr, query_bool(request, "follow"),
                           _time_param(request, "since") or 0, _time_param(request, "until"),
                           _tail(request), log_encoder(ctr.tty, query_bool(request, "timestamps")))
         resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
@@ -200,7 +184,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
             if query_bool(request, "logs"):
                 await _replay_logs(conn, svc, ctr, framed, want_out, want_err)
             if query_bool(request, "stream"):
-                sock = await svc.attach_socket(ctr)
+                sock = await svc.attacher.socket(ctr)
                 if sock is not None:
                     await pump(conn, sock, framed, want_in and bool(ctr.config.get("OpenStdin")),
                                want_out, want_err, request.query.get("detachKeys"))
@@ -237,90 +221,80 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         return ws
 
     async def changes(request: web.Request) -> web.Response:
-        return json_response(await svc.changes(ctr_of(request)))
+        return json_response(await svc.files.changes(ctr_of(request)))
 
     async def export(request: web.Request) -> web.StreamResponse:
-        return await stream_tar(request, svc.export(ctr_of(request)))
+        return await stream_tar(request, svc.files.export(ctr_of(request)))
 
     async def pause(request: web.Request) -> web.Response:
-        await svc.pause(ctr_of(request))
+        await life.pause(ctr_of(request))
         return web.Response(status=204)
 
     async def unpause(request: web.Request) -> web.Response:
-        await svc.unpause(ctr_of(request))
+        await life.unpause(ctr_of(request))
         return web.Response(status=204)
 
     async def commit(request: web.Request) -> web.Response:
         config = await read_json(request, CONTAINER_CONFIG, "Config")
         if config is not None and not isinstance(config, dict):
             raise InvalidParameter("invalid JSON: the body must be a container config")
-        ctr = svc.get(request.query.get("container", ""))
-        image_id = await svc.commit(
+        ctr = svc.repo.get(request.query.get("container", ""))
+        image_id = await svc.files.commit(
             ctr, request.query.get("repo"), request.query.get("tag"),
             request.query.get("author", ""), request.query.get("comment", ""),
-            request.query.getall("changes", []), config, query_bool(request, "pause", True))
+            request.query.getall("changes", []), config, query_bool(request, "pause", True),
+            life.pause, life.unpause)
         return json_response({"Id": image_id}, status=201)
 
     async def archive_head(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        info = await svc.stat_path(ctr, _path_param(request))
+        info = await svc.files.stat_path(ctr, _path_param(request))
         return web.Response(status=200, headers={"X-Docker-Container-Path-Stat": _stat_header(info),
                                                  "Content-Type": "application/x-tar"})
 
     async def archive_get(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
-        info, chunks = await svc.archive_path(ctr, _path_param(request))
+        info, chunks = await svc.files.archive_path(ctr, _path_param(request))
         return await stream_tar(request, chunks,
                                 {"X-Docker-Container-Path-Stat": _stat_header(info)})
 
     async def archive_put(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
-        await svc.extract_to(ctr, _path_param(request), body_chunks(request),
+        await svc.files.extract_to(ctr, _path_param(request), body_chunks(request),
                              query_bool(request, "copyUIDGID"),
                              query_bool(request, "noOverwriteDirNonDir"))
         return web.Response(status=200)
 
     async def top(request: web.Request) -> web.Response:
-        return json_response(await svc.top(ctr_of(request), request.query.get("ps_args", "")))
+        return json_response(await svc.stats.top(ctr_of(request), request.query.get("ps_args", "")))
 
     async def stats(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
-        stream = query_bool(request, "stream", True)
-        one_shot = query_bool(request, "one-shot")
+        docs = svc.stats.stream(ctr, query_bool(request, "stream", True),
+                                query_bool(request, "one-shot"))
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
-        if not stream and (not ctr.running or ctr.status == "restarting"):
-            await resp.write(_json_line({"name": "/" + ctr.name, "id": ctr.id,
-                                         **_empty_stats()}))
-            return resp
-        prev = None
-        if not stream and not one_shot:
-            prev = await svc.stats_sample(ctr)  # a first sample, for precpu_stats
-            await asyncio.sleep(1)
         try:
-            while ctr.running:
-                sample = await svc.stats_sample(ctr)
-                await resp.write(_json_line(_stats_doc(sample, prev)))
-                if not stream:
-                    break
-                prev = sample
-                await asyncio.sleep(1)
+            async for doc in docs:
+                await resp.write(_json_line(doc))
         except ConnectionError:  # the client went away
             pass
+        finally:
+            await docs.aclose()
         return resp
 
     async def rename(request: web.Request) -> web.Response:
-        await svc.rename(ctr_of(request), request.query.get("name", ""))
+        await svc.updates.rename(ctr_of(request), request.query.get("name", ""))
         return web.Response(status=204)
 
     async def update(request: web.Request) -> web.Response:
         body = await read_json(request, UPDATE_REQUEST, "UpdateConfig") or {}
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: the body must be an object")
-        return json_response({"Warnings": await svc.update(ctr_of(request), body) or None})
+        return json_response({"Warnings": await svc.updates.update(ctr_of(request), body) or None})
 
     async def prune(request: web.Request) -> web.Response:
-        return json_response(await svc.prune(query_filters(request)))
+        return json_response(await life.prune(query_filters(request)))
 
     add("POST", "/containers/create", create)
     add("POST", "/containers/prune", prune)
@@ -350,11 +324,11 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     add("DELETE", "/containers/{id}", remove)
 
 
-async def _replay_logs(conn: Hijacked | WebSocketStream, svc, ctr: Container,  # type: ignore[no-untyped-def]
+async def _replay_logs(conn: Hijacked | WebSocketStream, svc: Containers, ctr: Container,
                        framed: bool, stdout: bool, stderr: bool) -> None:
     if not (stdout or stderr):
         return
-    async for chunk in svc.logs(ctr, stdout, stderr, False, 0, None, None,
+    async for chunk in svc.logs.read(ctr, stdout, stderr, False, 0, None, None,
                                 log_encoder(not framed, False)):
         await conn.write(chunk)
 
@@ -367,55 +341,3 @@ def log_encoder(raw: bool, timestamps: bool) -> Callable[[Message], bytes]:
             data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
         return data if raw else stdcopy.frame(msg.stream, data)
     return encode
-
-
-async def pump(conn: Hijacked | WebSocketStream, sock: AttachSocket, framed: bool, stdin: bool,
-               stdout: bool, stderr: bool, detach_keys: str | None = None) -> None:
-    """Copy the container's output to the client (in stdcopy frames if framed)
-    and the client's input to the container until the container's side closes,
-    the client goes away, or the client types the detach keys."""
-    scanner = detach.Scanner(detach.parse(detach_keys)) if stdin else None
-    async def output() -> None:
-        while True:
-            item = await sock.recv()
-            if item is None:
-                return
-            stream, data = item
-            if (stream == 1 and not stdout) or (stream == 2 and not stderr):
-                continue
-            await conn.write(stdcopy.frame(stream, data) if framed else data)
-
-    async def input_() -> None:
-        # Always read, even without stdin: it is how a vanished client is noticed.
-        while True:
-            data = await conn.read()
-            if not data:
-                if conn.closed:
-                    return
-                if stdin:
-                    sock.shutdown_write()  # stdin EOF (a half-close); output goes on
-                await conn.wait_closed()
-                return
-            if scanner is not None:
-                data = scanner.feed(data)
-                if data:
-                    await sock.send(data)
-                if scanner.detached:
-                    return
-
-    out_task = asyncio.ensure_future(output())
-    in_task = asyncio.ensure_future(input_())
-    try:
-        while True:
-            waiting = [out_task] + ([in_task] if in_task is not None and not in_task.done() else [])
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if out_task in done:
-                out_task.result()
-                break
-            if conn.closed or (scanner is not None and scanner.detached):
-                break
-    finally:
-        for task in (out_task, in_task):
-            if task is not None and not task.done():
-                task.cancel()
-        sock.close()

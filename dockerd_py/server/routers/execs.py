@@ -7,20 +7,21 @@ from aiohttp import web
 
 from shared import stdcopy
 
-from ...daemon.daemon import Daemon
+from ...daemon.containers.attach import pump
+from ...daemon.containers.repository import ContainerRepository
+from ...daemon.execs import ExecService
 from ...errors import DockerError, InvalidParameter
 from ..hijack import Hijacked
 from ..http import json_response, query_int, read_json
 from ..middlewares import common_headers
 from ..schemas import EXEC_CREATE, EXEC_START
-from .containers import pump, stream_content_type
+from .containers import stream_content_type
 
 
-def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
-    svc = daemon.execs
+def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # type: ignore[no-untyped-def]
 
     async def create(request: web.Request) -> web.Response:
-        ctr = daemon.containers.get(request.match_info["id"])
+        ctr = containers.get(request.match_info["id"])
         body = await read_json(request, EXEC_CREATE, "ExecConfig")
         if not isinstance(body, dict):
             raise InvalidParameter("No exec command specified")

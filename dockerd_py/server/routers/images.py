@@ -1,13 +1,11 @@
 """/images routes."""
 from __future__ import annotations
 
-import os
-
 from aiohttp import web
 
 from shared import jsonstream
 
-from ...daemon.daemon import Daemon
+from ...daemon.images import ImageService
 from ...errors import InvalidParameter, NotImplementedByEngine
 from ..http import (
     api_version,
@@ -19,9 +17,7 @@ from ..http import (
 )
 
 
-def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
-    svc = daemon.images
-    spool_root = os.path.join(daemon.cfg.data_root, "tmp")
+def setup(add, svc: ImageService) -> None:  # type: ignore[no-untyped-def]
 
     async def list_(request: web.Request) -> web.Response:
         filters = query_filters(request)
@@ -80,7 +76,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     async def load(request: web.Request) -> web.StreamResponse:
         # `quiet` changes nothing: there are no progress bars to leave out (layers are
         # read while the archive arrives)
-        lines = await svc.load_archive(body_chunks(request), spool_root)
+        lines = await svc.load_archive(body_chunks(request))
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
         for line in lines:

@@ -21,7 +21,7 @@ LATER = {
 }
 
 
-def setup(add, daemon) -> None:  # type: ignore[no-untyped-def]
+def setup(add) -> None:  # type: ignore[no-untyped-def]
     for feature, routes in LATER.items():
         async def not_yet(request: web.Request, feature: str = feature) -> web.Response:
             raise NotImplementedByEngine(f"{feature} are not implemented in dockerd-py yet")

@@ -26,7 +26,7 @@ SWARM_ROUTES = [("GET", "/swarm"), ("POST", "/swarm/leave")]
 UNSUPPORTED = [("POST", "/swarm/init"), ("POST", "/swarm/join")]
 
 
-def setup(add, daemon) -> None:  # type: ignore[no-untyped-def]
+def setup(add) -> None:  # type: ignore[no-untyped-def]
     async def not_manager(request: web.Request) -> web.Response:
         raise Unavailable(NOT_MANAGER)
 

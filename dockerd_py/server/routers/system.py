@@ -75,17 +75,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     async def disk_usage(request: web.Request) -> web.Response:
         kinds = set(request.query.getall("type", [])) or {"container", "image", "volume",
                                                             "build-cache"}
-        doc: dict = {}
-        if "image" in kinds:
-            doc["LayersSize"], doc["Images"] = daemon.images.disk_usage(api_version(request))
-        if "container" in kinds:
-            doc["Containers"] = [daemon.containers.summary(c, True)
-                                 for c in daemon.containers.containers.values()]
-        if "volume" in kinds:
-            doc["Volumes"] = []
-        if "build-cache" in kinds:
-            doc["BuildCache"] = []
-        return json_response(doc)
+        return json_response(daemon.disk_usage(kinds, api_version(request)))
 
     add("GET", "/_ping", ping)
     add("GET", "/system/df", disk_usage)

@@ -11,14 +11,15 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Iterator
 
+from ...errors import DockerError
 from ..changes import Change
 from ..extract import ExtractResult, Whiteouts, extract
 from ..tarsplit import SkeletonWriter
 from ..tarstream import TarReader
 
 
-class DriverError(Exception):
-    pass
+class DriverError(DockerError):
+    """A graph driver failed: part of the one error tree (a 500 with its own text)."""
 
 
 class GraphDriver(ABC):
@@ -87,6 +88,10 @@ class GraphDriver(ABC):
 
     def cleanup(self) -> None:
         """Unmount everything this driver mounted (daemon shutdown)."""
+
+    def adopt_mount(self, layer_id: str) -> None:
+        """Count a mount that survived a daemon restart (a running container's);
+        drivers that mount nothing have nothing to count."""
 
     # -- content ---------------------------------------------------------------
     def apply_diff(self, layer_id: str, reader: TarReader,

@@ -1,18 +1,18 @@
 """A container: its document in Docker's shapes (what inspect returns), the
-daemon's private bookkeeping, and the live objects of a running one."""
+daemon's private bookkeeping (a typed record), and the live objects of a running one."""
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from shared.timeutil import ZERO_TIME, parse_rfc3339
 from shared.units import human_duration
 
-from ..runtime.conmon import ExitWatcher
-from .images import container_config_shape
+from ...runtime.conmon import ExitWatcher
+from ..image_store import container_config_shape
 
 STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
 
@@ -80,6 +80,29 @@ def network_settings_shape() -> dict[str, Any]:
 
 
 @dataclass
+class Internal:
+    """What the daemon keeps about a container beside Docker's document."""
+    rw_layer: str
+    top_layer: str | None
+    runtime: str
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    conmon_pid: int = 0
+    pid_start: int = 0           # the process's start time: a pid reused later is not it
+    started_once: bool = False
+    user_stopped: bool = False   # for unless-stopped at daemon start
+    restart_backoff: int = 0     # restarts since the container last ran 10 s
+    sandbox_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Internal":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known and v is not None})
+
+
+@dataclass
 class Waiter:
     condition: str
     future: asyncio.Future
@@ -90,7 +113,7 @@ class Container:
     id: str
     name: str
     doc: dict[str, Any]                  # Docker's shape: what inspect returns
-    internal: dict[str, Any]             # layers, bundle, conmon pid, ...
+    internal: Internal
     # -- live state, never persisted ------------------------------------------
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiters: list[Waiter] = field(default_factory=list)
@@ -143,6 +166,13 @@ class Container:
     @property
     def created_ns(self) -> int:
         return parse_rfc3339(self.doc["Created"])
+
+    def event_attrs(self, **extra: str) -> dict[str, str]:
+        """The attributes of this container's events: its labels, image and name."""
+        attrs = dict(self.config.get("Labels") or {})
+        attrs.update(image=self.config.get("Image", ""), name=self.name)
+        attrs.update(extra)
+        return attrs
 
     def set_status(self, status: str) -> None:
         st = self.state

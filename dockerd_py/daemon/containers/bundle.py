@@ -1,0 +1,87 @@
+"""The OCI bundle of a starting container: its filesystem mounted, the
+directories it needs made inside it, its name files written, its user
+resolved from its own /etc/passwd, and config.json. Blocking: run off the loop."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from typing import Any
+
+from ...runtime import seccomp, spec, users
+from ...storage.confined import Root
+from ...storage.drivers.base import remove_tree
+from .. import mounts as mounts_mod
+from .deps import ContainerDeps
+from .record import Container
+
+log = logging.getLogger(__name__)
+
+
+def find_init(configured: str) -> str | None:
+    """The `--init` binary: the configured one, else the first one installed."""
+    for candidate in (configured, "docker-init", "tini-static", "catatonit", "tini"):
+        if candidate:
+            found = shutil.which(candidate) or (candidate if os.path.isabs(candidate)
+                                                and os.path.exists(candidate) else None)
+            if found:
+                return found
+    return None
+
+
+class BundleWriter:
+    def __init__(self, deps: ContainerDeps) -> None:
+        self.deps = deps
+        self.init_binary = find_init(deps.cfg.init_path)
+
+    def prepare(self, ctr: Container, netns_path: str | None) -> str:
+        """Write the bundle; returns the mounted rootfs (unmounted again on failure)."""
+        bundle = self.deps.paths.bundle(ctr.id)
+        remove_tree(bundle)
+        os.makedirs(bundle, mode=0o700)
+        rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
+        rootfs = rw.mount()
+        try:
+            config, hc = ctr.config, ctr.host_config
+            with Root(rootfs) as root:
+                os.close(root.open_dir(config.get("WorkingDir") or "/", create=True))
+                for path in volume_dirs(ctr):
+                    os.close(root.open_dir(path, create=True))
+            user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
+            self.deps.networks.write_name_files(ctr)
+            inputs = spec.SpecInputs(
+                rootfs=rootfs, user=user, hostname_path=ctr.doc["HostnamePath"],
+                hosts_path=ctr.doc["HostsPath"], resolv_conf_path=ctr.doc["ResolvConfPath"],
+                cgroups_path=f"/{self.deps.cfg.effective_cgroup_parent}/{ctr.id}",
+                netns_path=netns_path,
+                host_network=self.deps.networks.uses_host_namespace(hc.get("NetworkMode", "")),
+                seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
+                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts))
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(spec.build(ctr.doc, inputs), f)
+        except BaseException:
+            rw.unmount()
+            raise
+        return rootfs
+
+    def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:
+        for opt in hc.get("SecurityOpt") or []:
+            key, _, value = opt.replace(":", "=", 1).partition("=")
+            if key == "seccomp":
+                if value == "unconfined":
+                    return None
+                return seccomp.parse_profile(value)
+        try:
+            return seccomp.load_profile(self.deps.cfg.seccomp_profile)
+        except OSError:
+            log.warning("seccomp profile %s is missing: containers run without one",
+                        self.deps.cfg.seccomp_profile)
+            return None
+
+
+def volume_dirs(ctr: Container) -> list[str]:
+    """Paths the config declares as volumes and no mount covers: until named and
+    anonymous volumes exist, they are directories of the container's layer."""
+    mounted = {m["Destination"] for m in ctr.internal.mounts}
+    return [p for p in (ctr.config.get("Volumes") or {}) if p not in mounted]

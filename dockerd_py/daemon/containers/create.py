@@ -1,0 +1,144 @@
+"""`docker create`: check the request, merge in the image's config, reserve the
+name, make the filesystem and record the container."""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Any
+
+from shared.timeutil import now_rfc3339
+
+from ...errors import InvalidParameter
+from ...runtime import spec
+from .. import mounts as mounts_mod
+from .. import names as names_mod
+from .. import validate
+from .deps import ContainerDeps
+from .record import Container, Internal, network_settings_shape, new_state
+from .storage import create_filesystem, remove_filesystem
+
+CONFIG_KEYS = {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
+               "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck",
+               "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled",
+               "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell"}
+
+
+def merge_image_config(user: dict[str, Any], image: dict[str, Any]) -> None:
+    """dockerd's merge(): the image fills what the request left out."""
+    if not user.get("User"):
+        user["User"] = image.get("User", "")
+    ports = dict(image.get("ExposedPorts") or {})
+    ports.update(user.get("ExposedPorts") or {})
+    user["ExposedPorts"] = ports or None
+    env = list(user.get("Env") or [])
+    keys = {e.split("=", 1)[0] for e in env}
+    for item in image.get("Env") or []:
+        if item.split("=", 1)[0] not in keys:
+            env.append(item)
+    user["Env"] = env
+    labels = dict(image.get("Labels") or {})
+    labels.update(user.get("Labels") or {})
+    user["Labels"] = labels
+    if not user.get("Entrypoint"):
+        if not user.get("Cmd"):
+            user["Cmd"] = image.get("Cmd")
+        if user.get("Entrypoint") is None:
+            user["Entrypoint"] = image.get("Entrypoint")
+    if image.get("Healthcheck"):
+        merged = dict(image["Healthcheck"])
+        merged.update({k: v for k, v in (user.get("Healthcheck") or {}).items() if v})
+        user["Healthcheck"] = merged
+    if not user.get("WorkingDir"):
+        user["WorkingDir"] = image.get("WorkingDir", "")
+    volumes = dict(image.get("Volumes") or {})
+    volumes.update(user.get("Volumes") or {})
+    user["Volumes"] = volumes or None
+    if not user.get("StopSignal"):
+        user["StopSignal"] = image.get("StopSignal") or None
+    if user.get("StopSignal") is None:
+        user.pop("StopSignal", None)
+
+
+class ContainerCreator:
+    def __init__(self, deps: ContainerDeps) -> None:
+        self.deps = deps
+
+    def _host_config(self, hc: dict[str, Any]) -> list[str]:
+        """Check and complete the HostConfig; returns dockerd's warnings."""
+        d = self.deps
+        warnings = validate.host_config(hc)
+        hc.setdefault("PortBindings", {})
+        if not (hc.get("LogConfig") or {}).get("Type"):
+            hc["LogConfig"] = {"Type": d.cfg.log_driver,
+                               "Config": dict(d.cfg.log_opts, **((hc.get("LogConfig") or {})
+                                                                 .get("Config") or {}))}
+        d.log_drivers.of(hc["LogConfig"])  # an unknown driver or option is refused now
+        hc["Runtime"] = d.runtimes.get(hc.get("Runtime")).name
+        d.networks.validate_mode(hc["NetworkMode"])
+        spec.capabilities(hc)  # unknown capabilities are refused now, not at start
+        if hc.get("Sysctls"):
+            spec.validate_sysctls(hc["Sysctls"], hc)
+        return warnings
+
+    async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
+        d = self.deps
+        if not any(k in body for k in CONFIG_KEYS):
+            raise InvalidParameter("config cannot be empty in order to create a container")
+        config = {k: v for k, v in body.items() if k in CONFIG_KEYS}
+        hc = dict(body.get("HostConfig") or {})
+        image_ref = config.get("Image") or ""
+        image = d.images.get(image_ref)
+        warnings = self._host_config(hc)
+        mount_list = mounts_mod.from_host_config(hc)
+        for path in config.get("Volumes") or {}:
+            mounts_mod.check_volume(path)
+        merge_image_config(config, image.container_config)
+        entrypoint = list(config.get("Entrypoint") or [])
+        cmd = list(config.get("Cmd") or [])
+        if not entrypoint and not cmd:
+            raise InvalidParameter("no command specified")
+        path, args = (entrypoint[0], entrypoint[1:] + cmd) if entrypoint else (cmd[0], cmd[1:])
+        cid = secrets.token_hex(32)
+        name = names_mod.validate(name) if name else names_mod.generate(d.repo.names)
+        d.repo.reserve_name(name, cid)  # before the first await: one winner per name
+        top = image.top_layer
+        try:
+            if d.networks.uses_host_namespace(hc["NetworkMode"]):
+                config.setdefault("Hostname", os.uname().nodename)
+            if not config.get("Hostname"):
+                config["Hostname"] = cid[:12]
+            config["Image"] = image_ref
+            await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
+            doc = self._document(cid, name, path, args, image.id, hc, config, mount_list)
+            ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,
+                                                     runtime=hc["Runtime"], mounts=mount_list))
+            await d.repo.save(ctr)
+        except BaseException:
+            d.repo.release_name(name, cid)
+            await asyncio.to_thread(remove_filesystem, d.layers, d.paths, cid, top, True)
+            raise
+        d.repo.add(ctr)
+        d.events.publish("container", "create", cid, ctr.event_attrs())
+        return cid, warnings
+
+    def _document(self, cid: str, name: str, path: str, args: list[str], image_id: str,
+                  hc: dict[str, Any], config: dict[str, Any],
+                  mount_list: list[dict[str, Any]]) -> dict[str, Any]:
+        """The container in Docker's shape: what inspect returns."""
+        cdir = self.deps.paths.dir(cid)
+        settings = network_settings_shape()
+        settings["Networks"] = self.deps.networks.initial_settings(hc["NetworkMode"])
+        return {
+            "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
+            "State": new_state(), "Image": image_id,
+            "ResolvConfPath": os.path.join(cdir, "resolv.conf"),
+            "HostnamePath": os.path.join(cdir, "hostname"),
+            "HostsPath": os.path.join(cdir, "hosts"),
+            "LogPath": os.path.join(cdir, f"{cid}-json.log"),
+            "Name": "/" + name, "RestartCount": 0, "Driver": self.deps.layers.driver_name,
+            "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
+            "ExecIDs": None, "HostConfig": hc,
+            "Mounts": mounts_mod.inspect_shape(mount_list), "Config": config,
+            "NetworkSettings": settings,
+        }

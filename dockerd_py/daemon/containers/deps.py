@@ -1,0 +1,29 @@
+"""What the container services share: the daemon's configuration, stores and
+driver registries, handed to each service at construction (no service reaches
+into another's fields)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...config import DaemonConfig
+from ...logging.registry import LogDrivers
+from ...runtime.registry import Runtimes
+from ...storage.layers import LayerStore
+from ..events import Events
+from ..images import ImageService
+from ..networks import NetworkService
+from .repository import ContainerPaths, ContainerRepository
+
+
+@dataclass(frozen=True)
+class ContainerDeps:
+    cfg: DaemonConfig
+    repo: ContainerRepository
+    paths: ContainerPaths
+    layers: LayerStore
+    images: ImageService
+    networks: NetworkService
+    events: Events
+    runtimes: Runtimes
+    log_drivers: LogDrivers
+    conmon: str   # the conmon binary

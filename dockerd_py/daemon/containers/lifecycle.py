@@ -1,0 +1,327 @@
+"""A container's life: start, stop, kill, restart, pause, remove, and the
+restart policy applied to the exits the monitor reports."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal as signal_mod
+
+from shared.filters import Filters
+from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
+
+from ...errors import Conflict, DockerError, NotModified
+from ...runtime import conmon
+from ...runtime.oci import OCIRuntime
+from ..health import HealthMonitor
+from . import rules
+from .attach import Attacher
+from .bundle import BundleWriter
+from .deps import ContainerDeps
+from .logs import ContainerLogs
+from .monitor import ExitMonitor
+from .record import Container
+from .storage import remove_filesystem
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, deps: ContainerDeps, logs: ContainerLogs, health: HealthMonitor,
+                 attacher: Attacher) -> None:
+        self.deps = deps
+        self.logs = logs
+        self.health = health
+        self.attacher = attacher
+        self.bundles = BundleWriter(deps)
+        self.monitor = ExitMonitor(deps, logs, health, after_exit=self._after_exit)
+
+    def runtime(self, ctr: Container) -> OCIRuntime:
+        return self.deps.runtimes.get(ctr.internal.runtime)
+
+    # -- start --------------------------------------------------------------------
+    async def start(self, ctr: Container, by_policy: bool = False) -> None:
+        """Start; a start that is not a restart policy's begins its count anew."""
+        async with ctr.lock:
+            rules.check_startable(ctr)
+            if not by_policy:
+                ctr.doc["RestartCount"] = 0
+                ctr.internal.restart_backoff = 0
+            try:
+                await self._start_locked(ctr)
+            except DockerError as exc:
+                await self._start_failed(ctr, exc)
+                raise
+            except Exception as exc:
+                log.exception("starting %s failed", ctr.id)
+                wrapped = DockerError(str(exc))
+                await self._start_failed(ctr, wrapped)
+                raise wrapped from exc
+        self.health.start(ctr)
+        self.deps.events.publish("container", "start", ctr.id, ctr.event_attrs())
+
+    async def _start_failed(self, ctr: Container, exc: DockerError) -> None:
+        code = getattr(exc, "exit_code", None) or 128
+        ctr.state.update(Error=exc.message, ExitCode=code)
+        ctr.set_status("created" if ctr.state["StartedAt"] == ZERO_TIME else "exited")
+        await self.deps.repo.save(ctr)
+        self.monitor.notify_start_failed(ctr, code, exc.message)
+        if ctr.host_config.get("AutoRemove"):
+            self.monitor.spawn(self.auto_remove(ctr))
+
+    def _joined_namespace(self, ctr: Container) -> str | None:
+        """`--network container:<other>`: the other's namespace, which must run."""
+        mode = ctr.host_config.get("NetworkMode", "bridge")
+        if not mode.startswith("container:"):
+            return None
+        other = self.deps.repo.get(mode.split(":", 1)[1])
+        if not other.running or other.state["Pid"] <= 0:
+            raise Conflict(f"cannot join network of a non running container: {other.id}")
+        return f"/proc/{other.state['Pid']}/ns/net"
+
+    async def _start_locked(self, ctr: Container) -> None:
+        d = self.deps
+        runtime = self.runtime(ctr)
+        if not runtime.available:
+            raise DockerError(f"runtime {runtime.name} is not available: {runtime.reason}")
+        netns_path = self._joined_namespace(ctr)
+        d.networks.allocate(ctr)
+        rootfs = ""
+        spawned = None
+        try:
+            rootfs = await asyncio.to_thread(self._prepare, ctr, netns_path)
+            spawned = await self._spawn_conmon(ctr, runtime)
+            await self.logs.watch(ctr, started=True)
+            if netns_path is None:
+                await d.networks.attach(ctr, spawned.pid)
+            else:
+                ctr.doc["NetworkSettings"]["SandboxKey"] = netns_path
+            await self.attacher.connect_waiting(ctr)
+            await runtime.start(ctr.id)
+        except BaseException:
+            if spawned is not None:
+                await runtime.delete(ctr.id)
+            d.networks.release(ctr)
+            await d.networks.detach(ctr)
+            self.attacher.fail_waiting(ctr)
+            if rootfs:
+                await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+            raise
+        ctr.state.update(Pid=spawned.pid, ExitCode=0, Error="", StartedAt=now_rfc3339(),
+                         FinishedAt=ZERO_TIME, OOMKilled=False)
+        ctr.set_status("running")
+        ctr.internal.conmon_pid = spawned.conmon_pid
+        ctr.internal.pid_start = spawned.start_time
+        ctr.internal.started_once = True
+        ctr.internal.user_stopped = False
+        ctr.stop_requested = False
+        ctr.stopped_event.clear()
+        ctr.exit_handled = asyncio.Event()
+        await d.repo.save(ctr)
+        self.monitor.watch(ctr, spawned.conmon_pid, spawned.pid)
+
+    def _prepare(self, ctr: Container, netns_path: str | None) -> str:
+        self.logs.before_start(ctr)
+        return self.bundles.prepare(ctr, netns_path)
+
+    async def _spawn_conmon(self, ctr: Container, runtime: OCIRuntime) -> conmon.Spawned:
+        target, policy = self.logs.conmon_target(ctr)
+        try:
+            spawned, sync = await conmon.spawn(self.deps.conmon, runtime, conmon.ConmonOptions(
+                container_id=ctr.id, name=ctr.name, bundle=self.deps.paths.bundle(ctr.id),
+                log_target=target, exit_dir=self.deps.paths.exit_dir, tty=ctr.tty,
+                stdin=bool(ctr.config.get("OpenStdin")),
+                stdin_once=bool(ctr.config.get("StdinOnce")), log_size_max=policy.max_size))
+        except DockerError as exc:
+            err, code = rules.start_error(exc.message)
+            err.exit_code = code  # type: ignore[attr-defined]
+            raise err from None
+        sync.close()
+        return spawned
+
+    # -- after an exit: auto-remove or the restart policy --------------------------------
+    async def _after_exit(self, ctr: Container, code: int) -> None:
+        if ctr.host_config.get("AutoRemove"):
+            await self.auto_remove(ctr)
+            return
+        policy = ctr.host_config.get("RestartPolicy") or {}
+        if not rules.should_restart(policy, code, ctr.doc["RestartCount"], ctr.stop_requested,
+                                    ctr.removing):
+            return
+        ran = (parse_rfc3339(ctr.state["FinishedAt"]) - parse_rfc3339(ctr.state["StartedAt"])) / 1e9
+        delay, ctr.internal.restart_backoff = rules.next_backoff(ctr.internal.restart_backoff, ran)
+        ctr.set_status("restarting")
+        await self.deps.repo.save(ctr)
+        await asyncio.sleep(delay)
+        if not ctr.restarting or ctr.removing or ctr.id not in self.deps.repo:
+            return  # stopped, killed or removed meanwhile
+        ctr.doc["RestartCount"] += 1
+        ctr.set_status("exited")
+        try:
+            await self.start(ctr, by_policy=True)
+            self.deps.events.publish("container", "restart", ctr.id, ctr.event_attrs())
+        except DockerError as exc:
+            log.warning("restarting %s failed: %s", ctr.id, exc.message)
+
+    async def auto_remove(self, ctr: Container) -> None:
+        try:
+            await self.remove(ctr, force=True)
+        except DockerError as exc:
+            log.error("auto-removing %s failed: %s", ctr.id, exc.message)
+
+    # -- stop and kill ----------------------------------------------------------------
+    async def _cancel_restart(self, ctr: Container) -> None:
+        """`docker stop`/`kill` of a container waiting for its restart: it stays down."""
+        async with ctr.lock:
+            ctr.stop_requested = True
+            ctr.set_status("exited")
+            await self.deps.repo.save(ctr)
+
+    async def kill(self, ctr: Container, sig_text: str | None) -> None:
+        sig = rules.parse_signal(sig_text)
+        events = self.deps.events
+        if ctr.restarting:
+            await self._cancel_restart(ctr)
+            events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
+            return
+        async with ctr.lock:
+            if not ctr.running:
+                raise Conflict(f"Cannot kill container: {ctr.id}: container {ctr.id} "
+                               "is not running")
+            if ctr.paused and sig != signal_mod.SIGKILL:
+                raise Conflict(f"Cannot kill container: {ctr.id}: container {ctr.id} is paused. "
+                               "Unpause the container before stopping or killing")
+            stop_signal = ctr.config.get("StopSignal")
+            if sig == signal_mod.SIGKILL or not stop_signal or \
+                    rules.parse_signal(stop_signal) == sig:
+                ctr.stop_requested = True  # as dockerd: the exit this causes is not restarted
+            ctr.internal.user_stopped = True
+            self.monitor.signal(ctr, sig)
+            done = ctr.exit_handled
+        events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
+        if sig == signal_mod.SIGKILL and done is not None:
+            # as dockerd: a SIGKILL returns once the container is down
+            try:
+                await asyncio.wait_for(done.wait(), 10)
+            except asyncio.TimeoutError:
+                log.warning("container %s did not exit 10s after SIGKILL", ctr.id)
+
+    async def stop(self, ctr: Container, timeout: int | None = None,
+                   sig_text: str | None = None) -> None:
+        events = self.deps.events
+        if ctr.restarting:
+            ctr.internal.user_stopped = True
+            await self._cancel_restart(ctr)
+            events.publish("container", "stop", ctr.id, ctr.event_attrs())
+            return
+        if not ctr.running:
+            raise NotModified("container already stopped")
+        sig = rules.parse_signal(sig_text or ctr.config.get("StopSignal"), signal_mod.SIGTERM)
+        timeout = rules.stop_timeout(ctr, timeout)
+        ctr.stop_requested = True
+        ctr.internal.user_stopped = True
+        done = ctr.exit_handled
+        async with ctr.lock:
+            if not ctr.running:
+                return
+            if ctr.paused:
+                await self.runtime(ctr).resume(ctr.id)
+                ctr.set_status("running")
+            self.monitor.signal(ctr, sig)
+        events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
+        if done is not None and timeout >= 0:
+            try:
+                await asyncio.wait_for(done.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        if ctr.running:
+            async with ctr.lock:
+                if ctr.running:
+                    self.monitor.signal(ctr, signal_mod.SIGKILL)
+            events.publish("container", "kill", ctr.id,
+                           ctr.event_attrs(signal=str(int(signal_mod.SIGKILL))))
+            if done is not None:
+                await done.wait()
+        events.publish("container", "stop", ctr.id, ctr.event_attrs())
+
+    async def restart(self, ctr: Container, timeout: int | None = None,
+                      sig_text: str | None = None) -> None:
+        if ctr.running:
+            await self.stop(ctr, timeout, sig_text)
+        await self.start(ctr)
+        self.deps.events.publish("container", "restart", ctr.id, ctr.event_attrs())
+
+    async def stop_quietly(self, ctr: Container) -> None:
+        """The daemon's own stop: restart policies apply again afterwards."""
+        user_stopped = ctr.internal.user_stopped
+        try:
+            await self.stop(ctr)
+        except DockerError:
+            pass
+        ctr.stop_requested = False
+        ctr.internal.user_stopped = user_stopped
+        await self.deps.repo.save(ctr)
+
+    # -- pause ----------------------------------------------------------------------------
+    async def pause(self, ctr: Container) -> None:
+        async with ctr.lock:
+            rules.require_running(ctr)
+            if ctr.paused:
+                raise Conflict(f"Container {ctr.id} is already paused")
+            await self.runtime(ctr).pause(ctr.id)
+            ctr.set_status("paused")
+            await self.deps.repo.save(ctr)
+        self.deps.events.publish("container", "pause", ctr.id, ctr.event_attrs())
+
+    async def unpause(self, ctr: Container) -> None:
+        async with ctr.lock:
+            if not ctr.paused:
+                raise Conflict(f"Container {ctr.id} is not paused")
+            await self.runtime(ctr).resume(ctr.id)
+            ctr.set_status("running")
+            await self.deps.repo.save(ctr)
+        self.deps.events.publish("container", "unpause", ctr.id, ctr.event_attrs())
+
+    # -- remove ---------------------------------------------------------------------------
+    async def remove(self, ctr: Container, force: bool = False, volumes: bool = False) -> None:
+        d = self.deps
+        if ctr.removing:
+            if ctr.id not in d.repo:
+                return
+            raise Conflict(f"removal of container {ctr.name} is already in progress")
+        rules.check_removable(ctr, force)
+        ctr.removing = True
+        try:
+            if ctr.running:
+                ctr.stop_requested = True
+                await self.stop(ctr, timeout=0, sig_text="KILL")
+            async with ctr.lock:
+                ctr.set_status("removing")
+                await d.repo.delete(ctr)
+                await asyncio.to_thread(remove_filesystem, d.layers, d.paths, ctr.id,
+                                        ctr.internal.top_layer)
+                ctr.set_status("dead")
+        except BaseException:
+            ctr.removing = False
+            raise
+        d.events.publish("container", "destroy", ctr.id, ctr.event_attrs())
+        self.monitor.notify_removed(ctr)
+
+    async def prune(self, filters: Filters) -> dict:
+        filters.validate({"until", "label", "label!"})
+        until = filters.until_ns()
+        deleted, reclaimed = [], 0
+        for ctr in self.deps.repo.all():
+            if ctr.running or ctr.status in ("removing", "restarting"):
+                continue
+            if not filters.match_all_labels(ctr.config.get("Labels") or {}):
+                continue
+            if until is not None and ctr.created_ns >= until:
+                continue
+            size = await asyncio.to_thread(self.deps.layers.rw_layer(ctr.internal.rw_layer).size)
+            try:
+                await self.remove(ctr)
+            except DockerError:
+                continue
+            deleted.append(ctr.id)
+            reclaimed += size
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}

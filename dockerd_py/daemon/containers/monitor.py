@@ -1,0 +1,155 @@
+"""The exit monitor: watches each running container's conmon through a pidfd
+(no task per container), records the exit, releases what the run held, wakes
+the waiters, and hands the exit on (to the restart policy)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal as signal_mod
+from typing import Any, Awaitable, Callable
+
+from shared.timeutil import now_rfc3339
+
+from ...errors import InvalidParameter
+from ...runtime import conmon
+from ..health import HealthMonitor
+from .deps import ContainerDeps
+from .logs import ContainerLogs
+from .record import Container, Waiter
+
+log = logging.getLogger(__name__)
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+
+AfterExit = Callable[[Container, int], Awaitable[None]]
+
+
+class ExitMonitor:
+    def __init__(self, deps: ContainerDeps, logs: ContainerLogs, health: HealthMonitor,
+                 after_exit: AfterExit) -> None:
+        self.deps = deps
+        self.logs = logs
+        self.health = health
+        self.after_exit = after_exit
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """A background task the daemon cancels at shutdown."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- watching ---------------------------------------------------------------
+    def watch(self, ctr: Container, conmon_pid: int, pid: int) -> None:
+        try:
+            ctr.pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            ctr.pidfd = -1
+        ctr.watcher = conmon.ExitWatcher(conmon_pid, lambda: self.spawn(self._on_exit(ctr)))
+
+    def unwatch(self, ctr: Container) -> None:
+        if ctr.watcher is not None:
+            ctr.watcher.close()
+            ctr.watcher = None
+        if ctr.pidfd >= 0:
+            os.close(ctr.pidfd)
+            ctr.pidfd = -1
+
+    def signal(self, ctr: Container, sig: int) -> None:
+        """Signal the container's process: through its pidfd, never a reused pid."""
+        if ctr.pidfd >= 0:
+            try:
+                signal_mod.pidfd_send_signal(ctr.pidfd, sig)
+            except ProcessLookupError:
+                pass
+            return
+        pid = ctr.state.get("Pid") or 0
+        if pid > 0 and conmon.pid_alive(pid, ctr.internal.pid_start):
+            os.kill(pid, sig)
+
+    # -- an exit ------------------------------------------------------------------
+    async def _on_exit(self, ctr: Container) -> None:
+        async with ctr.lock:
+            if not ctr.running:
+                return
+            code, oom = conmon.read_exit_file(self.deps.paths.bundle(ctr.id))
+            if code is None:
+                code = 255
+                ctr.state["Error"] = "the container monitor exited unexpectedly"
+            await self.release(ctr)
+            await self.record_exit(ctr, code, oom)
+        await self.after_exit(ctr, code)
+
+    async def record_exit(self, ctr: Container, code: int, oom: bool) -> None:
+        ctr.state.update(ExitCode=code, OOMKilled=oom, Pid=0, FinishedAt=now_rfc3339())
+        ctr.set_status("exited")
+        await self.deps.repo.save(ctr)
+        if oom:
+            self.deps.events.publish("container", "oom", ctr.id, ctr.event_attrs())
+        self.deps.events.publish("container", "die", ctr.id,
+                                 ctr.event_attrs(exitCode=str(code)))
+        self.notify_exit(ctr, code)
+
+    async def release(self, ctr: Container) -> None:
+        """Give back what the run held: runtime state, endpoints, the mount."""
+        d = self.deps
+        await self.logs.unwatch(ctr)
+        self.health.stop(ctr)
+        self.unwatch(ctr)
+        runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
+        if runtime is not None:
+            await runtime.delete(ctr.id)
+        await d.networks.detach(ctr)
+        d.networks.release(ctr)
+        await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+
+    # -- waiting --------------------------------------------------------------------
+    @staticmethod
+    def register_wait(ctr: Container, condition: str) -> asyncio.Future:
+        """A future of (exit code, error) for the condition, registered at once so
+        that an exit right after this call is not missed (`docker run` sends its
+        wait before its start)."""
+        if condition not in WAIT_CONDITIONS:
+            raise InvalidParameter(f"invalid condition: \"{condition}\"")
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        if condition == "not-running" and not ctr.running and ctr.status != "restarting":
+            future.set_result((ctr.state["ExitCode"], ctr.state.get("Error") or None))
+        else:
+            ctr.waiters.append(Waiter(condition, future))
+        return future
+
+    @staticmethod
+    def cancel_wait(ctr: Container, future: asyncio.Future) -> None:
+        ctr.waiters = [w for w in ctr.waiters if w.future is not future]
+
+    @staticmethod
+    def notify_exit(ctr: Container, code: int) -> None:
+        ctr.stopped_event.set()
+        if ctr.exit_handled is not None:
+            ctr.exit_handled.set()
+        _wake(ctr, ("not-running", "next-exit"), (code, None))
+
+    @staticmethod
+    def notify_start_failed(ctr: Container, code: int, message: str) -> None:
+        _wake(ctr, ("not-running", "next-exit"), (code, message))
+
+    @staticmethod
+    def notify_removed(ctr: Container) -> None:
+        ctr.stopped_event.set()
+        _wake(ctr, WAIT_CONDITIONS, (ctr.state["ExitCode"], None))
+
+    def close(self) -> None:
+        """Daemon shutdown: stop watching (the containers live on) and end tasks."""
+        for ctr in self.deps.repo.all():
+            self.unwatch(ctr)
+        self.health.stop_all()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _wake(ctr: Container, conditions: tuple[str, ...], result: tuple[int, str | None]) -> None:
+    for waiter in list(ctr.waiters):
+        if waiter.condition in conditions:
+            ctr.waiters.remove(waiter)
+            if not waiter.future.done():
+                waiter.future.set_result(result)

@@ -1,0 +1,54 @@
+"""Changes to an existing container: `docker rename` and `docker update`
+(resource limits applied at once through the runtime, restart policy)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import InvalidParameter
+from ...runtime import spec
+from .. import names as names_mod
+from .. import validate
+from .deps import ContainerDeps
+from .record import Container
+
+
+class ContainerUpdates:
+    def __init__(self, deps: ContainerDeps) -> None:
+        self.deps = deps
+
+    async def rename(self, ctr: Container, new_name: str) -> None:
+        if not new_name:
+            raise InvalidParameter("Neither old nor new names may be empty")
+        new = names_mod.validate(new_name)
+        old = ctr.name
+        if new == old:
+            raise InvalidParameter("Renaming a container with the same name as its current "
+                                   "name")
+        repo = self.deps.repo
+        repo.reserve_name(new, ctr.id)
+        try:
+            ctr.name = new
+            ctr.doc["Name"] = "/" + new
+            await repo.save(ctr)
+        except BaseException:
+            ctr.name = old
+            ctr.doc["Name"] = "/" + old
+            repo.release_name(new, ctr.id)
+            raise
+        repo.release_name(old, ctr.id)
+        self.deps.events.publish("container", "rename", ctr.id,
+                                 ctr.event_attrs(oldName="/" + old))
+
+    async def update(self, ctr: Container, body: dict[str, Any]) -> list[str]:
+        """New resource limits and restart policy, applied at once if it runs."""
+        merged, warnings = validate.updated_host_config(ctr.host_config, body)
+        changes = {k for k in merged if merged[k] != ctr.host_config.get(k)} - {"RestartPolicy"}
+        async with ctr.lock:
+            if ctr.running and changes:
+                resources = spec.resources_of(merged, bool(merged.get("Privileged")))
+                resources.pop("devices", None)
+                await self.deps.runtimes.get(ctr.internal.runtime).update(ctr.id, resources)
+            ctr.doc["HostConfig"] = merged
+            await self.deps.repo.save(ctr)
+        self.deps.events.publish("container", "update", ctr.id, ctr.event_attrs())
+        return warnings

@@ -1,0 +1,54 @@
+"""k8s-file: the CRI log format that conmon writes, with rotation (max-size,
+max-file) done by the daemon (see logging/rotation.py)."""
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+from shared.units import parse_ram
+
+from ...errors import InvalidParameter
+from .. import k8sfile, rotation
+from ..k8sfile import Message
+from ..rotation import Policy
+from .base import LogDriver
+
+
+class K8sFileDriver(LogDriver):
+    name = "k8s-file"
+    options = frozenset({"max-size", "max-file", "compress", "labels", "labels-regex", "env",
+                         "env-regex", "tag", "mode", "max-buffer-size", "path"})
+
+    def policy(self, opts: dict[str, str]) -> Policy:
+        super().policy(opts)
+        max_size = 0
+        if opts.get("max-size") not in (None, "", "-1"):
+            try:
+                max_size = parse_ram(opts["max-size"])
+            except ValueError:
+                raise InvalidParameter(f"invalid max-size: {opts['max-size']}") from None
+            if max_size <= 0:
+                raise InvalidParameter(f"invalid max-size: {opts['max-size']}")
+        max_files = 1
+        if opts.get("max-file") not in (None, ""):
+            try:
+                max_files = int(opts["max-file"])
+            except ValueError:
+                raise InvalidParameter(f"invalid value for max-file: {opts['max-file']}") \
+                    from None
+            if max_files < 1:
+                raise InvalidParameter("max-file cannot be less than 1")
+            if max_files > 1 and not max_size:
+                raise InvalidParameter("max-file cannot be used without max-size")
+        return Policy(max_size, max_files)
+
+    def conmon_target(self, log_path: str) -> str:
+        return f"k8s-file:{log_path}"
+
+    def read(self, log_path: str, since_ns: int, until_ns: int | None, tail: int | None,
+             follow: threading.Event | None) -> Iterator[Message | None]:
+        return k8sfile.read_files(rotation.files_oldest_first(log_path), since_ns=since_ns,
+                                  until_ns=until_ns, tail=tail, follow=follow)
+
+    def remove(self, log_path: str) -> None:
+        rotation.remove_all(log_path)

@@ -1,0 +1,49 @@
+"""The network driver interface: what a driver does to the host when a network
+comes up or goes, and when a container joins or leaves it."""
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass
+
+from ..bridge import Links
+from ..firewall import Firewall
+from ..model import Endpoint, Network
+
+
+@dataclass(frozen=True)
+class DriverContext:
+    """The host-facing parts every driver may use."""
+    links: Links
+    firewall: Firewall
+    iptables: bool        # --iptables: may the driver add rules
+    mtu: int
+    instance_prefix: str  # every host-wide name carries it
+
+
+class NetworkDriver(ABC):
+    name: str = ""
+    # "private": the container gets a network namespace of its own; "host": it
+    # shares the host's (no namespace, the host's /etc/hosts).
+    namespace: str = "private"
+    # Whether the network has subnets and gives its endpoints addresses.
+    uses_ipam: bool = False
+
+    def __init__(self, ctx: DriverContext) -> None:
+        self.ctx = ctx
+
+    async def create_network(self, net: Network) -> None:
+        """Bring the network up on the host (at creation, and at daemon start)."""
+
+    async def delete_network(self, net: Network) -> None:
+        """Remove what create_network made."""
+
+    async def join(self, net: Network, ep: Endpoint, pid: int) -> None:
+        """Plug an endpoint into the namespace of the container's process pid."""
+
+    async def leave(self, net: Network, ep: Endpoint) -> None:
+        """Remove what join left on the host (normally gone with the namespace)."""
+
+    def host_ifname(self, ep: Endpoint) -> str:
+        """The host-side name of an endpoint's link, with this instance's prefix."""
+        prefix = self.ctx.instance_prefix
+        return f"{prefix}v{ep.endpoint_id[:14 - len(prefix)]}"

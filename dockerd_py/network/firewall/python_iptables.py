@@ -1,0 +1,143 @@
+"""The backend for hosts whose iptables is the legacy one: python-iptables
+(libiptc) edits the tables in-process. It cannot see nf_tables rules, so it is
+chosen only where `iptables --version` says legacy (or by --firewall-backend).
+
+libiptc is not thread-safe and every change must hold the xtables lock, so all
+work runs on one thread of its own, in order."""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ...errors import DockerError
+from .base import BridgeRules, Firewall
+
+XTABLES_LOCK = "/run/xtables.lock"
+
+
+class FirewallError(DockerError):
+    pass
+
+
+def _rule(iptc: Any, chain: Any, args: list[str]) -> Any:
+    """An iptc.Rule from iptables arguments (the subset bridge_rules uses:
+    -s, -d, -i, -o with an optional `!`, -m MATCH --opt value..., -j TARGET)."""
+    rule = iptc.Rule()
+    i, negate, match = 0, False, None
+    while i < len(args):
+        arg = args[i]
+        if arg == "!":
+            negate = True
+            i += 1
+            continue
+        value = args[i + 1] if i + 1 < len(args) else ""
+        prefix = "!" if negate else ""
+        if arg == "-s":
+            rule.src = prefix + value
+        elif arg == "-d":
+            rule.dst = prefix + value
+        elif arg == "-i":
+            rule.in_interface = prefix + value
+        elif arg == "-o":
+            rule.out_interface = prefix + value
+        elif arg == "-m":
+            match = rule.create_match(value)
+        elif arg == "-j":
+            rule.create_target(value)
+        elif arg.startswith("--") and match is not None:
+            setattr(match, arg[2:].replace("-", "_"), prefix + value)
+        else:
+            raise FirewallError(f"python-iptables backend: unsupported argument {arg}")
+        negate = False
+        i += 2
+    return rule
+
+
+class PythonIptables(Firewall):
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="firewall")
+        self._bridges: dict[str, BridgeRules] = {}
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def setup(self) -> None:
+        await self._call(self._apply)
+
+    async def add_bridge(self, rules: BridgeRules) -> None:
+        self._bridges[rules.bridge] = rules
+        await self._call(self._apply)
+
+    async def remove_bridge(self, rules: BridgeRules) -> None:
+        self._bridges.pop(rules.bridge, None)
+        await self._call(self._apply)
+
+    async def teardown(self) -> None:
+        self._bridges.clear()
+        await self._call(self._teardown)
+
+    # -- on the firewall thread ----------------------------------------------------
+    def _locked(self, work: Any) -> None:
+        fd = os.open(XTABLES_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            work()
+        finally:
+            os.close(fd)
+
+    def _apply(self) -> None:
+        """Rewrite our chains in full and add any jump that is missing."""
+        import iptc  # loads libiptc: only on hosts that use this backend
+
+        def work() -> None:
+            for table_name, hooks in self.chains.items():
+                table = iptc.Table(table_name)
+                table.autocommit = False
+                ours = {}
+                for name in dict.fromkeys(c for c, _, _ in hooks):
+                    chain = iptc.Chain(table, name)
+                    if not table.is_chain(name):
+                        table.create_chain(name)
+                    chain.flush()
+                    ours[name] = chain
+                for rules in self._bridges.values():
+                    for args in self.bridge_rules(rules)[table_name]:
+                        chain = ours[args[1]]
+                        chain.append_rule(_rule(iptc, chain, args[2:]))
+                for name, builtin, match in hooks:
+                    if not self._has_jump(iptc, table, builtin, name, match):
+                        jump = _rule(iptc, None, [*match, "-j", name])
+                        iptc.Chain(table, builtin).insert_rule(jump)
+                table.commit()
+                table.refresh()
+        self._locked(work)
+
+    def _has_jump(self, iptc: Any, table: Any, builtin: str, target: str,
+                  match: list[str]) -> bool:
+        wanted = _rule(iptc, None, [*match, "-j", target])
+        return any(r == wanted for r in iptc.Chain(table, builtin).rules)
+
+    def _teardown(self) -> None:
+        import iptc
+
+        def work() -> None:
+            for table_name, hooks in self.chains.items():
+                table = iptc.Table(table_name)
+                table.autocommit = False
+                for name, builtin, match in hooks:
+                    wanted = _rule(iptc, None, [*match, "-j", name])
+                    chain = iptc.Chain(table, builtin)
+                    for rule in list(chain.rules):
+                        if rule == wanted:
+                            chain.delete_rule(rule)
+                for name in dict.fromkeys(c for c, _, _ in hooks):
+                    if table.is_chain(name):
+                        iptc.Chain(table, name).flush()
+                        table.delete_chain(name)
+                table.commit()
+                table.refresh()
+        self._locked(work)
