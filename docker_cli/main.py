@@ -6,24 +6,23 @@ import sys
 
 import click
 
+from .commands.container import COMMANDS as CONTAINER_COMMANDS
 from .errors import CLIError
 from .lazy import LazyGroup
 
 # command -> "module:function"; `container`/`image` groups hold the long forms.
 COMMANDS = {
     "version": "system:version", "info": "system:info", "events": "system:events",
-    "ps": "container:ps", "run": "container:run", "create": "container:create",
-    "start": "container:start", "stop": "container:stop", "restart": "container:restart",
-    "kill": "container:kill", "rm": "container:rm", "logs": "container:logs",
-    "wait": "container:wait", "attach": "container:attach", "inspect": "system:inspect",
+    "inspect": "system:inspect",
     "images": "image:images", "import": "image:import_", "rmi": "image:rmi",
     "tag": "image:tag", "history": "image:history", "save": "image:save", "load": "image:load",
-    "commit": "container:commit", "diff": "container:diff", "export": "container:export",
-    "pause": "container:pause", "unpause": "container:unpause", "exec": "more:exec_",
-    "cp": "more:cp", "top": "more:top", "stats": "more:stats", "port": "more:port",
-    "rename": "more:rename", "update": "more:update",
     "container": "container:container", "image": "image:image",
 }
+# the top-level forms of container commands (`docker ps`, `docker run`, ...)
+for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "logs", "wait",
+              "attach", "commit", "diff", "export", "pause", "unpause", "exec", "cp", "top",
+              "stats", "port", "rename", "update"):
+    COMMANDS[_verb] = CONTAINER_COMMANDS[_verb]
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS,

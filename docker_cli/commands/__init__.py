@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
@@ -32,3 +32,11 @@ def for_each(ctx: click.Context, names: tuple[str, ...],
             failed = True
     if failed:
         sys.exit(1)
+
+
+def for_each_echo(ctx: click.Context, names: tuple[str, ...], action: Any) -> None:
+    """Apply action to each name; print names that worked, errors for the rest."""
+    def act(client: Any, name: str) -> None:
+        action(client, name)
+        click.echo(name)
+    for_each(ctx, names, act)

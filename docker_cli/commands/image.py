@@ -13,7 +13,7 @@ from shared.units import human_duration, human_size
 from ..errors import CLIError
 from ..formatting.table import format_rows, table
 from . import client_of, for_each
-from .container import filters_json
+from ..options import filters_json
 
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
                  "CreatedSince": "CREATED", "Size": "SIZE"}

@@ -153,7 +153,7 @@ def _render(fmt: str, data: object) -> str:
 def events(ctx: click.Context, since: str | None, until: str | None, filters: tuple[str, ...],
            fmt: str | None) -> None:
     """Get real time events from the server."""
-    from .container import filters_json
+    from ..options import filters_json
     resp = client_of(ctx).request("GET", "/events", params={
         "since": since, "until": until, "filters": filters_json(filters)})
     for ev in resp.iter_json():

@@ -477,7 +477,6 @@ class ImageService:
         after = {layer.chain_id for layer in self.layers.all()}
         return [c for c in chain_ids(image.diff_ids)[::-1] if c in before - after]
 
-
     # -- prune and disk usage ------------------------------------------------------------
     async def prune(self, filters: Filters) -> dict[str, Any]:
         filters.validate({"dangling", "until", "label", "label!"})

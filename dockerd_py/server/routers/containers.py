@@ -104,12 +104,12 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
     async def list_(request: web.Request) -> web.Response:
         limit = query_int(request, "limit", -1)
         return json_response(svc.views.list(query_bool(request, "all"), limit,
-                                      query_bool(request, "size"), query_filters(request)))
+                                            query_bool(request, "size"), query_filters(request)))
 
     async def inspect(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
         return json_response(svc.views.inspect(ctr, api_version(request),
-                                                query_bool(request, "size")))
+                                               query_bool(request, "size")))
 
     async def start(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
@@ -163,9 +163,10 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
     async def logs(request: web.Request) -> web.StreamResponse:
         ctr = ctr_of(request)
         stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
-        chunks = svc.logs.read(ctr, stdout, stderr, query_bool(request, "follow"),
-                          _time_param(request, "since") or 0, _time_param(request, "until"),
-                          _tail(request), log_encoder(ctr.tty, query_bool(request, "timestamps")))
+        chunks = svc.logs.read(
+            ctr, stdout, stderr, query_bool(request, "follow"),
+            _time_param(request, "since") or 0, _time_param(request, "until"),
+            _tail(request), log_encoder(ctr.tty, query_bool(request, "timestamps")))
         resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
         await resp.prepare(request)
         try:
@@ -261,8 +262,8 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
     async def archive_put(request: web.Request) -> web.Response:
         ctr = ctr_of(request)
         await svc.files.extract_to(ctr, _path_param(request), body_chunks(request),
-                             query_bool(request, "copyUIDGID"),
-                             query_bool(request, "noOverwriteDirNonDir"))
+                                   query_bool(request, "copyUIDGID"),
+                                   query_bool(request, "noOverwriteDirNonDir"))
         return web.Response(status=200)
 
     async def top(request: web.Request) -> web.Response:
@@ -329,7 +330,7 @@ async def _replay_logs(conn: Hijacked | WebSocketStream, svc: Containers, ctr: C
     if not (stdout or stderr):
         return
     async for chunk in svc.logs.read(ctr, stdout, stderr, False, 0, None, None,
-                                log_encoder(not framed, False)):
+                                     log_encoder(not framed, False)):
         await conn.write(chunk)
 
 

@@ -73,8 +73,8 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
         return resp
 
     async def disk_usage(request: web.Request) -> web.Response:
-        kinds = set(request.query.getall("type", [])) or {"container", "image", "volume",
-                                                            "build-cache"}
+        kinds = set(request.query.getall("type", [])) or {
+            "container", "image", "volume", "build-cache"}
         return json_response(daemon.disk_usage(kinds, api_version(request)))
 
     add("GET", "/_ping", ping)

@@ -1,0 +1,111 @@
+"""`run` and `create`."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ...create_body import build_create_body, create_options
+from ...errors import EXIT_DAEMON, APIError, CLIError, run_exit_status
+from ...streams import pump
+from ...tty import raw_mode, size
+from .. import client_of
+
+
+def _create(ctx: click.Context, opts: dict[str, Any], image: str,
+            command: tuple[str, ...]) -> str:
+    client = client_of(ctx)
+    body = build_create_body(opts, image, command)
+    params = {"name": opts["name"], "platform": opts["platform"]}
+    try:
+        result = client.post("/containers/create", params=params, body=body)
+    except APIError as exc:
+        if exc.http_status == 404 and "No such image" in exc.daemon_message:
+            print(f"Unable to find image '{image}' locally", file=sys.stderr)
+            _pull(ctx, image)
+            result = client.post("/containers/create", params=params, body=body)
+        else:
+            raise
+    for warning in result.get("Warnings") or []:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return result["Id"]
+
+
+def _pull(ctx: click.Context, image: str) -> None:
+    name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    resp = client_of(ctx).request("POST", "/images/create",
+                                  params={"fromImage": name or image, "tag": tag or "latest"})
+    for message in resp.iter_json():
+        if message.get("error"):
+            raise CLIError(f"Error response from daemon: {message['error']}", EXIT_DAEMON)
+
+
+def _run_error(exc: CLIError) -> CLIError:
+    message = exc.message
+    status = EXIT_DAEMON
+    if isinstance(exc, APIError):
+        status = run_exit_status(exc.daemon_message) if exc.http_status in (400, 500) else 125
+    return CLIError(f"docker-py: {message}", status)
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@create_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any) -> None:
+    """Create a new container."""
+    try:
+        click.echo(_create(ctx, opts, image, command))
+    except CLIError as exc:
+        raise _run_error(exc) from None
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print ID")
+@click.option("-a", "--attach", "attach_streams", multiple=True, help="Attach to STDIN, STDOUT or STDERR")
+@create_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
+        attach_streams: tuple[str, ...], **opts: Any) -> None:
+    """Create and run a new container from an image."""
+    client = client_of(ctx)
+    try:
+        cid = _create(ctx, opts, image, command)
+    except CLIError as exc:
+        raise _run_error(exc) from None
+    if detach:
+        try:
+            client.request("POST", f"/containers/{cid}/start").read()
+        except CLIError as exc:
+            raise _run_error(exc) from None
+        click.echo(cid)
+        return
+    streams = {s.lower() for s in attach_streams} or {"stdout", "stderr"}
+    if opts["interactive"]:
+        streams.add("stdin")
+    sock, rest, _ = client.hijack(f"/containers/{cid}/attach", params={
+        "stream": 1, "stdin": int("stdin" in streams), "stdout": int("stdout" in streams),
+        "stderr": int("stderr" in streams)})
+    condition = "removed" if opts["rm"] else "next-exit"
+    wait = client.request("POST", f"/containers/{cid}/wait", params={"condition": condition})
+    try:
+        client.request("POST", f"/containers/{cid}/start").read()
+    except CLIError as exc:
+        sock.close()
+        raise _run_error(exc) from None
+    if opts["tty"] and size():
+        rows, cols = size()  # type: ignore[misc]
+        try:
+            client.request("POST", f"/containers/{cid}/resize", params={"h": rows, "w": cols}).read()
+        except CLIError:
+            pass
+    with raw_mode(opts["tty"] and opts["interactive"]):
+        pump(sock, rest, opts["tty"], "stdin" in streams)
+    status = wait.json() or {}
+    if status.get("Error"):
+        print(f"docker-py: {status['Error'].get('Message')}", file=sys.stderr)
+    sys.exit(int(status.get("StatusCode", EXIT_DAEMON)))
