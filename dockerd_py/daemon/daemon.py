@@ -111,7 +111,7 @@ class Daemon:
         in_use = {c.internal.rw_layer for c in containers}
         await asyncio.to_thread(self.layers.collect_garbage, in_use)
         await self.containers.restore.restore()
-        self.containers.logs.start_rotator()
+        self.containers.logs.start_ticker()
         for rt in self.runtimes.values():
             message = rt.security_warning()
             if message:

@@ -8,21 +8,11 @@ line (conmon added the newline). Readers merge pieces back into whole messages.
 from __future__ import annotations
 
 import calendar
-import os
-import threading
-import time
-from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
-STDOUT, STDERR = 1, 2
+from .format import STDERR, STDOUT, LogFormat, Message
+
 _STREAMS = {b"stdout": STDOUT, b"stderr": STDERR}
-
-
-@dataclass
-class Message:
-    stream: int
-    ts_ns: int
-    data: bytes
 
 
 class _TimeParser:
@@ -94,125 +84,9 @@ def _messages(lines: Iterator[bytes], since_ns: int, until_ns: int | None) -> It
             yield msg
 
 
-def _split_lines(f: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
-    rest = b""
-    while True:
-        data = f.read(chunk)
-        if not data:
-            break
-        data = rest + data
-        lines = data.split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if rest:
-        yield rest  # an unterminated last line: the writer is mid-line
-
-
-def _tail_offset(f: BinaryIO, count: int, chunk: int = 1 << 16) -> int:
-    """Offset where the last `count` messages start: just after the end of the
-    (count+1)-th final (F) line from the end, or 0 when there are fewer."""
-    f.seek(0, os.SEEK_END)
-    pos = f.tell()
-    data = b""
-    while pos > 0:
-        step = min(chunk, pos)
-        pos -= step
-        f.seek(pos)
-        data = f.read(step) + data
-        first = 0 if pos == 0 else data.find(b"\n") + 1
-        if pos > 0 and first == 0:
-            continue  # not one whole line yet
-        finals = 0
-        end = len(data)
-        while end > first:
-            nl = data.rfind(b"\n", first, end - 1)
-            line_start = nl + 1 if nl >= first else first
-            if _is_final(data[line_start:end]):
-                finals += 1
-                if finals > count:
-                    return pos + end
-            end = line_start
-    return 0
-
-
 def _is_final(line: bytes) -> bool:
     parts = line.split(b" ", 3)
     return len(parts) >= 3 and parts[2] == b"F"
 
 
-def read(path: str, since_ns: int = 0, until_ns: int | None = None, tail: int | None = None,
-         follow: threading.Event | None = None, poll: float = 0.05) -> Iterator[Message | None]:
-    """Messages of one log file. With follow (an event that is set when the
-    container stopped), keep reading as it grows, and on into the file that
-    replaces it when it is rotated, until that happens; a None then says that
-    the reader caught up and waits (time to send what it has)."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return
-    try:
-        if tail is not None and tail >= 0:
-            if tail == 0:
-                f.seek(0, os.SEEK_END)
-            else:
-                f.seek(_tail_offset(f, tail))
-        yield from _messages(_split_lines(f), since_ns, until_ns)
-        if follow is None:
-            return
-        while True:
-            stopped = follow.is_set()
-            where = f.tell()
-            data = f.read()
-            if data:
-                end = data.rfind(b"\n")
-                if end < 0:
-                    f.seek(where)
-                else:
-                    f.seek(where + end + 1)
-                    yield from _messages(iter(data[:end + 1].splitlines(keepends=True)),
-                                         since_ns, until_ns)
-                    continue
-            if _replaced(path, f):  # rotated: the rest is in the new file
-                f.close()
-                f = open(path, "rb")
-                continue
-            if stopped:
-                return
-            if until_ns is not None and time.time_ns() > until_ns:
-                return
-            yield None
-            time.sleep(poll)
-    finally:
-        f.close()
-
-
-def _replaced(path: str, f: BinaryIO) -> bool:
-    try:
-        return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
-    except FileNotFoundError:
-        return False
-
-
-def read_files(files: list[str], since_ns: int = 0, until_ns: int | None = None,
-               tail: int | None = None,
-               follow: threading.Event | None = None) -> Iterator[Message | None]:
-    """A container's messages over its rotated files (oldest first); `tail` counts
-    across them and following continues in the last one."""
-    *older, current = files
-    if tail is None:
-        for path in older:
-            yield from read(path, since_ns, until_ns)
-        yield from read(current, since_ns, until_ns, follow=follow)
-        return
-    collected: list[Message] = []
-    need = tail
-    for path in reversed(files):
-        if need <= 0:
-            break
-        messages = [m for m in read(path, since_ns, until_ns, tail=need) if m is not None]
-        collected = messages + collected
-        need -= len(messages)
-    yield from collected
-    if follow is not None:
-        yield from read(current, since_ns, until_ns, tail=0, follow=follow)
+K8S = LogFormat(_messages, _is_final)

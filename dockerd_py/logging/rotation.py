@@ -18,6 +18,7 @@ from dataclasses import dataclass
 class Policy:
     max_size: int   # bytes; 0 = unlimited
     max_files: int  # files kept, the current one included
+    compress: bool = False  # rotated files gzip-compressed (json-file)
 
 
 def rotated(log_path: str, index: int) -> str:

@@ -90,7 +90,7 @@ class Lifecycle:
         try:
             rootfs = await asyncio.to_thread(self._prepare, ctr, netns_path)
             spawned = await self._spawn_conmon(ctr, runtime)
-            await self.logs.watch(ctr, started=True)
+            await self.logs.watch(ctr, fresh=True)
             if netns_path is None:
                 await d.networks.attach(ctr, spawned.pid)
             else:
@@ -100,6 +100,7 @@ class Lifecycle:
         except BaseException:
             if spawned is not None:
                 await runtime.delete(ctr.id)
+                await self.logs.finish(ctr)
             d.networks.release(ctr)
             await d.networks.detach(ctr)
             self.attacher.fail_waiting(ctr)
@@ -124,13 +125,13 @@ class Lifecycle:
         return self.bundles.prepare(ctr, netns_path)
 
     async def _spawn_conmon(self, ctr: Container, runtime: OCIRuntime) -> conmon.Spawned:
-        target, policy = self.logs.conmon_target(ctr)
+        target, size_max = self.logs.conmon_target(ctr)
         try:
             spawned, sync = await conmon.spawn(self.deps.conmon, runtime, conmon.ConmonOptions(
                 container_id=ctr.id, name=ctr.name, bundle=self.deps.paths.bundle(ctr.id),
                 log_target=target, exit_dir=self.deps.paths.exit_dir, tty=ctr.tty,
                 stdin=bool(ctr.config.get("OpenStdin")),
-                stdin_once=bool(ctr.config.get("StdinOnce")), log_size_max=policy.max_size))
+                stdin_once=bool(ctr.config.get("StdinOnce")), log_size_max=size_max))
         except DockerError as exc:
             err, code = rules.start_error(exc.message)
             err.exit_code = code  # type: ignore[attr-defined]

@@ -3,68 +3,85 @@ rotation of size-limited logs, and reading them back for `docker logs`."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from typing import AsyncIterator, Callable, Iterator
 
 from ...errors import InvalidParameter
-from ...logging import rotation
-from ...logging.drivers.base import LogDriver
-from ...logging.k8sfile import STDERR, STDOUT, Message
+from ...logging.drivers.base import LogDriver, LogWatch
+from ...logging.format import STDERR, STDOUT, Message
 from ...logging.registry import LogDrivers
 from ...logging.rotation import Policy
 from ..streams import iterate_blocking
 from .record import Container
+from .repository import ContainerPaths
 
-ROTATE_EVERY = 0.05  # seconds between looks at logs with a max-size
+log = logging.getLogger(__name__)
+TICK_EVERY = 0.05  # seconds between the drivers' looks at running containers' logs
 LOG_BATCH = 256 * 1024  # bytes of encoded log messages sent together
 
 
 class ContainerLogs:
-    def __init__(self, drivers: LogDrivers) -> None:
+    def __init__(self, drivers: LogDrivers, paths: ContainerPaths) -> None:
         self.drivers = drivers
-        self._rotating: dict[str, tuple[str, Policy]] = {}
-        self._rotator: asyncio.Task | None = None
+        self.paths = paths
+        self._watches: dict[str, _Serialized] = {}
+        self._ticker: asyncio.Task | None = None
 
     def driver_of(self, ctr: Container) -> tuple[LogDriver, Policy]:
         return self.drivers.of(ctr.host_config.get("LogConfig"))
 
-    def conmon_target(self, ctr: Container) -> tuple[str, Policy]:
-        """conmon's --log-path for the container, and its rotation policy."""
+    def conmon_target(self, ctr: Container) -> tuple[str, int]:
+        """conmon's --log-path and --log-size-max for the container."""
         driver, policy = self.driver_of(ctr)
-        return driver.conmon_target(ctr.doc["LogPath"]), policy
+        return driver.conmon_target(ctr.doc["LogPath"]), driver.conmon_size_max(policy)
 
-    # -- rotation: one task for all containers whose logs have a max-size --------
-    def start_rotator(self) -> None:
+    # -- the drivers' work while containers run: one task ticks them all ----------------
+    def start_ticker(self) -> None:
         async def run() -> None:
             while True:
-                await asyncio.sleep(ROTATE_EVERY)
-                if self._rotating:
-                    items = list(self._rotating.values())
-                    await asyncio.to_thread(lambda: [rotation.check(*i) for i in items])
-        self._rotator = asyncio.ensure_future(run())
+                await asyncio.sleep(TICK_EVERY)
+                if self._watches:
+                    watches = list(self._watches.values())
+                    await asyncio.to_thread(_tick_all, watches)
+        self._ticker = asyncio.ensure_future(run())
 
     def before_start(self, ctr: Container) -> None:
-        """A restarting container starts a fresh file (blocking)."""
-        _, policy = self.driver_of(ctr)
-        rotation.before_start(ctr.doc["LogPath"], policy)
+        """Blocking: get the log files ready for a start."""
+        driver, policy = self.driver_of(ctr)
+        driver.before_start(ctr.doc["LogPath"], policy)
 
-    async def watch(self, ctr: Container, started: bool) -> None:
-        """Rotate the container's log from now on, if it has a max-size; started
-        says conmon just created the file (which then gets its second name)."""
-        _, policy = self.driver_of(ctr)
-        if not policy.max_size:
-            return
-        if started:
-            await asyncio.to_thread(rotation.hold, ctr.doc["LogPath"])
-        self._rotating[ctr.id] = (ctr.doc["LogPath"], policy)
+    async def watch(self, ctr: Container, fresh: bool) -> None:
+        """The driver's work from now on; fresh: conmon just started writing."""
+        watch = await asyncio.to_thread(self._new_watch, ctr, fresh)
+        if watch is not None:
+            self._watches[ctr.id] = watch
 
-    async def unwatch(self, ctr: Container) -> None:
-        entry = self._rotating.pop(ctr.id, None)
-        if entry is not None:  # a last look: conmon may have replaced the file at the end
-            await asyncio.to_thread(rotation.check, *entry)
+    def _new_watch(self, ctr: Container, fresh: bool) -> _Serialized | None:
+        driver, policy = self.driver_of(ctr)
+        watch = driver.watch(ctr.doc["LogPath"], self.paths.bundle(ctr.id), policy, fresh)
+        return _Serialized(watch) if watch is not None else None
+
+    async def finish(self, ctr: Container) -> None:
+        """The container's output is complete: let its driver settle (convert the
+        rest, rotate). Also for a container that exited while the daemon was down."""
+        watch = self._watches.pop(ctr.id, None)
+        try:
+            if watch is None:
+                watch = await asyncio.to_thread(self._new_watch, ctr, False)
+            if watch is not None:
+                await asyncio.to_thread(watch.finish)
+        except Exception:  # noqa: BLE001 - an exit must be recorded whatever the log does
+            log.exception("settling the log of %s failed", ctr.id)
 
     def close(self) -> None:
-        if self._rotator is not None:
-            self._rotator.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+
+    def remove(self, ctr: Container) -> None:
+        """Blocking: delete what the driver wrote."""
+        driver, _ = self.driver_of(ctr)
+        driver.remove(ctr.doc["LogPath"])
 
     # -- reading ------------------------------------------------------------------
     def read(self, ctr: Container, stdout: bool, stderr: bool, follow: bool, since: float,
@@ -98,3 +115,32 @@ class ContainerLogs:
             if batch:
                 yield b"".join(batch)
         return iterate_blocking(generate, depth=16)
+
+
+class _Serialized:
+    """A watch whose tick (on the ticker's thread) and finish (at the exit) never
+    overlap, and that does nothing once finished."""
+
+    def __init__(self, watch: LogWatch) -> None:
+        self.watch = watch
+        self.lock = threading.Lock()
+        self.done = False
+
+    def tick(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.watch.tick()
+
+    def finish(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.done = True
+                self.watch.finish()
+
+
+def _tick_all(watches: list[_Serialized]) -> None:
+    for watch in watches:
+        try:
+            watch.tick()
+        except Exception:  # noqa: BLE001 - one container's trouble must not stop the others'
+            log.exception("log driver work failed")

@@ -93,7 +93,7 @@ class ExitMonitor:
     async def release(self, ctr: Container) -> None:
         """Give back what the run held: runtime state, endpoints, the mount."""
         d = self.deps
-        await self.logs.unwatch(ctr)
+        await self.logs.finish(ctr)
         self.health.stop(ctr)
         self.unwatch(ctr)
         runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)

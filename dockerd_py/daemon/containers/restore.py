@@ -74,7 +74,7 @@ class ContainerRestore:
         self.deps.layers.rw_layer(ctr.internal.rw_layer).adopt_mount()
         ctr.exit_handled = asyncio.Event()
         self.monitor.watch(ctr, conmon_pid, pid)
-        await self.logs.watch(ctr, started=False)
+        await self.logs.watch(ctr, fresh=False)
         self.health.start(ctr)
         return True
 

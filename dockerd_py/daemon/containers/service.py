@@ -20,7 +20,7 @@ class Containers:
     def __init__(self, deps: ContainerDeps, health: HealthMonitor) -> None:
         self.repo = deps.repo
         self.creator = ContainerCreator(deps)
-        self.logs = ContainerLogs(deps.log_drivers)
+        self.logs = ContainerLogs(deps.log_drivers, deps.paths)
         self.attacher = Attacher(deps.paths)
         self.lifecycle = Lifecycle(deps, self.logs, health, self.attacher)
         self.views = ContainerViews(deps.repo, deps.layers, deps.images)

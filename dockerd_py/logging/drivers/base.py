@@ -1,14 +1,25 @@
 """The log driver interface: what conmon is told to write, the options a
-driver takes, and how `docker logs` reads it back."""
+driver takes, the daemon's part while a container runs (a watch: rotation,
+conversion), and how `docker logs` reads it back."""
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Iterator
 import threading
+from abc import ABC, abstractmethod
+from typing import Iterator, Protocol
 
 from ...errors import InvalidParameter
-from ..k8sfile import Message
+from ..format import Message
 from ..rotation import Policy
+
+
+class LogWatch(Protocol):
+    """The daemon's work on one running container's log; both calls block."""
+
+    def tick(self) -> None:
+        """Called every few tens of milliseconds while the container runs."""
+
+    def finish(self) -> None:
+        """The container stopped: its output is complete; settle everything."""
 
 
 class LogDriver(ABC):
@@ -26,6 +37,19 @@ class LogDriver(ABC):
     @abstractmethod
     def conmon_target(self, log_path: str) -> str:
         """conmon's `--log-path` value (`k8s-file:PATH`, `journald:`, `none`)."""
+
+    def conmon_size_max(self, policy: Policy) -> int:
+        """conmon's `--log-size-max` (0: none; conmon then never replaces the file)."""
+        return 0
+
+    def before_start(self, log_path: str, policy: Policy) -> None:
+        """Get the files ready for a (re)start; blocking."""
+
+    def watch(self, log_path: str, bundle: str, policy: Policy,
+              fresh: bool) -> LogWatch | None:
+        """What the daemon does while the container runs (None: nothing); fresh
+        says conmon just started writing, else the daemon adopts a running one."""
+        return None
 
     def read(self, log_path: str, since_ns: int, until_ns: int | None, tail: int | None,
              follow: threading.Event | None) -> Iterator[Message | None]:

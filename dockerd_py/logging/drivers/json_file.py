@@ -1,15 +1,222 @@
-"""json-file, Docker's default: the log at Docker's path (`<id>-json.log`) with
-Docker's options and rotation. conmon writes the lines, in the CRI format (it
-has no writer for Docker's JSON lines); `docker logs` reads them the same way."""
+"""json-file, Docker's default: `<id>-json.log` in Docker's own format, rotated
+exactly at max-size into `.1`, `.2`, … (gzip-compressed with compress=true),
+so log shippers that tail Docker's files read ours.
+
+conmon has no writer for this format, so it writes the CRI format to a staging
+file beside the log (`<log>.conmon`) and the daemon converts what it wrote
+every tick (a container's output is complete in the JSON file before its exit
+is reported). The staging file is kept short: past a few MiB it is renamed and
+conmon asked to reopen its log; lines written meanwhile land in the renamed
+file and are converted from there. The converted offset is kept beside the
+log, so a daemon that crashed resumes where it stopped (at worst repeating the
+lines of one tick); while the daemon is down, conmon goes on writing."""
 from __future__ import annotations
 
+import gzip
+import os
+import shutil
+import threading
+from typing import Iterator
+
+from ...errors import InvalidParameter
+from ...runtime.attach import reopen_log
+from .. import filereader
+from ..format import Message
+from ..jsonlog import JSON, entry, utc_time
+from ..rotation import Policy
+from .base import LogWatch
 from .k8s_file import K8sFileDriver
+
+COMPACT_AT = 4 << 20    # bytes of converted staging file before it is renamed
+_STREAMS = (b"stdout", b"stderr")
+
+
+def _staging(log_path: str) -> str:
+    return log_path + ".conmon"
+
+
+def _rotated(log_path: str, index: int, compress: bool) -> str:
+    return f"{log_path}.{index}" + (".gz" if compress else "")
+
+
+def rotated_files(log_path: str) -> list[str]:
+    """The rotated files, oldest first (compressed or not)."""
+    found = []
+    index = 1
+    while True:
+        names = [f"{log_path}.{index}", f"{log_path}.{index}.gz"]
+        present = [n for n in names if os.path.exists(n)]
+        if not present:
+            break
+        found.append(present[0])
+        index += 1
+    return found[::-1]
 
 
 class JsonFileDriver(K8sFileDriver):
     name = "json-file"
 
+    def policy(self, opts: dict[str, str]) -> Policy:
+        base = super().policy(opts)
+        compress = opts.get("compress", "false").lower()
+        if compress not in ("true", "false", "1", "0", ""):
+            raise InvalidParameter(f"error parsing compress: invalid syntax: {opts['compress']}")
+        return Policy(base.max_size, base.max_files, compress in ("true", "1"))
 
-class LocalDriver(K8sFileDriver):
-    """dockerd's `local` driver takes the same options; kept in the same format."""
-    name = "local"
+    def conmon_target(self, log_path: str) -> str:
+        return f"k8s-file:{_staging(log_path)}"
+
+    def conmon_size_max(self, policy: Policy) -> int:
+        return 0  # the daemon rotates the JSON file itself, exactly
+
+    def before_start(self, log_path: str, policy: Policy) -> None:
+        """Docker appends to the same file across restarts: nothing to do."""
+
+    def watch(self, log_path: str, bundle: str, policy: Policy,
+              fresh: bool) -> LogWatch | None:
+        return JsonPump(log_path, bundle, policy)
+
+    def read(self, log_path: str, since_ns: int, until_ns: int | None, tail: int | None,
+             follow: threading.Event | None) -> Iterator[Message | None]:
+        files = rotated_files(log_path) + [log_path]
+        return filereader.read_files(files, JSON, since_ns=since_ns, until_ns=until_ns,
+                                     tail=tail, follow=follow)
+
+    def remove(self, log_path: str) -> None:
+        for path in rotated_files(log_path) + [log_path, _staging(log_path),
+                                                _staging(log_path) + ".old", log_path + ".pos"]:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+class JsonPump:
+    """Converts conmon's staging file into the JSON log, rotating it exactly."""
+
+    def __init__(self, log_path: str, bundle: str, policy: Policy) -> None:
+        self.path = log_path
+        self.bundle = bundle
+        self.policy = policy
+        self.staging = _staging(log_path)
+        self.old = self.staging + ".old"
+        self.pos_path = log_path + ".pos"
+        self.offset = self._load_offset()
+        self.out = open(log_path, "ab")
+        self.size = self.out.tell()
+
+    # -- the watch ------------------------------------------------------------------
+    def tick(self) -> None:
+        if os.path.exists(self.old):
+            self._drain(self.old)
+            if not os.path.exists(self.staging):
+                return  # conmon has not reopened yet: more may come to the old file
+            self._forget(self.old)
+        self._drain(self.staging)
+        if self.offset >= COMPACT_AT and not os.path.exists(self.old):
+            os.rename(self.staging, self.old)
+            reopen_log(self.bundle)
+
+    def finish(self) -> None:
+        """conmon is gone: convert the rest, then drop the staging files."""
+        if os.path.exists(self.old):
+            self._drain(self.old)
+            self._forget(self.old)
+        self._drain(self.staging)
+        self._forget(self.staging)
+        self.out.close()
+        try:
+            os.unlink(self.pos_path)
+        except FileNotFoundError:
+            pass
+
+    # -- converting -----------------------------------------------------------------
+    def _drain(self, path: str) -> None:
+        try:
+            with open(path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        if end <= 0:
+            return
+        self._write([self._convert(line) for line in data[:end].splitlines(keepends=True)])
+        self.offset += end
+        self._save_offset()
+
+    @staticmethod
+    def _convert(line: bytes) -> bytes | None:
+        try:
+            ts, stream, tag, content = line.split(b" ", 3)
+        except ValueError:
+            return None
+        if stream not in _STREAMS:
+            return None
+        if tag == b"P" and content.endswith(b"\n"):
+            content = content[:-1]  # conmon ended the piece's line, not the container
+        return entry(content, stream.decode(), utc_time(ts))
+
+    def _write(self, entries: list[bytes | None]) -> None:
+        batch: list[bytes] = []
+        for item in entries:
+            if item is None:
+                continue
+            if self.policy.max_size and self.size >= self.policy.max_size:
+                self.out.write(b"".join(batch))
+                batch = []
+                self._rotate()
+            batch.append(item)
+            self.size += len(item)
+        self.out.write(b"".join(batch))
+        self.out.flush()
+
+    def _rotate(self) -> None:
+        """Docker's rule: the current file becomes .1 once it reached max-size."""
+        self.out.close()
+        keep, compress = self.policy.max_files - 1, self.policy.compress
+        if keep <= 0:
+            os.unlink(self.path)
+        else:
+            for stale in (f"{self.path}.{keep}", f"{self.path}.{keep}.gz"):
+                if os.path.exists(stale):
+                    os.unlink(stale)
+            for index in range(keep - 1, 0, -1):
+                for suffix in ("", ".gz"):
+                    src = f"{self.path}.{index}{suffix}"
+                    if os.path.exists(src):
+                        os.rename(src, f"{self.path}.{index + 1}{suffix}")
+            os.rename(self.path, f"{self.path}.1")
+            if compress:
+                _gzip(f"{self.path}.1", _rotated(self.path, 1, True))
+        self.out = open(self.path, "ab")
+        self.size = 0
+
+    # -- where conversion stands ------------------------------------------------------
+    def _forget(self, path: str) -> None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.offset = 0
+        self._save_offset()
+
+    def _load_offset(self) -> int:
+        try:
+            with open(self.pos_path) as f:
+                return int(f.read().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _save_offset(self) -> None:
+        tmp = self.pos_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(self.offset))
+        os.replace(tmp, self.pos_path)
+
+
+def _gzip(src: str, dest: str) -> None:
+    with open(src, "rb") as f, gzip.open(dest + ".tmp", "wb", compresslevel=6) as g:
+        shutil.copyfileobj(f, g)
+    os.replace(dest + ".tmp", dest)
+    os.unlink(src)

@@ -8,10 +8,11 @@ from typing import Iterator
 from shared.units import parse_ram
 
 from ...errors import InvalidParameter
-from .. import k8sfile, rotation
-from ..k8sfile import Message
+from .. import filereader, rotation
+from ..format import Message
+from ..k8sfile import K8S
 from ..rotation import Policy
-from .base import LogDriver
+from .base import LogDriver, LogWatch
 
 
 class K8sFileDriver(LogDriver):
@@ -45,10 +46,39 @@ class K8sFileDriver(LogDriver):
     def conmon_target(self, log_path: str) -> str:
         return f"k8s-file:{log_path}"
 
+    def conmon_size_max(self, policy: Policy) -> int:
+        return policy.max_size  # conmon starts a new file there; RotationWatch shifts it
+
+    def before_start(self, log_path: str, policy: Policy) -> None:
+        rotation.before_start(log_path, policy)
+
+    def watch(self, log_path: str, bundle: str, policy: Policy,
+              fresh: bool) -> LogWatch | None:
+        if not policy.max_size:
+            return None
+        if fresh:
+            rotation.hold(log_path)  # before conmon can replace the file
+        return RotationWatch(log_path, policy)
+
     def read(self, log_path: str, since_ns: int, until_ns: int | None, tail: int | None,
              follow: threading.Event | None) -> Iterator[Message | None]:
-        return k8sfile.read_files(rotation.files_oldest_first(log_path), since_ns=since_ns,
-                                  until_ns=until_ns, tail=tail, follow=follow)
+        return filereader.read_files(rotation.files_oldest_first(log_path), K8S,
+                                     since_ns=since_ns, until_ns=until_ns, tail=tail,
+                                     follow=follow)
 
     def remove(self, log_path: str) -> None:
         rotation.remove_all(log_path)
+
+
+class RotationWatch:
+    """Shifts the files when conmon replaced the log at --log-size-max."""
+
+    def __init__(self, log_path: str, policy: Policy) -> None:
+        self.log_path = log_path
+        self.policy = policy
+
+    def tick(self) -> None:
+        rotation.check(self.log_path, self.policy)
+
+    def finish(self) -> None:
+        rotation.check(self.log_path, self.policy)  # conmon may have replaced it at the end

@@ -1,0 +1,23 @@
+"""What every log format reads back into: messages, and the two functions a
+format gives the file reader."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+STDOUT, STDERR = 1, 2
+
+
+@dataclass
+class Message:
+    stream: int
+    ts_ns: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    # whole messages of the given lines, within [since, until] (pieces merged)
+    messages: Callable[[Iterator[bytes], int, int | None], Iterator[Message]]
+    # whether a line ends a message (for counting the last N)
+    is_final: Callable[[bytes], bool]
