@@ -1,8 +1,15 @@
-"""runc and crun: each runs containers where the host's cgroup layout lets it."""
+"""The shared runtime suite: every runtime in the registry runs containers
+where the host lets it (and says why where it does not), and a runtime the
+operator adds with --add-runtime needs no code at all."""
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
+from dockerd_py.runtime.registry import RUNTIMES
+
+from .conftest import busybox_daemon
 from .rawhttp import request
 
 
@@ -11,7 +18,7 @@ def runtime_status(daemon, name: str) -> str | None:  # type: ignore[no-untyped-
     return ((info["Runtimes"][name].get("status") or {}).get("unavailable"))
 
 
-@pytest.mark.parametrize("runtime", ["runc", "crun"])
+@pytest.mark.parametrize("runtime", sorted(RUNTIMES))
 def test_run_with_each_runtime(daemon, client, runtime):
     unavailable = runtime_status(daemon, runtime)
     if unavailable:
@@ -19,6 +26,31 @@ def test_run_with_each_runtime(daemon, client, runtime):
     out = client.containers.run("busybox", ["echo", f"via-{runtime}"], runtime=runtime,
                                 remove=True)
     assert out == f"via-{runtime}\n".encode()
+    c = client.containers.run("busybox", ["sleep", "30"], runtime=runtime, detach=True)
+    try:
+        c.pause()
+        assert client.containers.get(c.id).status == "paused"
+        c.unpause()
+        c.update(mem_limit="64m", memswap_limit="128m")
+        assert c.exec_run(["cat", "/proc/self/cgroup"]).exit_code == 0
+        c.stop(timeout=0)
+        assert client.containers.get(c.id).attrs["HostConfig"]["Runtime"] == runtime
+    finally:
+        c.remove(force=True)
+
+
+def test_added_runtime(workdir, rootfs_tar):
+    """`--add-runtime name=path`: listed in /info, chosen per container, run."""
+    path = shutil.which("runc")
+    if path is None:
+        pytest.skip("runc is not installed")
+    with busybox_daemon(workdir, rootfs_tar, "addrt",
+                        extra_args=["--add-runtime", f"myrunc={path}"]) as d:
+        info = request(d.sock, "GET", "/info").json()
+        assert info["Runtimes"]["myrunc"] == {"path": path}
+        out = d.client().containers.run("busybox", ["echo", "added"], runtime="myrunc",
+                                        remove=True)
+        assert out == b"added\n"
 
 
 def test_unavailable_runtime_is_explained(daemon, client):

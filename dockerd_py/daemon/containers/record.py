@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from shared.timeutil import ZERO_TIME, parse_rfc3339
@@ -83,8 +84,8 @@ def network_settings_shape() -> dict[str, Any]:
 class Internal:
     """What the daemon keeps about a container beside Docker's document."""
     rw_layer: str
-    top_layer: str | None
     runtime: str
+    top_layer: str | None = None  # the image's top layer (None: an empty image)
     mounts: list[dict[str, Any]] = field(default_factory=list)
     conmon_pid: int = 0
     pid_start: int = 0           # the process's start time: a pid reused later is not it
@@ -163,8 +164,9 @@ class Container:
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
 
-    @property
+    @cached_property
     def created_ns(self) -> int:
+        """Creation time in nanoseconds (it never changes; lists sort by it)."""
         return parse_rfc3339(self.doc["Created"])
 
     def event_attrs(self, **extra: str) -> dict[str, str]:

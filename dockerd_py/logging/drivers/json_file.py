@@ -28,6 +28,7 @@ from .base import LogWatch
 from .k8s_file import K8sFileDriver
 
 COMPACT_AT = 4 << 20    # bytes of converted staging file before it is renamed
+CHUNK = 1 << 20         # bytes converted at a time
 _STREAMS = (b"stdout", b"stderr")
 
 
@@ -132,17 +133,24 @@ class JsonPump:
 
     # -- converting -----------------------------------------------------------------
     def _drain(self, path: str) -> None:
+        """Convert the whole lines past the offset, a chunk at a time (memory stays
+        bounded however much a container wrote while nobody looked)."""
         try:
-            with open(path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
+            if os.stat(path).st_size <= self.offset:
+                return  # nothing new: the common case of a quiet container
+            f = open(path, "rb")
         except FileNotFoundError:
             return
-        end = data.rfind(b"\n") + 1
-        if end <= 0:
-            return
-        self._write([self._convert(line) for line in data[:end].splitlines(keepends=True)])
-        self.offset += end
+        with f:
+            f.seek(self.offset)
+            while True:
+                data = f.read(CHUNK)
+                end = data.rfind(b"\n") + 1
+                if end <= 0:
+                    break  # nothing, or one piece of a line still being written
+                self._write([self._convert(ln) for ln in data[:end].splitlines(keepends=True)])
+                self.offset += end
+                f.seek(self.offset)
         self._save_offset()
 
     @staticmethod

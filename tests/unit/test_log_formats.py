@@ -1,0 +1,125 @@
+"""Docker's json-file format and the daemon's conversion of conmon's output into
+it, on files in a temporary directory (no conmon, no root)."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import pytest
+
+from dockerd_py.logging import filereader, jsonlog
+from dockerd_py.logging.drivers.json_file import JsonFileDriver, JsonPump, rotated_files
+from dockerd_py.logging.format import STDERR, STDOUT
+from dockerd_py.logging.rotation import Policy
+
+
+def conmon_line(i: int, stream: str = "stdout", tag: str = "F", text: str = "") -> bytes:
+    return (f"2026-11-30T08:00:{i % 60:02d}.{i:09d}+00:00 {stream} {tag} "
+            f"{text or f'line-{i}'}\n").encode()
+
+
+def test_entry_is_dockers_layout():
+    line = jsonlog.entry(b'say "hi"\t\xff\n', "stderr", "2026-11-30T08:00:00.5Z")
+    doc = json.loads(line)
+    assert list(doc) == ["log", "stream", "time"]
+    assert doc == {"log": 'say "hi"\t\ufffd\n', "stream": "stderr",
+                   "time": "2026-11-30T08:00:00.5Z"}
+    assert jsonlog.utc_time(b"2026-11-30T08:00:00.500000000+00:00") == "2026-11-30T08:00:00.5Z"
+    assert jsonlog.utc_time(b"2026-11-30T09:00:00.000000000+01:00") == "2026-11-30T08:00:00Z"
+
+
+def test_reader_merges_pieces_and_filters_time():
+    lines = [jsonlog.entry(b"a\n", "stdout", "2026-11-30T08:00:01Z"),
+             jsonlog.entry(b"long-", "stderr", "2026-11-30T08:00:02Z"),
+             jsonlog.entry(b"line\n", "stderr", "2026-11-30T08:00:02.1Z"),
+             b'{"log":"go \\u003e\\n","stream":"stdout","time":"2026-11-30T08:00:03.000000001Z"}\n',
+             b'{"log":"torn',
+             ]
+    msgs = list(jsonlog.JSON.messages(iter(lines), 0, None))
+    assert [(m.stream, m.data) for m in msgs] == [(STDOUT, b"a\n"), (STDERR, b"long-line\n"),
+                                                   (STDOUT, b"go >\n")]
+    assert msgs[2].ts_ns % 10 ** 9 == 1
+    since = msgs[1].ts_ns
+    assert [m.data for m in jsonlog.JSON.messages(iter(lines), since, None)][0] == b"long-line\n"
+
+
+def pump_in(tmp_path, policy: Policy) -> tuple[JsonPump, str, str]:
+    log_path = str(tmp_path / "c-json.log")
+    return JsonPump(log_path, str(tmp_path), policy), log_path, log_path + ".conmon"
+
+
+def read_all(log_path: str) -> list[bytes]:
+    return [m.data for m in JsonFileDriver().read(log_path, 0, None, None, None)
+            if m is not None]
+
+
+def test_pump_converts_resumes_and_finishes(tmp_path):
+    pump, log_path, staging = pump_in(tmp_path, Policy(0, 1))
+    with open(staging, "wb") as f:
+        f.write(conmon_line(1) + conmon_line(2, "stderr", "P", "pie") + b"2026-11-30T08:0")
+    pump.tick()
+    assert read_all(log_path) == [b"line-1\n", b"pie"]
+    # a daemon that died resumes at the offset it saved: nothing twice, nothing lost
+    with open(staging, "ab") as f:
+        f.write(b"0:03.000000003+00:00 stderr F ce\n")
+    again = JsonPump(log_path, str(tmp_path), Policy(0, 1))
+    again.finish()
+    assert read_all(log_path) == [b"line-1\n", b"piece\n"]
+    assert not os.path.exists(staging) and not os.path.exists(log_path + ".pos")
+
+
+def test_pump_rotates_exactly_and_compresses(tmp_path):
+    pump, log_path, staging = pump_in(tmp_path, Policy(2000, 3, compress=True))
+    with open(staging, "wb") as f:
+        for i in range(300):
+            f.write(conmon_line(i))
+    pump.finish()
+    files = rotated_files(log_path)
+    assert files == [log_path + ".2.gz", log_path + ".1.gz"]
+    for path in files:
+        with gzip.open(path) as g:
+            size = len(g.read())
+        assert 2000 <= size < 2000 + 120  # rotated once it reached max-size
+    lines = read_all(log_path)
+    numbers = [int(x.split(b"-")[1]) for x in lines]
+    assert numbers == list(range(numbers[0], 300))  # the newest, none missing
+
+
+def test_pump_compacts_the_staging_file(tmp_path, monkeypatch):
+    from dockerd_py.logging.drivers import json_file
+    monkeypatch.setattr(json_file, "COMPACT_AT", 100)
+    reopened = []
+    monkeypatch.setattr(json_file, "reopen_log", lambda bundle: reopened.append(bundle))
+    pump, log_path, staging = pump_in(tmp_path, Policy(0, 1))
+    with open(staging, "wb") as f:
+        f.write(conmon_line(1) + conmon_line(2))
+    pump.tick()
+    assert reopened and os.path.exists(staging + ".old") and not os.path.exists(staging)
+    with open(staging + ".old", "ab") as f:  # conmon wrote on before it reopened
+        f.write(conmon_line(3))
+    pump.tick()  # no new file yet: the old one may still grow
+    with open(staging, "wb") as f:  # conmon reopened
+        f.write(conmon_line(4))
+    pump.tick()
+    assert not os.path.exists(staging + ".old")
+    assert read_all(log_path) == [b"line-1\n", b"line-2\n", b"line-3\n", b"line-4\n"]
+
+
+def test_tail_counts_messages_across_files(tmp_path):
+    pump, log_path, staging = pump_in(tmp_path, Policy(500, 5))
+    with open(staging, "wb") as f:
+        for i in range(40):
+            f.write(conmon_line(i))
+    pump.finish()
+    files = rotated_files(log_path) + [log_path]
+    assert len(files) > 2
+    tail = [m.data for m in filereader.read_files(files, jsonlog.JSON, tail=7) if m]
+    assert tail == [f"line-{i}\n".encode() for i in range(33, 40)]
+
+
+@pytest.mark.parametrize("value", ["yes", "2"])
+def test_compress_option_is_checked(value):
+    from dockerd_py.errors import InvalidParameter
+    with pytest.raises(InvalidParameter, match="compress"):
+        JsonFileDriver().policy({"compress": value})
