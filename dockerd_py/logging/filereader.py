@@ -137,3 +137,50 @@ def read_files(files: list[str], fmt: LogFormat, since_ns: int = 0,
     yield from collected
     if follow is not None:
         yield from read(current, fmt, since_ns, until_ns, tail=0, follow=follow)
+
+
+def read_chunks(files: list[str], follow: threading.Event | None = None,
+                chunk: int = 1 << 20, poll: float = 0.05) -> Iterator[bytes | None]:
+    """The whole log as chunks of whole lines (for formats that convert a chunk at
+    a time); following as `read` does. A None: caught up, waiting."""
+    *older, current = files
+    for path in older:
+        yield from _file_chunks(path, None, chunk, poll)
+    yield from _file_chunks(current, follow, chunk, poll)
+
+
+def _file_chunks(path: str, follow: threading.Event | None, chunk: int,
+                 poll: float) -> Iterator[bytes | None]:
+    try:
+        f = _open(path)
+    except FileNotFoundError:
+        return
+    try:
+        while True:
+            stopped = follow.is_set() if follow is not None else True
+            where = f.tell()
+            data = f.read(chunk)
+            end = data.rfind(b"\n") + 1
+            if end > 0:
+                f.seek(where + end)
+                yield data[:end]
+                continue
+            f.seek(where)
+            if len(data) >= chunk:  # a line longer than a chunk: pass it on whole
+                data = f.readline()
+                yield data
+                continue
+            if follow is None:
+                if data:
+                    yield data + b"\n"  # an unterminated last line
+                return
+            if _replaced(path, f):  # rotated: the rest is in the new file
+                f.close()
+                f = open(path, "rb")
+                continue
+            if stopped:
+                return
+            yield None
+            time.sleep(poll)
+    finally:
+        f.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import struct
 import time
 from typing import Iterator
 
@@ -138,6 +139,39 @@ def _messages(lines: Iterator[bytes], since_ns: int, until_ns: int | None) -> It
     for msg in pending.values():
         if msg.ts_ns >= since_ns and (until_ns is None or msg.ts_ns <= until_ns):
             yield msg
+
+
+_FRAME = struct.Struct(">BxxxI").pack
+_STREAM_NUMBERS = {"stdout": STDOUT, "stderr": STDERR}
+
+
+def encode_chunk(chunk: bytes, stdout: bool, stderr: bool, framed: bool) -> bytes:
+    """A chunk of whole lines straight to what `docker logs` sends, each entry's
+    text in a stdcopy frame if framed: the common case (no timestamps, no time
+    filter, no tail), twice as fast as going through messages. Pieces of a long
+    line go as they are, as Docker's own reader sends them."""
+    out = []
+    add = out.append
+    for line in chunk.splitlines(keepends=True):
+        mid = line.rfind(_MIDDLE)
+        stream = 0
+        if mid > 8 and line.startswith(_HEAD):
+            if line[mid - 2:mid] == b"\\n":
+                if line.find(b"\\", 8, mid - 2) < 0:
+                    data = line[8:mid - 2] + b"\n"
+                    stream = _BYTE_STREAMS.get(line[mid + 12:mid + 18], 0)
+            elif line.find(b"\\", 8, mid) < 0:
+                data = line[8:mid]
+                stream = _BYTE_STREAMS.get(line[mid + 12:mid + 18], 0)
+        if not stream:
+            try:
+                doc = json.loads(line)
+                data, stream = doc["log"].encode(), _STREAM_NUMBERS[doc["stream"]]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a torn line
+        if (stdout if stream == STDOUT else stderr):
+            add(_FRAME(stream, len(data)) + data if framed else data)
+    return b"".join(out)
 
 
 def _is_final(line: bytes) -> bool:

@@ -123,3 +123,22 @@ def test_compress_option_is_checked(value):
     from dockerd_py.errors import InvalidParameter
     with pytest.raises(InvalidParameter, match="compress"):
         JsonFileDriver().policy({"compress": value})
+
+
+def test_fast_encoding_matches_the_message_path():
+    """docker logs without filters takes the chunk path: same bytes as messages
+    encoded one by one, escapes and torn lines included."""
+    from dockerd_py.daemon.containers.logs import encoder
+    lines = [jsonlog.entry(b'say "hi" \\ \x01\n', "stderr", "2026-11-30T08:00:00.5Z"),
+             jsonlog.entry(b"plain\n", "stdout", "2026-11-30T08:00:01Z"),
+             b'{"log":"go \\u003e\\n","stream":"stdout","time":"2026-11-30T08:00:02Z"}\n',
+             b'{"log":"torn\n',
+             jsonlog.entry("é\n".encode(), "stdout", "2026-11-30T08:00:03Z")]
+    chunk = b"".join(lines)
+    for framed in (True, False):
+        for out, err in ((True, True), (True, False), (False, True)):
+            wanted = {s for s, w in ((STDOUT, out), (STDERR, err)) if w}
+            slow = b"".join(encoder(not framed, False)(m)
+                            for m in jsonlog.JSON.messages(iter(lines), 0, None)
+                            if m.stream in wanted)
+            assert jsonlog.encode_chunk(chunk, out, err, framed) == slow

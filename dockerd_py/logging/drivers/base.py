@@ -56,5 +56,15 @@ class LogDriver(ABC):
         """The messages (a None: caught up, waiting), oldest first; blocking."""
         raise InvalidParameter("configured logging driver does not support reading")
 
+    def read_chunks(self, log_path: str,
+                    follow: threading.Event | None) -> Iterator[bytes | None] | None:
+        """The whole log as chunks of whole lines for encode_chunk (a None in
+        them: caught up, waiting); None when the driver has no such fast path."""
+        return None
+
+    def encode_chunk(self, chunk: bytes, stdout: bool, stderr: bool, framed: bool) -> bytes:
+        """A chunk from read_chunks as `docker logs` sends it."""
+        raise NotImplementedError
+
     def remove(self, log_path: str) -> None:
         """Delete what the driver wrote for a removed container."""

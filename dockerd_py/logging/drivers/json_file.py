@@ -22,7 +22,7 @@ from ...errors import InvalidParameter
 from ...runtime.attach import reopen_log
 from .. import filereader
 from ..format import Message
-from ..jsonlog import JSON, entry, utc_time
+from ..jsonlog import JSON, encode_chunk, entry, utc_time
 from ..rotation import Policy
 from .base import LogWatch
 from .k8s_file import K8sFileDriver
@@ -82,6 +82,13 @@ class JsonFileDriver(K8sFileDriver):
         files = rotated_files(log_path) + [log_path]
         return filereader.read_files(files, JSON, since_ns=since_ns, until_ns=until_ns,
                                      tail=tail, follow=follow)
+
+    def read_chunks(self, log_path: str,
+                    follow: threading.Event | None) -> Iterator[bytes | None] | None:
+        return filereader.read_chunks(rotated_files(log_path) + [log_path], follow)
+
+    def encode_chunk(self, chunk: bytes, stdout: bool, stderr: bool, framed: bool) -> bytes:
+        return encode_chunk(chunk, stdout, stderr, framed)
 
     def remove(self, log_path: str) -> None:
         for path in rotated_files(log_path) + [log_path, _staging(log_path),

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Callable
 
 from aiohttp import web
 
-from shared import stdcopy
 from shared.api import MULTIPLEXED_STREAM, RAW_STREAM
-from shared.timeutil import parse_timestamp, rfc3339_nano_fixed
+from shared.timeutil import parse_timestamp
 
 from ...daemon import detach
 from ...daemon.containers.attach import pump
 from ...daemon.containers.record import Container
 from ...daemon.containers.service import Containers
 from ...errors import InvalidParameter
-from ...logging.k8sfile import Message
 from ..hijack import Hijacked, WebSocketStream
 from ..http import (
     api_version,
@@ -166,7 +163,7 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         chunks = svc.logs.read(
             ctr, stdout, stderr, query_bool(request, "follow"),
             _time_param(request, "since") or 0, _time_param(request, "until"),
-            _tail(request), log_encoder(ctr.tty, query_bool(request, "timestamps")))
+            _tail(request), raw=ctr.tty, timestamps=query_bool(request, "timestamps"))
         resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
         await resp.prepare(request)
         try:
@@ -330,15 +327,5 @@ async def _replay_logs(conn: Hijacked | WebSocketStream, svc: Containers, ctr: C
     if not (stdout or stderr):
         return
     async for chunk in svc.logs.read(ctr, stdout, stderr, False, 0, None, None,
-                                     log_encoder(not framed, False)):
+                                     raw=not framed, timestamps=False):
         await conn.write(chunk)
-
-
-def log_encoder(raw: bool, timestamps: bool) -> Callable[[Message], bytes]:
-    """A log message as sent: raw (a TTY's), else in stdcopy frames; stamped if asked."""
-    def encode(msg: Message) -> bytes:
-        data = msg.data
-        if timestamps:
-            data = rfc3339_nano_fixed(msg.ts_ns).encode() + b" " + data
-        return data if raw else stdcopy.frame(msg.stream, data)
-    return encode
