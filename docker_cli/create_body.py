@@ -86,23 +86,56 @@ def ulimits(values: tuple[str, ...]) -> list[dict[str, Any]] | None:
     return out or None
 
 
+def _port_range(text: str, spec: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    try:
+        first, last = int(lo), int(hi or lo)
+    except ValueError:
+        raise CLIError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid '
+                       f'containerPort: {text}', EXIT_DAEMON) from None
+    if not 0 < first <= last < 65536:
+        raise CLIError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid '
+                       f'port range: {text}', EXIT_DAEMON)
+    return list(range(first, last + 1))
+
+
 def port_bindings(values: tuple[str, ...],
                   exposed: dict[str, dict]) -> dict[str, list[dict[str, str]]]:
+    """`-p [ip:][hostPort:]containerPort[/proto]`, ranges included, as the Docker
+    CLI expands them (a host range as long as the container's maps one to one)."""
     bindings: dict[str, list[dict[str, str]]] = {}
-    for spec in values:
-        proto = "tcp"
+    for original in values:
+        spec, proto = original, "tcp"
         if "/" in spec:
             spec, proto = spec.rsplit("/", 1)
-        parts = spec.rsplit(":", 2)
-        if len(parts) == 3:
-            ip, host, ctr = parts
-        elif len(parts) == 2:
-            ip, (host, ctr) = "", parts
+        if proto not in ("tcp", "udp", "sctp"):
+            raise CLIError(f'invalid argument "{original}" for "-p, --publish" flag: invalid '
+                           f'proto: {proto}', EXIT_DAEMON)
+        if spec.startswith("["):  # [::1]:80:80
+            ip, _, rest = spec[1:].partition("]")
+            parts = [ip] + rest.lstrip(":").split(":")
         else:
-            ip, host, ctr = "", "", parts[0]
-        key = f"{ctr}/{proto}"
-        exposed[key] = {}
-        bindings.setdefault(key, []).append({"HostIp": ip.strip("[]"), "HostPort": host})
+            parts = spec.split(":")
+        if len(parts) > 3:
+            raise CLIError(f'invalid argument "{original}" for "-p, --publish" flag: too many '
+                           'colons', EXIT_DAEMON)
+        ip, host, ctr = ([""] * (3 - len(parts)) + parts)
+        ctr_ports = _port_range(ctr, original)
+        host_ports = _port_range(host, original) if host else []
+        if host_ports and len(host_ports) != len(ctr_ports) and len(ctr_ports) != 1:
+            raise CLIError(f'invalid argument "{original}" for "-p, --publish" flag: invalid '
+                           f'ranges specified for container and host Ports: {ctr} and {host}',
+                           EXIT_DAEMON)
+        for i, port in enumerate(ctr_ports):
+            if not host_ports:
+                host_port = ""
+            elif len(ctr_ports) == 1:
+                host_port = host if "-" in host else str(host_ports[0])
+            else:
+                host_port = str(host_ports[i])
+            key = f"{port}/{proto}"
+            exposed[key] = {}
+            bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": host_port})
     return bindings
 
 
@@ -119,7 +152,10 @@ CREATE_OPTIONS = [
     click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
     click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
     click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
-    click.option("--network", "--net", "network", default=None, help="Connect a container to a network"),
+    click.option("--network", "--net", "network", multiple=True, help="Connect a container to a network"),
+    click.option("--network-alias", "--net-alias", "network_alias", multiple=True, help="Add network-scoped alias for the container"),
+    click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)"),
+    click.option("--mac-address", default=None, help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     click.option("--restart", default=None, help="Restart policy to apply when a container exits"),
     click.option("-m", "--memory", default=None, help="Memory limit"),
     click.option("--memory-swap", default=None, help="Swap limit equal to memory plus swap"),
@@ -185,7 +221,8 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "PortBindings": bindings,
     }
     optional = {
-        "NetworkMode": opts["network"], "RestartPolicy": restart_policy(opts["restart"]),
+        "NetworkMode": opts["network"][0] if opts["network"] else None,
+        "RestartPolicy": restart_policy(opts["restart"]),
         "Memory": ram_flag(opts["memory"], "--memory"),
         "MemorySwap": ram_flag(opts["memory_swap"], "--memory-swap"),
         "MemoryReservation": ram_flag(opts["memory_reservation"], "--memory-reservation"),
@@ -228,9 +265,32 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
             body[key] = opts[opt]
     if exposed:
         body["ExposedPorts"] = exposed
+    networking = _networking(opts)
+    if networking:
+        body["NetworkingConfig"] = {"EndpointsConfig": networking}
     health = healthcheck(opts)
     if health is not None:
         body["Healthcheck"] = health
     if volumes:
         body["Volumes"] = volumes
     return body
+
+
+def _networking(opts: dict[str, Any]) -> dict[str, Any]:
+    """--network (several), --network-alias, --ip, --mac-address: the endpoint of
+    the first network carries the aliases and addresses, as the Docker CLI does."""
+    names = list(opts["network"]) or ["default"]
+    if (opts["ip"] or opts["network_alias"] or opts["mac_address"]) and not opts["network"]:
+        if opts["network_alias"]:
+            raise CLIError("docker-py: Error response from daemon: network-scoped alias is "
+                           "supported only for containers in user defined networks", EXIT_DAEMON)
+    if len(names) == 1 and not (opts["ip"] or opts["network_alias"] or opts["mac_address"]):
+        return {}
+    first: dict[str, Any] = {}
+    if opts["ip"]:
+        first["IPAMConfig"] = {"IPv4Address": opts["ip"]}
+    if opts["network_alias"]:
+        first["Aliases"] = list(opts["network_alias"])
+    if opts["mac_address"]:
+        first["MacAddress"] = opts["mac_address"]
+    return {names[0]: first, **{n: {} for n in names[1:]}}

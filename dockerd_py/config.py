@@ -30,6 +30,7 @@ class DaemonConfig:
     debug: bool = False
     bridge: str = "dpy0"
     bip: str | None = None
+    ip: str = "0.0.0.0"   # the host address published ports bind by default
     fixed_cidr: str | None = None
     default_gateway: str | None = None
     mtu: int = 1500
@@ -85,6 +86,7 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "debug": ("debug", bool),
     "bridge": ("bridge", str),
     "bip": ("bip", str),
+    "ip": ("ip", str),
     "fixed-cidr": ("fixed_cidr", str),
     "default-gateway": ("default_gateway", str),
     "mtu": ("mtu", int),
@@ -143,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("-D", "--debug", dest="debug", action="store_const", const=True, help="debug mode")
     add("-b", "--bridge", dest="bridge", help="attach containers to a network bridge")
     add("--bip", dest="bip", help="IP address and netmask of the default bridge")
+    add("--ip", dest="ip", help="default IP when binding container ports (0.0.0.0)")
     add("--fixed-cidr", dest="fixed_cidr", help="IPv4 subnet for fixed IPs")
     add("--default-gateway", dest="default_gateway", help="container default gateway")
     add("--mtu", dest="mtu", type=int, help="network MTU")

@@ -27,7 +27,10 @@ from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
 from .images import ImageService
+from .dns import EmbeddedDns
+from .endpoints import Endpoints
 from .networks import NetworkService
+from .ports import Ports
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -93,12 +96,15 @@ class Daemon:
         backend = await choose_backend(cfg.firewall_backend) if cfg.iptables else "recorder"
         self.firewall = new_firewall(backend, cfg.chain_prefix)
         self.log_drivers = LogDrivers()
-        self.networks = NetworkService(cfg, self.store, self.firewall)
         repo = ContainerRepository(self.store)
+        self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)
+        self.ports = Ports(cfg, self.firewall)
+        self.dns = EmbeddedDns(cfg, self.networks)
+        self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
         self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
                                    os.path.join(cfg.data_root, "tmp"))
         deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg), layers=self.layers,
-                             images=self.images, networks=self.networks, events=self.events,
+                             images=self.images, networks=self.endpoints, events=self.events,
                              runtimes=self.runtimes, log_drivers=self.log_drivers,
                              conmon=conmon.conmon_path(cfg.conmon))
         self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
@@ -107,7 +113,8 @@ class Daemon:
         self._services_up = True
         await asyncio.to_thread(self.images.load)
         containers = await self.containers.restore.load()
-        await self.networks.load(containers)
+        await self.networks.load()
+        await self.endpoints.restore(containers)
         in_use = {c.internal.rw_layer for c in containers}
         await asyncio.to_thread(self.layers.collect_garbage, in_use)
         await self.containers.restore.restore()
@@ -162,6 +169,8 @@ class Daemon:
         if self._services_up:
             try:
                 await self.containers.restore.shutdown(self.cfg.live_restore)
+                await self.ports.close()
+                self.dns.close()
                 await self.networks.close()
             except DockerError as exc:
                 log.error("shutdown: %s", exc.message)

@@ -1,37 +1,46 @@
-"""Networks: the predefined `bridge`, `host` and `none`, their addresses, and the
-endpoints of containers on them. What a network does to the host is its
-driver's (network/drivers/); this service keeps the documents and the rules."""
+"""Networks: the predefined `bridge`, `host` and `none`, user-defined ones, and
+their documents as Docker shows them. What a network does to the host is its
+driver's (network/drivers/); what containers do on networks is endpoints.py's."""
 from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 from shared.filters import Filters
+from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
-from ..errors import InvalidParameter, NotFound
+from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
 from ..network.bridge import Links, enable_ip_forward
 from ..network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
-from ..network.files import NameSettings, write_files
 from ..network.firewall import Firewall
-from ..network.model import Endpoint, Network, network_doc
-from .containers.record import Container, endpoint_shape
+from ..network.model import Network, network_doc
+from .containers.record import Container
+from .events import Events
 from .store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
 
 PREDEFINED = ("bridge", "host", "none")
 NETWORK_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
+NOT_IN_SWARM = ("This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm "
+                "join\" to connect this node to swarm and try again.")
+NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
 
 
 class NetworkService:
-    def __init__(self, cfg: DaemonConfig, db: Store, firewall: Firewall) -> None:
+    def __init__(self, cfg: DaemonConfig, db: Store, firewall: Firewall, events: Events,
+                 containers: Callable[[], list[Container]]) -> None:
         self.cfg = cfg
+        self.containers = containers  # every container, to know who uses a network
         self.db = db
         self.firewall = firewall
+        self.events = events
         self.links = Links()
         self.drivers = new_drivers(DriverContext(self.links, firewall, cfg.iptables, cfg.mtu,
                                                  cfg.instance_prefix))
@@ -44,7 +53,7 @@ class NetworkService:
         return driver
 
     # -- start-up -------------------------------------------------------------
-    async def load(self, containers: list[Container]) -> None:
+    async def load(self) -> None:
         rows = await self.db.run(lambda c: c.execute("SELECT doc FROM networks").fetchall())
         for (doc,) in rows:
             net = Network(loads(doc))
@@ -54,37 +63,46 @@ class NetworkService:
             await self.firewall.setup()
         if self.cfg.ip_forward:
             enable_ip_forward()
+            log.info("net.ipv4.ip_forward set to 1 (containers reach other networks)")
         for net in self.networks.values():
-            await self._bring_up(net)
-        for ctr in containers:  # addresses held by containers that kept running
-            if ctr.running:
-                for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
-                    net = self.find(name, missing_ok=True)
-                    if net is not None and net.pool is not None and ep.get("IPAddress"):
-                        try:
-                            net.pool.reserve(ep["IPAddress"])
-                        except Exception:  # noqa: BLE001 - a clash is logged, not fatal
-                            log.warning("address %s of %s is taken twice", ep["IPAddress"], ctr.id)
+            self._make_pool(net)
+        await self.bring_up(self.find("bridge"))
+
+    def _make_pool(self, net: Network) -> None:
+        if self.driver_of(net).uses_ipam and net.ipam_config:
+            conf = net.ipam_config[0]
+            net.pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"),
+                                 conf.get("AuxiliaryAddresses"))
+
+    async def bring_up(self, net: Network | None) -> None:
+        """Make the network real on the host (bridges are made lazily, at their first
+        container); idempotent."""
+        if net is not None and not net.up:
+            await self.driver_of(net).create_network(net)
+            net.up = True
 
     async def _ensure_predefined(self) -> None:
         by_name = {n.name: n for n in self.networks.values()}
         bridge = by_name.get("bridge")
         wanted_subnet = self._default_subnet(bridge)
-        if bridge is not None and bridge.bridge_name != self.cfg.bridge or (
-                bridge is not None and bridge.doc["IPAM"]["Config"][0]["Subnet"] != wanted_subnet):
+        if bridge is not None and (bridge.bridge_name != self.cfg.bridge
+                                   or bridge.ipam_config[0]["Subnet"] != wanted_subnet):
             await self._delete_doc(bridge)
             bridge = None
         if bridge is None:
-            gateway = self._gateway(wanted_subnet)
             options = {"com.docker.network.bridge.default_bridge": "true",
                        "com.docker.network.bridge.enable_icc": str(self.cfg.icc).lower(),
                        "com.docker.network.bridge.enable_ip_masquerade":
                            str(self.cfg.ip_masq).lower(),
-                       "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                       "com.docker.network.bridge.host_binding_ipv4": self.cfg.ip or "0.0.0.0",
                        "com.docker.network.bridge.name": self.cfg.bridge,
                        "com.docker.network.driver.mtu": str(self.cfg.mtu)}
-            await self._save(Network(network_doc("bridge", "bridge", wanted_subnet, gateway,
-                                                 options)))
+            doc = network_doc("bridge", "bridge", wanted_subnet, self._gateway(wanted_subnet),
+                              options)
+            if self.cfg.fixed_cidr:
+                doc["IPAM"]["Config"][0]["IPRange"] = str(ipaddress.IPv4Network(
+                    self.cfg.fixed_cidr, strict=False))
+            await self._save(Network(doc))
         if "host" not in by_name:
             await self._save(Network(network_doc("host", "host")))
         if "none" not in by_name:
@@ -98,22 +116,18 @@ class NetworkService:
                 raise InvalidParameter(f"invalid --bip {self.cfg.bip}") from None
             return str(iface.network)
         if existing is not None and existing.bridge_name == self.cfg.bridge:
-            return existing.doc["IPAM"]["Config"][0]["Subnet"]
-        taken = [ipaddress.IPv4Network(c["Subnet"]) for n in self.networks.values()
-                 for c in n.doc["IPAM"]["Config"] if c.get("Subnet")]
-        return str(ipam.first_free_subnet(taken))
+            return existing.ipam_config[0]["Subnet"]
+        return str(ipam.first_free_subnet(self._taken(), ipam.pools_of(
+            self.cfg.default_address_pools)))
 
     def _gateway(self, subnet: str) -> str:
         if self.cfg.bip:
             return str(ipaddress.IPv4Interface(self.cfg.bip).ip)
         return str(ipaddress.IPv4Network(subnet).network_address + 1)
 
-    async def _bring_up(self, net: Network) -> None:
-        driver = self.driver_of(net)
-        if driver.uses_ipam:
-            conf = net.ipam_config[0]
-            net.pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"))
-        await driver.create_network(net)
+    def _taken(self) -> list[ipaddress.IPv4Network]:
+        return [ipaddress.IPv4Network(c["Subnet"]) for n in self.networks.values()
+                for c in n.ipam_config if c.get("Subnet")]
 
     async def _save(self, net: Network) -> None:
         await self.db.run(lambda c: c.execute(
@@ -131,149 +145,137 @@ class NetworkService:
     # -- lookup ------------------------------------------------------------------
     def find(self, name_or_id: str, missing_ok: bool = False) -> Network | None:
         for net in self.networks.values():
-            if net.name == name_or_id or net.id == name_or_id:
+            if net.id == name_or_id:
+                return net
+        for net in self.networks.values():
+            if net.name == name_or_id:
                 return net
         matches = [n for n in self.networks.values() if n.id.startswith(name_or_id)]
-        if len(matches) == 1:
+        if len(matches) == 1 and name_or_id:
             return matches[0]
         if missing_ok:
             return None
+        if len(matches) > 1:
+            raise NotFound(f"network {name_or_id} is ambiguous ({len(matches)} matches found "
+                           "based on ID prefix)")
         raise NotFound(f"network {name_or_id} not found")
 
-    def mode_network(self, mode: str) -> str:
-        """The network a NetworkMode puts a container on."""
-        return "bridge" if mode in ("default", "") else mode
+    def members(self, net: Network) -> list[Container]:
+        """The containers configured on the network (running or not)."""
+        return [c for c in self.containers()
+                if net.name in (c.doc["NetworkSettings"].get("Networks") or {})]
 
-    def validate_mode(self, mode: str) -> None:
-        if mode.startswith("container:"):
-            if len(mode) == len("container:"):
-                raise InvalidParameter("Invalid network mode: invalid container format "
-                                       "container:<name|id>")
-            return
-        self.find(self.mode_network(mode))
-
-    def uses_host_namespace(self, mode: str) -> bool:
-        """Whether a container of this NetworkMode shares the host's namespace."""
-        if mode.startswith("container:"):
-            return False
-        net = self.find(self.mode_network(mode), missing_ok=True)
-        return net is not None and self.driver_of(net).namespace == "host"
-
-    # -- endpoints -------------------------------------------------------------------
-    def initial_settings(self, mode: str) -> dict[str, dict[str, Any]]:
-        """NetworkSettings.Networks of a created container."""
-        if mode.startswith("container:"):
-            return {}
-        net = self.find(self.mode_network(mode))
+    def get(self, name_or_id: str) -> Network:
+        net = self.find(name_or_id)
         assert net is not None
-        return {net.name: endpoint_shape(net.id)}
+        return net
 
-    def allocate(self, ctr: Container) -> None:
-        """Give each bridge endpoint an address, before the container starts."""
-        settings = ctr.doc["NetworkSettings"]
-        for name, ep in settings["Networks"].items():
-            net = self.find(name)
-            assert net is not None
-            if net.pool is None:
+    # -- create, remove, prune -----------------------------------------------------------
+    async def create(self, body: dict[str, Any]) -> tuple[str, str]:
+        """POST /networks/create: (ID, warning)."""
+        name = body.get("Name")
+        if not isinstance(name, str) or not name:
+            raise InvalidParameter("network name must be specified")
+        if not NAME.match(name):
+            raise InvalidParameter(f"invalid network name \"{name}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                                   "are allowed")
+        driver_name = body.get("Driver") or "bridge"
+        if name in PREDEFINED:
+            raise Forbidden(f"operation is not permitted on predefined {name} network ")
+        if driver_name == "overlay" or body.get("Ingress") or body.get("Scope") == "swarm":
+            raise Forbidden(NOT_IN_SWARM)
+        if driver_name not in self.drivers:
+            raise driver_not_found(driver_name)
+        if driver_name in ("host", "null"):
+            raise Forbidden(f"only one instance of \"{driver_name}\" network is allowed")
+        if any(n.name == name for n in self.networks.values()):
+            raise Conflict(f"network with name {name} already exists")
+        if body.get("EnableIPv6"):
+            raise InvalidParameter("IPv6 networks are not supported by dockerd-py yet")
+        doc = self._document(name, driver_name, body)
+        net = Network(doc)
+        driver = self.driver_of(net)
+        driver.check_options(net)
+        await driver.check_host(net)
+        self._make_pool(net)
+        if driver.uses_ipam and net.pool is None:
+            raise InvalidParameter(f"the {driver_name} driver needs an IPv4 subnet")
+        await self._save(net)
+        self.events.publish("network", "create", net.id, {"name": name, "type": driver_name})
+        return net.id, ""
+
+    def _document(self, name: str, driver_name: str, body: dict[str, Any]) -> dict[str, Any]:
+        ipam_body = body.get("IPAM") or {}
+        if not isinstance(ipam_body, dict):
+            raise InvalidParameter("invalid IPAM")
+        if (ipam_body.get("Driver") or "default") != "default":
+            raise driver_not_found(ipam_body["Driver"])
+        configs = [ipam.check_config(c, self._taken()) for c in ipam_body.get("Config") or []]
+        if len(configs) > 1:
+            raise InvalidParameter("dockerd-py supports one IPv4 subnet per network")
+        if not configs and self.drivers[driver_name].uses_ipam:
+            subnet = ipam.first_free_subnet(self._taken(), ipam.pools_of(
+                self.cfg.default_address_pools))
+            configs = [{"Subnet": str(subnet), "Gateway": str(subnet.network_address + 1)}]
+        options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
+        net_id = secrets.token_hex(32)
+        return {"Name": name, "Id": net_id, "Created": now_rfc3339(), "Scope": "local",
+                "Driver": driver_name, "EnableIPv6": False,
+                "IPAM": {"Driver": "default", "Options": ipam_body.get("Options") or {},
+                         "Config": configs},
+                "Internal": bool(body.get("Internal")), "Attachable": bool(body.get("Attachable")),
+                "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+                "Containers": {}, "Options": options, "Labels": labels}
+
+    async def remove(self, name_or_id: str) -> None:
+        net = self.get(name_or_id)
+        if net.name in PREDEFINED:
+            raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+        if any(c.running for c in self.members(net)):
+            raise Forbidden(f"error while removing network: network {net.name} id {net.id} has "
+                            "active endpoints")
+        if net.up:
+            await self.driver_of(net).delete_network(net)
+        await self._delete_doc(net)
+        self.events.publish("network", "destroy", net.id, {"name": net.name,
+                                                           "type": net.driver})
+
+    async def prune(self, filters: Filters) -> dict[str, Any]:
+        filters.validate({"until", "label", "label!"})
+        until = filters.until_ns()
+        deleted = []
+        for net in list(self.networks.values()):
+            if net.name in PREDEFINED or self.members(net):
                 continue
-            ip = net.pool.allocate()
-            ep.update(EndpointID=secrets.token_hex(32), Gateway=str(net.pool.gateway),
-                      IPAddress=str(ip), IPPrefixLen=net.pool.subnet.prefixlen,
-                      MacAddress=ipam.mac_for(ip), NetworkID=net.id)
-        self._mirror_default(settings)
-
-    def release(self, ctr: Container) -> None:
-        settings = ctr.doc["NetworkSettings"]
-        for name, ep in settings["Networks"].items():
-            net = self.find(name, missing_ok=True)
-            if net is not None and net.pool is not None:
-                net.pool.release(ep.get("IPAddress"))
-            ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, MacAddress="")
-        settings.update(SandboxID="", SandboxKey="", Ports={})
-        self._mirror_default(settings)
-
-    @staticmethod
-    def _mirror_default(settings: dict[str, Any]) -> None:
-        """The top-level fields repeat the default bridge endpoint (deprecated, still read)."""
-        ep = settings["Networks"].get("bridge") or {}
-        for key in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"):
-            settings[key] = ep.get(key, 0 if key == "IPPrefixLen" else "")
-
-    async def attach(self, ctr: Container, pid: int) -> None:
-        """Plug the container's endpoints into their networks (it has a pid now)."""
-        settings = ctr.doc["NetworkSettings"]
-        if not ctr.internal.sandbox_id:
-            ctr.internal.sandbox_id = secrets.token_hex(32)
-        settings["SandboxID"] = ctr.internal.sandbox_id
-        settings["SandboxKey"] = f"/proc/{pid}/ns/net"
-        for index, (net, ep) in enumerate(self._endpoints(ctr)):
-            ep.ifname = f"eth{index}"
-            ep.gateway = ep.gateway if index == 0 else None
-            await self.driver_of(net).join(net, ep, pid)
-
-    async def detach(self, ctr: Container) -> None:
-        """Remove what the drivers left on the host for the container's endpoints."""
-        for net, ep in self._endpoints(ctr):
-            await self.driver_of(net).leave(net, ep)
-
-    def _endpoints(self, ctr: Container) -> list[tuple[Network, Endpoint]]:
-        out = []
-        for name, doc in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
-            net = self.find(name, missing_ok=True)
-            if net is None or not doc.get("EndpointID"):
+            if not filters.match_all_labels(net.doc.get("Labels") or {}):
                 continue
-            out.append((net, Endpoint(doc["EndpointID"], "", doc.get("IPAddress", ""),
-                                      doc.get("IPPrefixLen", 0), doc.get("MacAddress", ""),
-                                      doc.get("Gateway") or None)))
-        return out
-
-    # -- names ------------------------------------------------------------------------
-    def name_settings(self, ctr: Container) -> NameSettings:
-        config, hc = ctr.config, ctr.host_config
-        endpoints = list((ctr.doc["NetworkSettings"].get("Networks") or {}).values())
-        address = next((ep["IPAddress"] for ep in endpoints if ep.get("IPAddress")), "")
-        gateway = next((ep["Gateway"] for ep in endpoints if ep.get("Gateway")), "")
-        return NameSettings(
-            hostname=config.get("Hostname", ""), domainname=config.get("Domainname", ""),
-            host_network=self.uses_host_namespace(hc.get("NetworkMode", "bridge")),
-            address=address, gateway=gateway, extra_hosts=list(hc.get("ExtraHosts") or []),
-            dns=list(hc.get("Dns") or self.cfg.dns or []),
-            dns_search=list(hc.get("DnsSearch") or self.cfg.dns_search or []),
-            dns_options=list(hc.get("DnsOptions") or self.cfg.dns_opts or []))
-
-    def write_name_files(self, ctr: Container) -> None:
-        """/etc/hostname, /etc/hosts, /etc/resolv.conf of the container (blocking)."""
-        write_files(self.name_settings(ctr), ctr.doc["HostnamePath"], ctr.doc["HostsPath"],
-                    ctr.doc["ResolvConfPath"])
-
-    # -- API views --------------------------------------------------------------------
-    def inspect_doc(self, net: Network, containers: list[Container]) -> dict[str, Any]:
-        doc = dict(net.doc)
-        members = {}
-        for ctr in containers:
-            ep = (ctr.doc["NetworkSettings"].get("Networks") or {}).get(net.name)
-            if ep is None or not ctr.running:
+            if until is not None and net.created_ns >= until:
                 continue
-            members[ctr.id] = {"Name": ctr.name, "EndpointID": ep.get("EndpointID", ""),
-                               "MacAddress": ep.get("MacAddress", ""),
-                               "IPv4Address": f"{ep['IPAddress']}/{ep['IPPrefixLen']}"
-                               if ep.get("IPAddress") else "", "IPv6Address": ""}
-        doc["Containers"] = members
-        return doc
+            await self.remove(net.id)
+            deleted.append(net.name)
+        return {"NetworksDeleted": deleted or None}
 
+    # -- API views ---------------------------------------------------------------------
     def list(self, filters: Filters) -> list[Network]:
         filters.validate(NETWORK_FILTERS)
         out = []
-        for net in self.networks.values():
+        for net in sorted(self.networks.values(), key=lambda n: n.name):
             if "name" in filters and not any(v in net.name for v in filters.get("name")):
                 continue
             if "id" in filters and not any(net.id.startswith(v) for v in filters.get("id")):
                 continue
             if not filters.match_exact("driver", net.driver):
                 continue
+            if "scope" in filters and "local" not in filters.get("scope"):
+                continue
             if "type" in filters:
                 kind = "builtin" if net.name in PREDEFINED else "custom"
                 if kind not in filters.get("type"):
+                    continue
+            if "dangling" in filters:
+                dangling = net.name not in PREDEFINED and not self.members(net)
+                if not filters.match_bool("dangling", dangling):
                     continue
             if not filters.match_labels(net.doc.get("Labels")):
                 continue

@@ -131,6 +131,29 @@ class Links:
         await in_namespace(pid, commands)
 
 
+    async def attach_macvlan(self, parent: str, mode: str, pid: int, att: Attachment) -> None:
+        """A macvlan link on parent, moved into the namespace of pid and set up
+        there as att.ifname (a temporary name first: the host may have an eth0)."""
+        ipr = await self._ip()
+        index = await self.index(parent)
+        if index is None:
+            raise NetworkError(f"-o parent interface was not found on the host: {parent}")
+        nsfd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            await ipr.link("add", ifname=att.host_ifname, kind="macvlan", link=index,
+                           macvlan_mode=mode, address=att.mac, mtu=att.mtu, net_ns_fd=nsfd)
+        except NetlinkError as exc:
+            raise NetworkError(f"failed to create the macvlan port: {exc}") from None
+        finally:
+            os.close(nsfd)
+        commands = [f"link set {att.host_ifname} name {att.ifname}",
+                    f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
+                    f"link set {att.ifname} up", "link set lo up"]
+        if att.gateway:
+            commands.append(f"route add default via {att.gateway} dev {att.ifname}")
+        await in_namespace(pid, commands)
+
+
 async def in_namespace(pid: int, commands: list[str]) -> None:
     """Run `ip` commands in the network namespace of pid, in a child process."""
     proc = await asyncio.create_subprocess_exec(

@@ -24,6 +24,7 @@ class NameSettings:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
+    embedded_dns: str = ""       # the embedded server's address, on user-defined networks
 
 
 def write_files(names: NameSettings, hostname_path: str, hosts_path: str,
@@ -60,15 +61,26 @@ def hosts_file(names: NameSettings) -> str:
     return text
 
 
+def _host_resolv_conf() -> str:
+    try:
+        with open("/etc/resolv.conf") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def host_nameservers() -> list[str]:
+    """The host's resolvers (loopback ones too: the daemon asks from the host)."""
+    return [line.split()[1] for line in _host_resolv_conf().splitlines()
+            if line.split()[:1] == ["nameserver"] and len(line.split()) > 1]
+
+
 def resolv_conf(names: NameSettings, host_text: str | None = None) -> str:
     """The host's resolv.conf, minus loopback nameservers on a private network,
-    with --dns, --dns-search and --dns-option applied (as dockerd does)."""
+    with --dns, --dns-search and --dns-option applied (as dockerd does); on a
+    user-defined network, the embedded server instead (it forwards to the rest)."""
     if host_text is None:
-        try:
-            with open("/etc/resolv.conf") as f:
-                host_text = f.read()
-        except OSError:
-            host_text = ""
+        host_text = _host_resolv_conf()
     servers, search, options = [], [], []
     for line in host_text.splitlines():
         words = line.split()
@@ -90,6 +102,9 @@ def resolv_conf(names: NameSettings, host_text: str | None = None) -> str:
         search = [] if names.dns_search == ["."] else list(names.dns_search)
     if names.dns_options:
         options = list(names.dns_options)
+    if names.embedded_dns:
+        servers = [names.embedded_dns]
+        options = ["ndots:0"] + [o for o in options if not o.startswith("ndots:")]
     lines = [f"nameserver {s}" for s in servers]
     if search:
         lines.append("search " + " ".join(search))

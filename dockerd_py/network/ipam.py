@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import random
 
-from ..errors import Conflict, InvalidParameter
+from ..errors import Conflict, Forbidden, InvalidParameter
 
 # Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
 DEFAULT_POOLS: list[tuple[str, int]] = [(f"172.{n}.0.0/16", 16) for n in range(17, 32)] + [
@@ -51,11 +51,70 @@ def mac_for(ip: ipaddress.IPv4Address) -> str:
     return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
 
 
+def pools_of(configured: list[dict]) -> list[tuple[str, int]]:
+    """`default-address-pools` of daemon.json ([{"base": ..., "size": ...}])."""
+    out = []
+    for item in configured or []:
+        try:
+            base, size = str(item["base"]), int(item["size"])
+            ipaddress.IPv4Network(base)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidParameter(f"invalid default address pool: {item}") from None
+        out.append((base, size))
+    return out or DEFAULT_POOLS
+
+
+def _network(text: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        raise InvalidParameter(f"invalid CIDR address: {text}") from None
+
+
+def parse_address(text: str, what: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        raise InvalidParameter(f"invalid {what} address: {text}") from None
+
+
+def check_config(config: dict, taken: list[ipaddress.IPv4Network]) -> dict:
+    """One IPAM.Config entry as dockerd checks it; the normalised entry."""
+    if not isinstance(config, dict):
+        raise InvalidParameter("invalid IPAM config")
+    subnet_text = config.get("Subnet") or ""
+    subnet = _network(subnet_text)
+    if subnet.version != 4:
+        raise InvalidParameter("IPv6 subnets are not supported by dockerd-py yet")
+    if any(subnet.overlaps(t) for t in taken):
+        raise Forbidden("Pool overlaps with other one on this address space")
+    out: dict = {"Subnet": str(subnet)}
+    if config.get("IPRange"):
+        ip_range = _network(config["IPRange"])
+        if not ip_range.subnet_of(subnet):
+            raise InvalidParameter(f"no matching subnet for range {config['IPRange']}")
+        out["IPRange"] = str(ip_range)
+    if config.get("Gateway"):
+        gateway = parse_address(config["Gateway"], "gateway")
+        if gateway not in subnet:
+            raise InvalidParameter(f"no matching subnet for gateway {config['Gateway']}")
+        out["Gateway"] = str(gateway)
+    else:
+        out["Gateway"] = str(subnet.network_address + 1)
+    aux = config.get("AuxiliaryAddresses") or config.get("AuxAddress") or {}
+    if aux:
+        for name, addr in aux.items():
+            if parse_address(addr, "auxiliary") not in subnet:
+                raise InvalidParameter(f"no matching subnet for aux-address {addr}")
+        out["AuxiliaryAddresses"] = dict(aux)
+    return out
+
+
 class Pool:
     """Addresses of one subnet (optionally limited to an ip-range) for endpoints."""
 
     def __init__(self, subnet: str, gateway: str | None = None,
-                 ip_range: str | None = None) -> None:
+                 ip_range: str | None = None, aux: dict[str, str] | None = None) -> None:
         try:
             self.subnet = ipaddress.IPv4Network(subnet, strict=False)
         except ValueError as exc:
@@ -67,10 +126,11 @@ class Pool:
         if not self.range.subnet_of(self.subnet):
             raise InvalidParameter(f"ip-range {ip_range} is not in subnet {self.subnet}")
         self.allocated: set[ipaddress.IPv4Address] = {self.gateway}
+        self.allocated.update(ipaddress.IPv4Address(a) for a in (aux or {}).values())
         self._next = int(self.range.network_address) + 1
 
     def reserve(self, address: str) -> ipaddress.IPv4Address:
-        ip = ipaddress.IPv4Address(address)
+        ip = parse_address(address, "IPv4")
         if ip not in self.subnet:
             raise InvalidParameter(f"no configured subnet or ip-range contain the IP address "
                                    f"{address}")

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from shared.timeutil import now_rfc3339
+from shared.timeutil import now_rfc3339, parse_rfc3339
 
 from .ipam import Pool
 
@@ -15,6 +15,7 @@ from .ipam import Pool
 class Network:
     doc: dict[str, Any]
     pool: Pool | None = None
+    up: bool = False    # its driver made it real on the host (bridges: at first use)
 
     @property
     def id(self) -> str:
@@ -39,6 +40,14 @@ class Network:
     @property
     def ipam_config(self) -> list[dict[str, Any]]:
         return self.doc["IPAM"].get("Config") or []
+
+    @property
+    def internal(self) -> bool:
+        return bool(self.doc.get("Internal"))
+
+    @property
+    def created_ns(self) -> int:
+        return parse_rfc3339(self.doc["Created"])
 
 
 @dataclass

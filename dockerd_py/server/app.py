@@ -28,7 +28,7 @@ def make_app(daemon: Daemon) -> web.Application:
     containers.setup(add, daemon.containers)
     execs.setup(add, daemon.execs, repo)
     images.setup(add, daemon.images)
-    networks.setup(add, daemon.networks, repo)
+    networks.setup(add, daemon.networks, daemon.endpoints, repo)
     swarm.setup(add)
     later.setup(add)
     return app

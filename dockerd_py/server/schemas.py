@@ -71,3 +71,12 @@ EXEC_START = {"Detach": BOOL, "Tty": BOOL, "ConsoleSize": [INT]}
 UPDATE_REQUEST = dict(RESOURCES, RestartPolicy={"Name": STR, "MaximumRetryCount": INT})
 
 __all__ = ["CREATE_REQUEST", "UPDATE_REQUEST", "CONTAINER_CONFIG", "HOST_CONFIG", "FLOAT"]
+
+NETWORK_CREATE = {"Name": STR, "CheckDuplicate": BOOL, "Driver": STR, "Scope": STR,
+                  "Internal": BOOL, "Attachable": BOOL, "Ingress": BOOL, "ConfigOnly": BOOL,
+                  "EnableIPv6": BOOL, "Options": STR_MAP, "Labels": STR_MAP,
+                  "IPAM": {"Driver": STR, "Options": STR_MAP,
+                           "Config": [{"Subnet": STR, "IPRange": STR, "Gateway": STR,
+                                       "AuxiliaryAddresses": STR_MAP}]}}
+NETWORK_CONNECT = {"Container": STR, "EndpointConfig": ENDPOINT}
+NETWORK_DISCONNECT = {"Container": STR, "Force": BOOL}

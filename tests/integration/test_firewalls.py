@@ -24,7 +24,7 @@ SAVERS = {"iptables-restore": "iptables-nft-save", "python-iptables": "iptables-
 
 SCRIPT = textwrap.dedent("""
     import asyncio, json, subprocess, sys
-    from dockerd_py.network.firewall import BridgeRules, new_firewall
+    from dockerd_py.network.firewall import BridgeRules, PortMapping, new_firewall
 
     backend, saver = sys.argv[1], sys.argv[2]
 
@@ -50,7 +50,12 @@ SCRIPT = textwrap.dedent("""
         await fw.add_bridge(one)
         await fw.add_bridge(two)
         await fw.add_bridge(two)  # idempotent
+        await fw.add_bridge(BridgeRules("tfwbr2", "10.99.3.0/24", internal=True))
+        await fw.set_ports("ep1", [PortMapping("tcp", "", 8080, "10.99.1.2", 80, "tfwbr0"),
+                                   PortMapping("udp", "127.0.0.1", 5353, "10.99.1.2", 53,
+                                               "tfwbr0")])
         steps["two"] = dump(fw)
+        await fw.remove_ports("ep1")
         await fw.remove_bridge(one)
         steps["one"] = dump(fw)
         await fw.teardown()
@@ -89,8 +94,20 @@ def test_backend_rules_lifecycle(name):
     assert "-s 10.99.1.0/24 ! -o tfwbr0 -j MASQUERADE" in two
     assert "10.99.2.0/24" not in two
     assert two.count("-i tfwbr1 -o tfwbr1 -j DROP") == 1  # added twice, present once
+    # isolation between the networks, and an internal network that keeps to itself
+    assert "-A TFW-FORWARD -j TFW-ISOLATION-1" in two
+    assert "-A TFW-ISOLATION-1 -i tfwbr0 ! -o tfwbr0 -j TFW-ISOLATION-2" in two
+    assert "-A TFW-ISOLATION-2 -o tfwbr1 -j DROP" in two
+    assert "-A TFW-ISOLATION-1 ! -s 10.99.3.0/24 -o tfwbr2 -j DROP" in two
+    assert "-i tfwbr2 ! -o tfwbr2 -j ACCEPT" not in two and "10.99.3.0/24 ! -o" not in two
+    # published ports: DNAT (one on every address, one on loopback), forward, hairpin
+    assert "! -i tfwbr0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.99.1.2:80" in two
+    assert ("-d 127.0.0.1/32 ! -i tfwbr0 -p udp -m udp --dport 5353 -j DNAT "
+            "--to-destination 10.99.1.2:53") in two
+    assert "-d 10.99.1.2/32 ! -i tfwbr0 -o tfwbr0 -p tcp -m tcp --dport 80 -j ACCEPT" in two
+    assert "-s 10.99.1.2/32 -d 10.99.1.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE" in two
     one = " ".join(steps["one"]["filter"] + steps["one"]["nat"])
-    assert "tfwbr0" not in one and "tfwbr1" in one
+    assert "tfwbr0" not in one and "tfwbr1" in one and "DNAT --to" not in one
     assert not ours(steps["teardown"]["filter"] + steps["teardown"]["nat"])
     if SAVERS[name] is not None:
         setup = steps["setup"]["filter"] + steps["setup"]["nat"]
@@ -111,5 +128,5 @@ def test_real_backends_write_the_same_rules():
     for name in real:
         two = run_backend(name)["two"]
         seen.append(sorted(ours(two["filter"] + two["nat"])))
-    assert len(seen[0]) >= 8
+    assert len(seen[0]) >= 20
     assert seen[0] == seen[1]

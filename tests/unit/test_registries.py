@@ -76,22 +76,40 @@ class RecordingDriver(NetworkDriver):
         self.calls.append(("leave", f"{net.name}:{self.host_ifname(ep)}"))
 
 
+class NoDns:
+    def wanted(self, ctr):  # type: ignore[no-untyped-def]
+        return False
+
+    async def start(self, ctr, pid):  # type: ignore[no-untyped-def]
+        pass
+
+    def stop(self, ctr):  # type: ignore[no-untyped-def]
+        pass
+
+
 async def test_a_new_network_driver_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(network_drivers.NETWORK_DRIVERS, "recording", RecordingDriver)
     cfg = DaemonConfig(data_root=str(tmp_path), instance_prefix="tz")
+    from dockerd_py.daemon.endpoints import Endpoints
+    from dockerd_py.daemon.ports import Ports
     from dockerd_py.daemon.store import Store
-    service = NetworkService(cfg, Store(str(tmp_path / "db")), Recorder("TZ"))
     from dockerd_py.network import ipam
+    from .fakes import FakeEvents
+    ctr = container()
+    firewall = Recorder("TZ")
+    service = NetworkService(cfg, Store(str(tmp_path / "db")), firewall, FakeEvents(),
+                             lambda: [ctr])
+    endpoints = Endpoints(cfg, service, FakeEvents(), Ports(cfg, firewall), NoDns())
     net = Network(network_doc("rec", "recording", "10.77.0.0/24", "10.77.0.1"),
                   pool=ipam.Pool("10.77.0.0/24", "10.77.0.1"))
     service.networks[net.id] = net
-    ctr = container()
     ctr.host_config["NetworkMode"] = "rec"
-    ctr.doc["NetworkSettings"]["Networks"] = service.initial_settings("rec")
-    service.allocate(ctr)
-    await service.attach(ctr, 4242)
-    await service.detach(ctr)
+    ctr.doc["NetworkSettings"]["Networks"] = endpoints.initial_settings("rec")
+    endpoints.allocate(ctr)
+    await endpoints.attach(ctr, 4242)
+    assert service.members(net) == [ctr] and net.up
+    await endpoints.detach(ctr)
     driver = service.drivers["recording"]
     assert driver.calls[0] == ("join", "rec:eth0:10.77.0.2:4242")
     assert driver.calls[1][0] == "leave" and driver.calls[1][1].startswith("rec:tzv")
-    assert not service.uses_host_namespace("rec")
+    assert not endpoints.uses_host_namespace("rec")

@@ -14,6 +14,7 @@ from ...runtime import spec
 from .. import mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
+from ..ports import check_bindings
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
 from .storage import create_filesystem, remove_filesystem
@@ -76,12 +77,16 @@ class ContainerCreator:
         d.log_drivers.of(hc["LogConfig"])  # an unknown driver or option is refused now
         hc["Runtime"] = d.runtimes.get(hc.get("Runtime")).name
         d.networks.validate_mode(hc["NetworkMode"])
+        check_bindings(hc)
+        if d.networks.uses_host_namespace(hc["NetworkMode"]) and hc.get("PortBindings"):
+            warnings.append("Published ports are discarded when using host network mode")
         spec.capabilities(hc)  # unknown capabilities are refused now, not at start
         if hc.get("Sysctls"):
             spec.validate_sysctls(hc["Sysctls"], hc)
         return warnings
 
     async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
+        """POST /containers/create: (ID, warnings)."""
         d = self.deps
         if not any(k in body for k in CONFIG_KEYS):
             raise InvalidParameter("config cannot be empty in order to create a container")
@@ -99,6 +104,11 @@ class ContainerCreator:
         if not entrypoint and not cmd:
             raise InvalidParameter("no command specified")
         path, args = (entrypoint[0], entrypoint[1:] + cmd) if entrypoint else (cmd[0], cmd[1:])
+        networking = body.get("NetworkingConfig") or {}
+        if not isinstance(networking, dict):
+            raise InvalidParameter("invalid NetworkingConfig")
+        networks = d.networks.initial_settings(hc["NetworkMode"],
+                                               networking.get("EndpointsConfig"))
         cid = secrets.token_hex(32)
         name = names_mod.validate(name) if name else names_mod.generate(d.repo.names)
         d.repo.reserve_name(name, cid)  # before the first await: one winner per name
@@ -110,7 +120,8 @@ class ContainerCreator:
                 config["Hostname"] = cid[:12]
             config["Image"] = image_ref
             await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
-            doc = self._document(cid, name, path, args, image.id, hc, config, mount_list)
+            doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,
+                                 networks)
             ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,
                                                      runtime=hc["Runtime"], mounts=mount_list))
             await d.repo.save(ctr)
@@ -123,12 +134,12 @@ class ContainerCreator:
         return cid, warnings
 
     def _document(self, cid: str, name: str, path: str, args: list[str], image_id: str,
-                  hc: dict[str, Any], config: dict[str, Any],
-                  mount_list: list[dict[str, Any]]) -> dict[str, Any]:
+                  hc: dict[str, Any], config: dict[str, Any], mount_list: list[dict[str, Any]],
+                  networks: dict[str, Any]) -> dict[str, Any]:
         """The container in Docker's shape: what inspect returns."""
         cdir = self.deps.paths.dir(cid)
         settings = network_settings_shape()
-        settings["Networks"] = self.deps.networks.initial_settings(hc["NetworkMode"])
+        settings["Networks"] = networks
         return {
             "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
             "State": new_state(), "Image": image_id,

@@ -11,7 +11,7 @@ from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
 from ..events import Events
 from ..images import ImageService
-from ..networks import NetworkService
+from ..endpoints import Endpoints
 from .repository import ContainerPaths, ContainerRepository
 
 
@@ -22,7 +22,7 @@ class ContainerDeps:
     paths: ContainerPaths
     layers: LayerStore
     images: ImageService
-    networks: NetworkService
+    networks: Endpoints   # containers on networks: endpoints, ports, names
     events: Events
     runtimes: Runtimes
     log_drivers: LogDrivers

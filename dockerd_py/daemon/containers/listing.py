@@ -148,7 +148,8 @@ class ContainerViews:
             "Id": ctr.id, "Names": ["/" + ctr.name], "Image": image_name,
             "ImageID": ctr.image_id,
             "Command": " ".join([ctr.doc["Path"]] + list(ctr.doc["Args"])),
-            "Created": ctr.created_ns // 1_000_000_000, "Ports": [],
+            "Created": ctr.created_ns // 1_000_000_000,
+            "Ports": port_list(ctr.doc["NetworkSettings"].get("Ports") or {}),
             "Labels": ctr.config.get("Labels") or {}, "State": ctr.status,
             "Status": ctr.status_text(),
             "HostConfig": {"NetworkMode": ctr.host_config.get("NetworkMode", "bridge")},
@@ -162,6 +163,20 @@ class ContainerViews:
 
     def disk_usage(self) -> list[dict[str, Any]]:
         return [self.summary(c, True) for c in self.repo.all()]
+
+
+def port_list(ports: dict[str, Any]) -> list[dict[str, Any]]:
+    """NetworkSettings.Ports as the Ports of `docker ps`."""
+    out: list[dict[str, Any]] = []
+    for key, bindings in ports.items():
+        port, _, proto = key.partition("/")
+        if not bindings:
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+            continue
+        for b in bindings:
+            out.append({"IP": b.get("HostIp") or "0.0.0.0", "PrivatePort": int(port),
+                        "PublicPort": int(b.get("HostPort") or 0), "Type": proto or "tcp"})
+    return out
 
 
 def _match_network(ctr: Container, values: set[str]) -> bool:

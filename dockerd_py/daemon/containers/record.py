@@ -93,6 +93,7 @@ class Internal:
     user_stopped: bool = False   # for unless-stopped at daemon start
     restart_backoff: int = 0     # restarts since the container last ran 10 s
     sandbox_id: str = ""
+    interfaces: dict[str, str] = field(default_factory=dict)  # network id -> eth0, eth1...
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

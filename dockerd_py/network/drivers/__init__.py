@@ -5,11 +5,13 @@ from ...errors import NotFound
 from .base import DriverContext, NetworkDriver
 from .bridge import BridgeDriver
 from .host import HostDriver
+from .macvlan import MacvlanDriver
 from .null import NullDriver
 
 NETWORK_DRIVERS: dict[str, type[NetworkDriver]] = {
     "bridge": BridgeDriver,
     "host": HostDriver,
+    "macvlan": MacvlanDriver,
     "null": NullDriver,
 }
 

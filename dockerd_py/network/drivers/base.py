@@ -31,6 +31,12 @@ class NetworkDriver(ABC):
     def __init__(self, ctx: DriverContext) -> None:
         self.ctx = ctx
 
+    def check_options(self, net: Network) -> None:
+        """Refuse, with Docker's text, options this driver cannot honour (at create)."""
+
+    async def check_host(self, net: Network) -> None:
+        """Refuse, at create, a network the host cannot give (a missing parent link)."""
+
     async def create_network(self, net: Network) -> None:
         """Bring the network up on the host (at creation, and at daemon start)."""
 
@@ -42,6 +48,11 @@ class NetworkDriver(ABC):
 
     async def leave(self, net: Network, ep: Endpoint) -> None:
         """Remove what join left on the host (normally gone with the namespace)."""
+
+    def host_interface(self, net: Network) -> str | None:
+        """The network's interface on the host that published ports lead through
+        (a bridge); None where the driver has none."""
+        return None
 
     def host_ifname(self, ep: Endpoint) -> str:
         """The host-side name of an endpoint's link, with this instance's prefix."""

@@ -2,6 +2,7 @@
 forwarding rules through the firewall seam."""
 from __future__ import annotations
 
+from ...errors import InvalidParameter
 from ..bridge import Attachment
 from ..firewall import BridgeRules
 from ..model import Endpoint, Network
@@ -12,19 +13,34 @@ class BridgeDriver(NetworkDriver):
     name = "bridge"
     uses_ipam = True
 
+    def bridge_of(self, net: Network) -> str:
+        """The Linux bridge: the name asked for, else one with this instance's
+        prefix and the network's ID (at most 15 characters)."""
+        prefix = self.ctx.instance_prefix
+        return net.bridge_name or f"{prefix}br-{net.id[:12 - len(prefix)]}"
+
+    def host_interface(self, net: Network) -> str | None:
+        return self.bridge_of(net)
+
+    def check_options(self, net: Network) -> None:
+        name = net.bridge_name
+        if name and (len(name) > 15 or "/" in name or " " in name):
+            raise InvalidParameter(f"invalid bridge name {name!r}")
+
     def _rules(self, net: Network) -> BridgeRules:
         opts = net.options
         return BridgeRules(
-            net.bridge_name, net.ipam_config[0]["Subnet"],
+            self.bridge_of(net), net.ipam_config[0]["Subnet"],
             masquerade=opts.get("com.docker.network.bridge.enable_ip_masquerade") != "false",
-            icc=opts.get("com.docker.network.bridge.enable_icc") != "false")
+            icc=opts.get("com.docker.network.bridge.enable_icc") != "false",
+            internal=net.internal)
 
     def _mtu(self, net: Network) -> int:
         return int(net.options.get("com.docker.network.driver.mtu", self.ctx.mtu))
 
     async def create_network(self, net: Network) -> None:
         assert net.pool is not None
-        await self.ctx.links.ensure_bridge(net.bridge_name, str(net.pool.gateway),
+        await self.ctx.links.ensure_bridge(self.bridge_of(net), str(net.pool.gateway),
                                            net.pool.subnet.prefixlen, self._mtu(net))
         if self.ctx.iptables:
             await self.ctx.firewall.add_bridge(self._rules(net))
@@ -32,13 +48,13 @@ class BridgeDriver(NetworkDriver):
     async def delete_network(self, net: Network) -> None:
         if self.ctx.iptables:
             await self.ctx.firewall.remove_bridge(self._rules(net))
-        await self.ctx.links.delete_link(net.bridge_name)
+        await self.ctx.links.delete_link(self.bridge_of(net))
 
     async def join(self, net: Network, ep: Endpoint, pid: int) -> None:
         att = Attachment(host_ifname=self.host_ifname(ep), ifname=ep.ifname,
                          address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac,
                          gateway=ep.gateway, mtu=self._mtu(net))
-        await self.ctx.links.attach(net.bridge_name, pid, att)
+        await self.ctx.links.attach(self.bridge_of(net), pid, att)
 
     async def leave(self, net: Network, ep: Endpoint) -> None:
         await self.ctx.links.delete_link(self.host_ifname(ep))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .base import BridgeRules, Firewall
+from .base import BridgeRules, Firewall, PortMapping
 from .iptables_restore import IptablesRestore
 from .python_iptables import PythonIptables
 from .recorder import Recorder
@@ -40,4 +40,4 @@ async def choose_backend(configured: str) -> str:
     return "python-iptables" if b"legacy" in out else "iptables-restore"
 
 
-__all__ = ["BridgeRules", "Firewall", "new_firewall", "choose_backend", "BACKENDS", "AUTO"]
+__all__ = ["BridgeRules", "Firewall", "PortMapping", "new_firewall", "choose_backend", "BACKENDS", "AUTO"]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from ...errors import DockerError
-from .base import BridgeRules, Firewall
+from .base import Firewall
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ class IptablesRestore(Firewall):
     def __init__(self, prefix: str) -> None:
         super().__init__(prefix)
         self._lock = asyncio.Lock()  # one change at a time, as the xtables lock wants
-        self._bridges: dict[str, BridgeRules] = {}
 
     async def _save(self, table: str) -> list[str]:
         code, out, err = await _run("iptables-save", "-t", table)
@@ -45,51 +44,41 @@ class IptablesRestore(Firewall):
         if code != 0:
             raise FirewallError(f"iptables-restore: {err.strip()}")
 
-    async def setup(self) -> None:
-        async with self._lock:
-            await self._apply()
-
-    async def add_bridge(self, rules: BridgeRules) -> None:
-        async with self._lock:
-            self._bridges[rules.bridge] = rules
-            await self._apply()
-
-    async def remove_bridge(self, rules: BridgeRules) -> None:
-        async with self._lock:
-            self._bridges.pop(rules.bridge, None)
-            await self._apply()
-
-    async def _apply(self) -> None:
+    async def apply(self) -> None:
         """Rewrite our chains in full (declaring a chain with --noflush empties it)
         and add any jump that is missing. One restore per table is atomic."""
-        for table, hooks in self.chains.items():
-            existing = await self._save(table)
-            lines = [f"*{table}"]
-            for chain in dict.fromkeys(c for c, _, _ in hooks):
-                lines.append(f":{chain} - [0:0]")
-            for rules in self._bridges.values():
-                for rule in self.bridge_rules(rules)[table]:
-                    lines.append(_join(rule))
-            for chain, builtin, match in hooks:
-                jump = " ".join(["-A", builtin, *match, "-j", chain])
-                if jump not in existing:
-                    lines.append(_join(["-I", builtin, "1", *match, "-j", chain]))
-            lines.append("COMMIT")
-            await self._restore("\n".join(lines) + "\n")
+        async with self._lock:
+            rendered = self.render()
+            for table, hooks in self.chains.items():
+                existing = await self._save(table)
+                lines = [f"*{table}"]
+                for chain in dict.fromkeys(c for c, _, _ in hooks):
+                    lines.append(f":{chain} - [0:0]")
+                lines += [_join(rule) for rule in rendered[table]]
+                for chain, builtin, match in hooks:
+                    if builtin is None:
+                        continue
+                    jump = " ".join(["-A", builtin, *match, "-j", chain])
+                    if jump not in existing:
+                        lines.append(_join(["-I", builtin, "1", *match, "-j", chain]))
+                lines.append("COMMIT")
+                await self._restore("\n".join(lines) + "\n")
 
     async def teardown(self) -> None:
         async with self._lock:
-            self._bridges.clear()
+            self.bridges.clear()
+            self.ports.clear()
             for table, hooks in self.chains.items():
                 existing = await self._save(table)
                 lines = [f"*{table}"]
                 for chain, builtin, match in hooks:
-                    jump = " ".join(["-A", builtin, *match, "-j", chain])
-                    if jump in existing:
+                    jump = " ".join(["-A", str(builtin), *match, "-j", chain])
+                    if builtin is not None and jump in existing:
                         lines.append(_join(["-D", builtin, *match, "-j", chain]))
-                for chain in dict.fromkeys(c for c, _, _ in hooks):
-                    if any(line.startswith(f":{chain} ") for line in existing):
-                        lines += [f"-F {chain}", f"-X {chain}"]
+                ours = [c for c in dict.fromkeys(c for c, _, _ in hooks)
+                        if any(line.startswith(f":{c} ") for line in existing)]
+                lines += [f"-F {chain}" for chain in ours]
+                lines += [f"-X {chain}" for chain in ours]
                 lines.append("COMMIT")
                 if len(lines) > 2:
                     await self._restore("\n".join(lines) + "\n")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ...errors import DockerError
-from .base import BridgeRules, Firewall
+from .base import Firewall
 
 XTABLES_LOCK = "/run/xtables.lock"
 
@@ -22,11 +22,11 @@ class FirewallError(DockerError):
     pass
 
 
-def _rule(iptc: Any, chain: Any, args: list[str]) -> Any:
-    """An iptc.Rule from iptables arguments (the subset bridge_rules uses:
-    -s, -d, -i, -o with an optional `!`, -m MATCH --opt value..., -j TARGET)."""
+def _rule(iptc: Any, args: list[str]) -> Any:
+    """An iptc.Rule from iptables arguments (what render() writes: -s, -d, -i, -o,
+    -p with an optional `!`, -m MATCH --opt value..., -j TARGET --opt value...)."""
     rule = iptc.Rule()
-    i, negate, match = 0, False, None
+    i, negate, current = 0, False, None
     while i < len(args):
         arg = args[i]
         if arg == "!":
@@ -43,12 +43,14 @@ def _rule(iptc: Any, chain: Any, args: list[str]) -> Any:
             rule.in_interface = prefix + value
         elif arg == "-o":
             rule.out_interface = prefix + value
+        elif arg == "-p":
+            rule.protocol = prefix + value
         elif arg == "-m":
-            match = rule.create_match(value)
+            current = rule.create_match(value)
         elif arg == "-j":
-            rule.create_target(value)
-        elif arg.startswith("--") and match is not None:
-            setattr(match, arg[2:].replace("-", "_"), prefix + value)
+            current = rule.create_target(value)
+        elif arg.startswith("--") and current is not None:
+            setattr(current, arg[2:].replace("-", "_"), prefix + value)
         else:
             raise FirewallError(f"python-iptables backend: unsupported argument {arg}")
         negate = False
@@ -60,24 +62,17 @@ class PythonIptables(Firewall):
     def __init__(self, prefix: str) -> None:
         super().__init__(prefix)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="firewall")
-        self._bridges: dict[str, BridgeRules] = {}
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def setup(self) -> None:
-        await self._call(self._apply)
-
-    async def add_bridge(self, rules: BridgeRules) -> None:
-        self._bridges[rules.bridge] = rules
-        await self._call(self._apply)
-
-    async def remove_bridge(self, rules: BridgeRules) -> None:
-        self._bridges.pop(rules.bridge, None)
-        await self._call(self._apply)
+    async def apply(self) -> None:
+        rendered = self.render()
+        await self._call(self._apply, rendered)
 
     async def teardown(self) -> None:
-        self._bridges.clear()
+        self.bridges.clear()
+        self.ports.clear()
         await self._call(self._teardown)
 
     # -- on the firewall thread ----------------------------------------------------
@@ -89,7 +84,7 @@ class PythonIptables(Firewall):
         finally:
             os.close(fd)
 
-    def _apply(self) -> None:
+    def _apply(self, rendered: dict[str, list[list[str]]]) -> None:
         """Rewrite our chains in full and add any jump that is missing."""
         import iptc  # loads libiptc: only on hosts that use this backend
 
@@ -104,21 +99,19 @@ class PythonIptables(Firewall):
                         table.create_chain(name)
                     chain.flush()
                     ours[name] = chain
-                for rules in self._bridges.values():
-                    for args in self.bridge_rules(rules)[table_name]:
-                        chain = ours[args[1]]
-                        chain.append_rule(_rule(iptc, chain, args[2:]))
+                for args in rendered[table_name]:
+                    ours[args[1]].append_rule(_rule(iptc, args[2:]))
                 for name, builtin, match in hooks:
-                    if not self._has_jump(iptc, table, builtin, name, match):
-                        jump = _rule(iptc, None, [*match, "-j", name])
-                        iptc.Chain(table, builtin).insert_rule(jump)
+                    if builtin is not None and not self._has_jump(iptc, table, builtin, name,
+                                                                  match):
+                        iptc.Chain(table, builtin).insert_rule(_rule(iptc, [*match, "-j", name]))
                 table.commit()
                 table.refresh()
         self._locked(work)
 
     def _has_jump(self, iptc: Any, table: Any, builtin: str, target: str,
                   match: list[str]) -> bool:
-        wanted = _rule(iptc, None, [*match, "-j", target])
+        wanted = _rule(iptc, [*match, "-j", target])
         return any(r == wanted for r in iptc.Chain(table, builtin).rules)
 
     def _teardown(self) -> None:
@@ -129,15 +122,18 @@ class PythonIptables(Firewall):
                 table = iptc.Table(table_name)
                 table.autocommit = False
                 for name, builtin, match in hooks:
-                    wanted = _rule(iptc, None, [*match, "-j", name])
+                    if builtin is None:
+                        continue
+                    wanted = _rule(iptc, [*match, "-j", name])
                     chain = iptc.Chain(table, builtin)
                     for rule in list(chain.rules):
                         if rule == wanted:
                             chain.delete_rule(rule)
-                for name in dict.fromkeys(c for c, _, _ in hooks):
-                    if table.is_chain(name):
-                        iptc.Chain(table, name).flush()
-                        table.delete_chain(name)
+                ours = [n for n in dict.fromkeys(c for c, _, _ in hooks) if table.is_chain(n)]
+                for name in ours:  # flush all first: they jump to each other
+                    iptc.Chain(table, name).flush()
+                for name in ours:
+                    table.delete_chain(name)
                 table.commit()
                 table.refresh()
         self._locked(work)

@@ -1,0 +1,107 @@
+"""Names on user-defined networks: each container there gets the embedded DNS
+server at 127.0.0.11, which answers the names, network aliases and short IDs
+of the running containers that share a network with it, and forwards the rest
+to the host's resolvers (never from an internal network)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..config import DaemonConfig
+from ..network.dns import ContainerDns, Resolver
+from ..network.files import host_nameservers
+from ..network.netns import sockets_in
+from .containers.record import Container
+from .networks import PREDEFINED, NetworkService
+
+log = logging.getLogger(__name__)
+EMBEDDED_DNS = "127.0.0.11"
+
+
+def dns_names(ctr: Container, endpoint: dict[str, Any]) -> list[str]:
+    """The names a container answers to on one network (DNSNames of inspect)."""
+    names = [ctr.name, ctr.id[:12]]
+    names += [a for a in endpoint.get("Aliases") or [] if a not in names]
+    return names
+
+
+class EmbeddedDns:
+    def __init__(self, cfg: DaemonConfig, networks: NetworkService) -> None:
+        self.cfg = cfg
+        self.networks = networks
+        self.servers: dict[str, ContainerDns] = {}
+
+    def wanted(self, ctr: Container) -> bool:
+        """On at least one user-defined network (the default bridge has no DNS)."""
+        return any(name not in PREDEFINED
+                   for name in ctr.doc["NetworkSettings"].get("Networks") or {})
+
+    async def start(self, ctr: Container, pid: int) -> None:
+        if ctr.id in self.servers or not self.wanted(ctr):
+            return
+        udp, tcp = await asyncio.to_thread(sockets_in, pid, EMBEDDED_DNS, 53)
+        internal_only = all(self._internal(name) for name in self._user_networks(ctr))
+        resolver = Resolver(lambda name: self._lookup(ctr, name),
+                            lambda name: self._reverse(ctr, name),
+                            self.upstreams(ctr), may_forward=not internal_only)
+        server = ContainerDns(resolver)
+        try:
+            await server.start(udp, tcp)
+        except BaseException:
+            udp.close()
+            tcp.close()
+            raise
+        self.servers[ctr.id] = server
+
+    def stop(self, ctr: Container) -> None:
+        server = self.servers.pop(ctr.id, None)
+        if server is not None:
+            server.close()  # our sockets would otherwise keep its namespace alive
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.close()
+        self.servers.clear()
+
+    def upstreams(self, ctr: Container) -> list[str]:
+        return list(ctr.host_config.get("Dns") or self.cfg.dns or host_nameservers())
+
+    # -- answers ------------------------------------------------------------------
+    def _user_networks(self, ctr: Container) -> list[str]:
+        return [n for n in ctr.doc["NetworkSettings"].get("Networks") or {}
+                if n not in PREDEFINED]
+
+    def _internal(self, name: str) -> bool:
+        net = self.networks.find(name, missing_ok=True)
+        return net is not None and net.internal
+
+    def _peers(self, ctr: Container) -> list[tuple[Container, str, dict[str, Any]]]:
+        """(container, network, endpoint) of every running container that shares a
+        user-defined network with ctr, ctr included."""
+        out = []
+        for name in self._user_networks(ctr):
+            net = self.networks.find(name, missing_ok=True)
+            if net is None:
+                continue
+            for other in self.networks.members(net):
+                ep = other.doc["NetworkSettings"]["Networks"].get(name) or {}
+                if other.running and ep.get("IPAddress"):
+                    out.append((other, name, ep))
+        return out
+
+    def _lookup(self, ctr: Container, name: str) -> list[str] | None:
+        addresses = []
+        for other, network, ep in self._peers(ctr):
+            names = {n.lower() for n in dns_names(other, ep)}
+            if name in names or name in {f"{n}.{network.lower()}" for n in names}:
+                addresses.append(ep["IPAddress"])
+        return list(dict.fromkeys(addresses)) or None
+
+    def _reverse(self, ctr: Container, name: str) -> list[str] | None:
+        if not name.endswith(".in-addr.arpa"):
+            return None
+        address = ".".join(reversed(name[:-len(".in-addr.arpa")].split(".")))
+        hosts = [f"{other.name}.{network}" for other, network, ep in self._peers(ctr)
+                 if ep["IPAddress"] == address]
+        return hosts or None

@@ -1,0 +1,329 @@
+"""Containers on networks: their endpoints (addresses, interfaces, aliases),
+connect and disconnect, published ports and names, as the container services
+and the network routes ask. The networks themselves are networks.py's."""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from ..config import DaemonConfig
+from ..errors import Conflict, DockerError, Forbidden, InvalidParameter
+from ..network import ipam
+from ..network.files import NameSettings, write_files
+from ..network.model import Endpoint, Network
+from .containers.record import Container, endpoint_shape
+from .events import Events
+from .networks import PREDEFINED, NetworkService
+from .dns import EMBEDDED_DNS, EmbeddedDns, dns_names
+from .ports import Ports, Target
+
+log = logging.getLogger(__name__)
+
+
+def mode_network(mode: str) -> str:
+    """The network a NetworkMode puts a container on."""
+    return "bridge" if mode in ("default", "") else mode
+
+
+class Endpoints:
+    def __init__(self, cfg: DaemonConfig, networks: NetworkService, events: Events,
+                 ports: Ports, dns: EmbeddedDns) -> None:
+        self.cfg = cfg
+        self.networks = networks
+        self.events = events
+        self.ports = ports
+        self.dns = dns
+
+    # -- at create ----------------------------------------------------------------
+    def validate_mode(self, mode: str) -> None:
+        if mode.startswith("container:"):
+            if len(mode) == len("container:"):
+                raise InvalidParameter("Invalid network mode: invalid container format "
+                                       "container:<name|id>")
+            return
+        self.networks.get(mode_network(mode))
+
+    def uses_host_namespace(self, mode: str) -> bool:
+        """Whether a container of this NetworkMode shares the host's namespace."""
+        if mode.startswith("container:"):
+            return False
+        net = self.networks.find(mode_network(mode), missing_ok=True)
+        return net is not None and self.networks.driver_of(net).namespace == "host"
+
+    def initial_settings(self, mode: str,
+                         endpoints_config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """NetworkSettings.Networks of a created container: its NetworkMode's
+        network first, then any others of NetworkingConfig (API >= 1.44)."""
+        if mode.startswith("container:"):
+            return {}
+        configs = {mode_network(k): v for k, v in (endpoints_config or {}).items()}
+        first = self.networks.get(mode_network(mode))
+        own = [configs.pop(key, None) for key in (mode_network(mode), first.name, first.id)]
+        out = {first.name: self._endpoint_doc(first, next((c for c in own if c), {}))}
+        if len(configs) and self.networks.driver_of(first).namespace == "host":
+            raise InvalidParameter("container sharing network namespace with host cannot be "
+                                   "connected to more networks")
+        for name, config in configs.items():
+            net = self.networks.get(name)
+            if net.name in out:
+                continue
+            if net.name in PREDEFINED:
+                raise InvalidParameter(f"Container cannot be connected to network endpoints: "
+                                       f"{first.name}, {net.name}")
+            out[net.name] = self._endpoint_doc(net, config or {})
+        return out
+
+    def _endpoint_doc(self, net: Network, config: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(config, dict):
+            raise InvalidParameter("invalid EndpointSettings")
+        ipam_config = config.get("IPAMConfig") or None
+        static = (ipam_config or {}).get("IPv4Address")
+        if static:
+            if net.name in PREDEFINED:
+                raise InvalidParameter("user specified IP address is supported on user defined "
+                                       "networks only")
+            if net.pool is not None:
+                if ipam.parse_address(static, "IPv4") not in net.pool.subnet:
+                    raise InvalidParameter(f"no configured subnet or ip-range contain the IP "
+                                           f"address {static}")
+        aliases = config.get("Aliases") or None
+        if aliases and net.name in PREDEFINED:
+            raise InvalidParameter("network-scoped alias is supported only for containers in "
+                                   "user defined networks")
+        return endpoint_shape(net.id, IPAMConfig=ipam_config, Aliases=aliases,
+                              Links=config.get("Links") or None,
+                              MacAddress=config.get("MacAddress") or "")
+
+    # -- at start and stop ------------------------------------------------------------
+    def allocate(self, ctr: Container) -> None:
+        """Give each endpoint an address (a static one if asked), before the start;
+        all or nothing."""
+        done: list[tuple[Network, str]] = []
+        try:
+            for name, ep in ctr.doc["NetworkSettings"]["Networks"].items():
+                net = self.networks.get(name)
+                ip = self._take_address(net, ep)
+                if ip is not None:
+                    done.append((net, ip))
+                self._fill(ep, net, ip)
+                if net.name not in PREDEFINED:
+                    ep["DNSNames"] = dns_names(ctr, ep)
+        except BaseException:
+            for net, ip in done:
+                net.pool.release(ip)  # type: ignore[union-attr]
+            raise
+        self._mirror_default(ctr.doc["NetworkSettings"])
+
+    def _take_address(self, net: Network, ep: dict[str, Any]) -> str | None:
+        if net.pool is None:
+            return None
+        static = (ep.get("IPAMConfig") or {}).get("IPv4Address")
+        return str(net.pool.reserve(static) if static else net.pool.allocate())
+
+    def _fill(self, ep: dict[str, Any], net: Network, ip: str | None) -> None:
+        ep.update(EndpointID=secrets.token_hex(32), NetworkID=net.id)
+        if net.name not in PREDEFINED:
+            ep["DNSNames"] = None  # filled by allocate, which knows the container
+        if ip is None or net.pool is None:
+            return
+        mac = ep.get("MacAddress") or ipam.mac_for(ipam.parse_address(ip, "IPv4"))
+        ep.update(Gateway=str(net.pool.gateway), IPAddress=ip,
+                  IPPrefixLen=net.pool.subnet.prefixlen, MacAddress=mac)
+
+    def release(self, ctr: Container) -> None:
+        settings = ctr.doc["NetworkSettings"]
+        for name, ep in settings["Networks"].items():
+            self._release_endpoint(name, ep)
+        settings.update(SandboxID="", SandboxKey="", Ports={})
+        self._mirror_default(settings)
+
+    def _release_endpoint(self, name: str, ep: dict[str, Any]) -> None:
+        net = self.networks.find(name, missing_ok=True)
+        if net is not None and net.pool is not None:
+            net.pool.release(ep.get("IPAddress"))
+        mac = ep.get("MacAddress") or ""
+        if ep.get("IPAddress") and mac == ipam.mac_for(ipam.parse_address(ep["IPAddress"],
+                                                                        "IPv4")):
+            mac = ""  # derived from the address; one the user asked for stays
+        ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, MacAddress=mac)
+
+    @staticmethod
+    def _mirror_default(settings: dict[str, Any]) -> None:
+        """The top-level fields repeat the default bridge endpoint (deprecated, still read)."""
+        ep = settings["Networks"].get("bridge") or {}
+        for key in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"):
+            settings[key] = ep.get(key, 0 if key == "IPPrefixLen" else "")
+
+    async def attach(self, ctr: Container, pid: int) -> None:
+        """Plug the container's endpoints in (it has a pid now) and publish its ports."""
+        settings = ctr.doc["NetworkSettings"]
+        if not ctr.internal.sandbox_id:
+            ctr.internal.sandbox_id = secrets.token_hex(32)
+        settings["SandboxID"] = ctr.internal.sandbox_id
+        settings["SandboxKey"] = f"/proc/{pid}/ns/net"
+        ctr.internal.interfaces = {}
+        for index, (name, ep) in enumerate(settings["Networks"].items()):
+            net = self.networks.get(name)
+            await self._join(ctr, net, ep, pid, f"eth{index}", default_route=index == 0)
+        await self.ports.publish(ctr, self._bridge_endpoint(ctr))
+        await self.dns.start(ctr, pid)
+
+    async def _join(self, ctr: Container, net: Network, ep: dict[str, Any], pid: int,
+                    ifname: str, default_route: bool) -> None:
+        if not ep.get("EndpointID"):
+            return
+        await self.networks.bring_up(net)
+        gateway = ep.get("Gateway") if default_route and not net.internal else None
+        endpoint = Endpoint(ep["EndpointID"], ifname, ep.get("IPAddress", ""),
+                            ep.get("IPPrefixLen", 0), ep.get("MacAddress", ""), gateway or None)
+        await self.networks.driver_of(net).join(net, endpoint, pid)
+        ctr.internal.interfaces[net.id] = ifname
+
+    def _bridge_endpoint(self, ctr: Container) -> Target | None:
+        """Where published ports lead: the first endpoint with an address behind a
+        host interface (a bridge)."""
+        for name, ep in ctr.doc["NetworkSettings"]["Networks"].items():
+            net = self.networks.find(name, missing_ok=True)
+            if net is None or not ep.get("IPAddress"):
+                continue
+            bridge = self.networks.driver_of(net).host_interface(net)
+            if bridge is not None:
+                default_ip = (net.options.get("com.docker.network.bridge.host_binding_ipv4")
+                              or self.cfg.ip or "0.0.0.0")
+                return Target(bridge, ep["IPAddress"], ep["EndpointID"], default_ip)
+        return None
+
+    async def detach(self, ctr: Container) -> None:
+        """Remove what the drivers left on the host for the container's endpoints."""
+        self.dns.stop(ctr)
+        await self.ports.unpublish(ctr)
+        for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
+            await self._leave(self.networks.find(name, missing_ok=True), ep)
+
+    async def _leave(self, net: Network | None, ep: dict[str, Any]) -> None:
+        if net is None or not ep.get("EndpointID"):
+            return
+        endpoint = Endpoint(ep["EndpointID"], "", ep.get("IPAddress", ""), 0, "", None)
+        try:
+            await self.networks.driver_of(net).leave(net, endpoint)
+        except DockerError as exc:
+            log.warning("leaving %s: %s", net.name, exc.message)
+
+    # -- connect and disconnect -----------------------------------------------------------
+    async def connect(self, ctr: Container, net: Network, config: dict[str, Any]) -> None:
+        networks = ctr.doc["NetworkSettings"]["Networks"]
+        mode = ctr.host_config.get("NetworkMode", "bridge")
+        if mode.startswith("container:") or self.uses_host_namespace(mode):
+            raise Forbidden("container sharing network namespace with another container or "
+                            "host cannot be connected to any other network")
+        if net.name in networks:
+            raise Forbidden(f"endpoint with name {ctr.name} already exists in network "
+                            f"{net.name}")
+        if self.networks.driver_of(net).namespace == "host" or net.name == "none":
+            raise Forbidden("container cannot be disconnected from host network or connected "
+                            "to host network")
+        ep = self._endpoint_doc(net, config)
+        if ctr.running:
+            ip = self._take_address(net, ep)
+            try:
+                self._fill(ep, net, ip)
+                if net.name not in PREDEFINED:
+                    ep["DNSNames"] = dns_names(ctr, ep)
+                used = set(ctr.internal.interfaces.values())
+                ifname = next(f"eth{i}" for i in range(64) if f"eth{i}" not in used)
+                await self._join(ctr, net, ep, ctr.state["Pid"], ifname, default_route=False)
+            except BaseException:
+                if ip is not None and net.pool is not None:
+                    net.pool.release(ip)
+                raise
+        networks[net.name] = ep
+        if ctr.running:
+            await self.dns.start(ctr, ctr.state["Pid"])
+        self._mirror_default(ctr.doc["NetworkSettings"])
+        self.events.publish("network", "connect", net.id, {"container": ctr.id,
+                                                           "name": net.name,
+                                                           "type": net.driver})
+
+    async def disconnect(self, ctr: Container, net: Network, force: bool) -> None:
+        networks = ctr.doc["NetworkSettings"]["Networks"]
+        if net.name not in networks:
+            if force:
+                return
+            raise Forbidden(f"container {ctr.id} is not connected to network {net.name}")
+        if self.networks.driver_of(net).namespace == "host":
+            raise Forbidden("container cannot be disconnected from host network or connected "
+                            "to host network")
+        ep = networks[net.name]
+        if ctr.running:
+            target = self._bridge_endpoint(ctr)
+            if target is not None and target.endpoint_id == ep.get("EndpointID"):
+                await self.ports.unpublish(ctr)
+            await self._leave(net, ep)
+            ctr.internal.interfaces.pop(net.id, None)
+        self._release_endpoint(net.name, ep)
+        del networks[net.name]
+        if not self.dns.wanted(ctr):
+            self.dns.stop(ctr)
+        self._mirror_default(ctr.doc["NetworkSettings"])
+        self.events.publish("network", "disconnect", net.id, {"container": ctr.id,
+                                                              "name": net.name,
+                                                              "type": net.driver})
+
+    # -- names ------------------------------------------------------------------------
+    def name_settings(self, ctr: Container) -> NameSettings:
+        config, hc = ctr.config, ctr.host_config
+        endpoints = list((ctr.doc["NetworkSettings"].get("Networks") or {}).values())
+        address = next((ep["IPAddress"] for ep in endpoints if ep.get("IPAddress")), "")
+        gateway = next((ep["Gateway"] for ep in endpoints if ep.get("Gateway")), "")
+        return NameSettings(
+            hostname=config.get("Hostname", ""), domainname=config.get("Domainname", ""),
+            host_network=self.uses_host_namespace(hc.get("NetworkMode", "bridge")),
+            address=address, gateway=gateway, extra_hosts=list(hc.get("ExtraHosts") or []),
+            dns=list(hc.get("Dns") or self.cfg.dns or []),
+            dns_search=list(hc.get("DnsSearch") or self.cfg.dns_search or []),
+            dns_options=list(hc.get("DnsOptions") or self.cfg.dns_opts or []),
+            embedded_dns=EMBEDDED_DNS if self.dns.wanted(ctr) else "")
+
+    def write_name_files(self, ctr: Container) -> None:
+        """/etc/hostname, /etc/hosts, /etc/resolv.conf of the container (blocking)."""
+        write_files(self.name_settings(ctr), ctr.doc["HostnamePath"], ctr.doc["HostsPath"],
+                    ctr.doc["ResolvConfPath"])
+
+    # -- views and start-up -----------------------------------------------------------------
+    def inspect_doc(self, net: Network, verbose: bool = False) -> dict[str, Any]:
+        doc = dict(net.doc)
+        members = {}
+        for ctr in self.networks.members(net):
+            ep = ctr.doc["NetworkSettings"]["Networks"].get(net.name) or {}
+            if not ctr.running or not ep.get("EndpointID"):
+                continue
+            members[ctr.id] = {"Name": ctr.name, "EndpointID": ep.get("EndpointID", ""),
+                               "MacAddress": ep.get("MacAddress", ""),
+                               "IPv4Address": f"{ep['IPAddress']}/{ep['IPPrefixLen']}"
+                               if ep.get("IPAddress") else "", "IPv6Address": ""}
+        doc["Containers"] = members
+        return doc
+
+    async def restore(self, containers: list[Container]) -> None:
+        """At daemon start: the addresses, networks and ports of containers that
+        kept running."""
+        for ctr in containers:
+            if not ctr.running:
+                continue
+            for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
+                net = self.networks.find(name, missing_ok=True)
+                if net is None:
+                    continue
+                await self.networks.bring_up(net)
+                if net.pool is not None and ep.get("IPAddress"):
+                    try:
+                        net.pool.reserve(ep["IPAddress"])
+                    except (Conflict, InvalidParameter):
+                        log.warning("address %s of %s is taken twice", ep["IPAddress"], ctr.id)
+            await self.ports.publish(ctr, self._bridge_endpoint(ctr), restoring=True)
+            if ctr.state.get("Pid"):
+                try:
+                    await self.dns.start(ctr, ctr.state["Pid"])
+                except OSError as exc:
+                    log.warning("no embedded DNS for %s: %s", ctr.id, exc)
