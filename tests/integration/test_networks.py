@@ -1,0 +1,227 @@
+"""User-defined networks, as the Docker SDK and CLI use them: IPAM, names
+between containers, connect and disconnect, isolation, and dockerd's answers to
+bad requests (nothing half-made)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import docker
+import pytest
+
+from .rawhttp import request
+
+
+def post_json(daemon, path: str, doc: dict):  # type: ignore[no-untyped-def]
+    return request(daemon.sock, "POST", path, body=json.dumps(doc).encode(),
+                   headers={"Content-Type": "application/json"})
+
+
+def our_links(prefix: str) -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()
+            if line.split(":")[1].strip().startswith(prefix)}
+
+
+def probe(ip: str) -> list[str]:
+    """wget with a deadline (busybox's own -T crashes, and `timeout` must not end
+    up as PID 1, which ignores the signal: so sh stays, and passes the status on)."""
+    return ["sh", "-c", f"timeout -s KILL 3 wget -qO- http://{ip}/passwd; exit $?"]
+
+
+@pytest.fixture
+def net(client):  # type: ignore[no-untyped-def]
+    made = []
+
+    def make(name: str, **kw):  # type: ignore[no-untyped-def]
+        n = client.networks.create(name, **kw)
+        made.append(n)
+        return n
+    yield make
+    for n in made:
+        try:
+            for c in client.networks.get(n.id).containers:
+                c.remove(force=True)
+            n.remove()
+        except docker.errors.NotFound:
+            pass
+
+
+def test_create_with_ipam_and_labels(client, net):
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet="10.231.0.0/16", gateway="10.231.0.254", iprange="10.231.7.0/24",
+        aux_addresses={"router": "10.231.7.1"})])
+    n = net("ipamnet", ipam=ipam, labels={"team": "a"}, options={"x": "y"})
+    doc = client.networks.get(n.id).attrs
+    assert doc["Driver"] == "bridge" and doc["Scope"] == "local"
+    assert doc["IPAM"]["Config"] == [{"Subnet": "10.231.0.0/16", "Gateway": "10.231.0.254",
+                                      "IPRange": "10.231.7.0/24",
+                                      "AuxiliaryAddresses": {"router": "10.231.7.1"}}]
+    assert doc["Labels"] == {"team": "a"} and doc["Options"] == {"x": "y"}
+    assert [x.id for x in client.networks.list(filters={"label": "team=a"})] == [n.id]
+    assert [x.id for x in client.networks.list(filters={"name": "ipamnet"})] == [n.id]
+    assert client.networks.list(filters={"type": "custom", "name": "ipamnet"})
+    out = client.containers.run("busybox", ["ip", "-4", "-o", "addr", "show", "eth0"],
+                                network="ipamnet", remove=True).decode()
+    assert "10.231.7.2/16" in out  # from the range, past the aux address
+
+
+def test_names_aliases_and_round_robin(client, net):
+    net("dnsnet")
+    a = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"],
+                              name="dns-a", detach=True, network="dnsnet")
+    client.api.disconnect_container_from_network(a.id, "dnsnet")
+    client.api.connect_container_to_network(a.id, "dnsnet", aliases=["svc"])
+    b = client.containers.create("busybox", ["sleep", "60"], name="dns-b")
+    client.api.disconnect_container_from_network(b.id, "bridge")
+    client.api.connect_container_to_network(b.id, "dnsnet", aliases=["svc"])
+    b.start()
+    a.reload()
+    b.reload()
+    ip_a = a.attrs["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
+    ip_b = b.attrs["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
+    assert a.attrs["NetworkSettings"]["Networks"]["dnsnet"]["DNSNames"] == \
+        ["dns-a", a.id[:12], "svc"]
+
+    def lookup(name: str) -> str:
+        return client.containers.run("busybox", ["nslookup", name], network="dnsnet",
+                                     remove=True).decode()
+    assert ip_a in lookup("dns-a")
+    assert ip_b in lookup(b.id[:12])
+    both = lookup("svc")
+    assert ip_a in both and ip_b in both
+    page = client.containers.run("busybox", ["wget", "-qO-", "http://dns-a/passwd"],
+                                 network="dnsnet", remove=True)
+    assert page.startswith(b"root:")
+    resolv = client.containers.run("busybox", ["cat", "/etc/resolv.conf"], network="dnsnet",
+                                   remove=True).decode()
+    assert "nameserver 127.0.0.11" in resolv
+    # the default bridge has no embedded DNS and no names
+    plain = client.containers.run("busybox", ["cat", "/etc/resolv.conf"], remove=True).decode()
+    assert "127.0.0.11" not in plain
+
+
+def test_connect_disconnect_and_static_address(client, net):
+    n = net("cnet", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet="10.232.0.0/24")]))
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    n.connect(c, ipv4_address="10.232.0.50", aliases=["extra"])
+    out = c.exec_run(["ip", "-4", "-o", "addr"]).output.decode()
+    assert "eth1" in out and "10.232.0.50/24" in out
+    inspect = client.networks.get(n.id).attrs["Containers"]
+    assert inspect[c.id]["IPv4Address"] == "10.232.0.50/24"
+    with pytest.raises(docker.errors.APIError) as err:
+        n.connect(c)
+    assert err.value.status_code == 403 and "already exists in network cnet" in str(err.value)
+    taken = client.containers.create("busybox", ["true"])
+    with pytest.raises(docker.errors.APIError) as err:
+        n.connect(taken, ipv4_address="10.232.0.50")
+        taken.start()
+    assert "Address already in use" in str(err.value)
+    taken.remove(force=True)
+    n.disconnect(c)
+    assert "10.232.0.50" not in c.exec_run(["ip", "-4", "-o", "addr"]).output.decode()
+    assert c.id not in client.networks.get(n.id).attrs["Containers"]
+    with pytest.raises(docker.errors.APIError) as err:
+        n.disconnect(c)
+    assert err.value.status_code == 403
+    c.stop(timeout=0)
+    n.connect(c, ipv4_address="10.232.0.60")  # a stopped container: at its next start
+    c.start()
+    assert "10.232.0.60/24" in c.exec_run(["ip", "-4", "-o", "addr"]).output.decode()
+    c.remove(force=True)
+
+
+def test_networks_are_isolated_and_internal_stays_inside(client, net, daemon):
+    net("iso-a")
+    net("iso-b")
+    net("iso-int", internal=True)
+    target = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"],
+                                   detach=True, network="iso-b", name="iso-target")
+    target.reload()
+    ip = target.attrs["NetworkSettings"]["Networks"]["iso-b"]["IPAddress"]
+    same = client.containers.run("busybox", probe(ip),
+                                 network="iso-b", remove=True)
+    assert same.startswith(b"root:")
+    with pytest.raises(docker.errors.ContainerError):
+        client.containers.run("busybox", probe(ip),
+                              network="iso-a", remove=True)
+    with pytest.raises(docker.errors.ContainerError):  # internal: not even the host's bridge
+        client.containers.run("busybox", probe(ip),
+                              network="iso-int", remove=True)
+    target.remove(force=True)
+
+
+@pytest.mark.parametrize("body,status,text", [
+    ({"Name": "bridge"}, 403, "operation is not permitted on predefined bridge network"),
+    ({"Name": "x1", "Driver": "nosuch"}, 404, 'plugin "nosuch" not found'),
+    ({"Name": "x2", "Driver": "overlay"}, 403, "This node is not a swarm manager"),
+    ({"Name": "x3", "IPAM": {"Config": [{"Subnet": "10.0.0.0/33"}]}}, 400,
+     "invalid CIDR address: 10.0.0.0/33"),
+    ({"Name": "x4", "IPAM": {"Config": [{"Subnet": "10.233.0.0/24", "Gateway": "10.9.9.9"}]}},
+     400, "no matching subnet for gateway 10.9.9.9"),
+    ({"Name": "x5", "IPAM": {"Config": [{"Subnet": "10.233.0.0/24",
+                                         "IPRange": "10.234.0.0/24"}]}},
+     400, "no matching subnet for range 10.234.0.0/24"),
+    ({"Name": "bad name!"}, 400, "invalid network name"),
+    ({"Name": "x6", "Driver": "macvlan", "Options": {"parent": "nosuchlink0"}}, 400,
+     "-o parent interface was not found on the host: nosuchlink0"),
+])
+def test_bad_creates(daemon, body, status, text):
+    before = our_links(daemon.prefix)
+    r = post_json(daemon, "/networks/create", body)
+    assert r.status == status, r.body
+    assert text in r.json()["message"]
+    names = [n["Name"] for n in request(daemon.sock, "GET", "/networks").json()]
+    assert body["Name"] not in names or body["Name"] == "bridge"
+    assert our_links(daemon.prefix) == before
+
+
+def test_duplicates_overlaps_and_removals(client, net, daemon):
+    n = net("dup", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet="10.235.0.0/24")]))
+    r = post_json(daemon, "/networks/create", {"Name": "dup"})
+    assert r.status == 409 and r.json()["message"] == "network with name dup already exists"
+    r = post_json(daemon, "/networks/create", {
+        "Name": "over", "IPAM": {"Config": [{"Subnet": "10.235.0.128/25"}]}})
+    assert r.status == 403
+    assert r.json()["message"] == "Pool overlaps with other one on this address space"
+    for name in ("bridge", "host", "none"):
+        r = request(daemon.sock, "DELETE", f"/networks/{name}")
+        assert r.status == 403
+        assert r.json()["message"] == f"{name} is a pre-defined network and cannot be removed"
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True, network="dup")
+    r = request(daemon.sock, "DELETE", f"/networks/{n.id}")
+    assert r.status == 403 and "has active endpoints" in r.json()["message"]
+    c.remove(force=True)
+    r = request(daemon.sock, "DELETE", "/networks/nosuchnet")
+    assert r.status == 404 and r.json()["message"] == "network nosuchnet not found"
+    r = post_json(daemon, "/containers/create", {
+        "Image": "busybox", "Cmd": ["true"], "NetworkingConfig": {"EndpointsConfig": {
+            "bridge": {"IPAMConfig": {"IPv4Address": "10.1.2.3"}}}}})
+    assert r.status == 400
+    assert r.json()["message"] == ("user specified IP address is supported on user defined "
+                                   "networks only")
+
+
+def test_prune_and_events(client, daemon):
+    since = time.time()
+    keep = client.networks.create("prune-keep", labels={"keep": "1"})
+    gone = client.networks.create("prune-gone")
+    used = client.networks.create("prune-used")
+    c = client.containers.create("busybox", ["true"], network="prune-used")
+    try:
+        result = client.networks.prune(filters={"label!": "keep=1"})
+        assert "prune-gone" in result["NetworksDeleted"]
+        assert "prune-keep" not in result["NetworksDeleted"]
+        assert "prune-used" not in result["NetworksDeleted"]
+    finally:
+        c.remove(force=True)
+        keep.remove()
+        used.remove()
+    events = list(client.events(since=since, until=time.time() + 1, decode=True,
+                                filters={"type": "network"}))
+    actions = {(e["Action"], e["Actor"]["Attributes"].get("name")) for e in events}
+    assert ("create", "prune-gone") in actions and ("destroy", "prune-gone") in actions
+    assert gone.id not in [n.id for n in client.networks.list()]

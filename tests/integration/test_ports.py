@@ -1,0 +1,184 @@
+"""Published ports as a user reaches them: on 127.0.0.1, on the host's other
+addresses, from a client outside the host (another network namespace behind a
+veth), from the container itself (hairpin); `-P`, UDP, ports in use, and what a
+daemon restart keeps."""
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from typing import Iterator
+
+import docker
+import pytest
+
+from .rawhttp import request
+
+HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
+
+
+def http_get(host: str, port: int, timeout: float = 3) -> bytes:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=timeout) as s:
+                s.sendall(b"GET /passwd HTTP/1.0\r\nHost: x\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+                return data
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def host_port(c, key: str = "80/tcp") -> int:  # type: ignore[no-untyped-def]
+    c.reload()
+    return int(c.attrs["NetworkSettings"]["Ports"][key][0]["HostPort"])
+
+
+@contextlib.contextmanager
+def outside_client(prefix: str, subnet_octet: int) -> Iterator[tuple[str, str]]:
+    """A network namespace behind a veth: a client that is not on the host.
+    Yields (namespace, the host's address as the client sees it)."""
+    ns, host_if, peer = f"{prefix}cl", f"{prefix}h0", f"{prefix}h1"
+    host_ip, client_ip = f"10.249.{subnet_octet}.1", f"10.249.{subnet_octet}.2"
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    try:
+        run("ip", "netns", "add", ns)
+        run("ip", "link", "add", host_if, "type", "veth", "peer", "name", peer)
+        run("ip", "link", "set", peer, "netns", ns)
+        run("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        run("ip", "link", "set", host_if, "up")
+        run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{client_ip}/30", "dev", peer)
+        run("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up")
+        run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        yield ns, host_ip
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def our_nat_rules(daemon) -> list[str]:  # type: ignore[no-untyped-def]
+    out = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
+    chain = daemon.prefix.upper()
+    return [line for line in out.splitlines() if line.startswith(f"-A {chain}-DNAT")]
+
+
+def test_published_port_is_reachable_every_way(client, daemon):
+    c = client.containers.run("busybox", HTTPD, detach=True, ports={"80/tcp": None})
+    try:
+        port = host_port(c)
+        assert 32768 <= port <= 60999
+        assert b"root:x:0:0" in http_get("127.0.0.1", port)             # the userland proxy
+        assert b"root:x:0:0" in http_get(daemon.gateway, port)          # a host address: DNAT
+        with outside_client(daemon.prefix, 1) as (ns, host_ip):         # from outside: DNAT
+            out = subprocess.run(["ip", "netns", "exec", ns, "busybox", "wget", "-qO-",
+                                  f"http://{host_ip}:{port}/passwd"],
+                                 capture_output=True, timeout=20)
+            assert out.stdout.startswith(b"root:"), out.stderr
+        hairpin = c.exec_run(["sh", "-c", f"timeout -s KILL 5 wget -qO- "
+                                          f"http://{daemon.gateway}:{port}/passwd; exit $?"])
+        assert hairpin.exit_code == 0 and hairpin.output.startswith(b"root:")
+        assert any(f"--dport {port} -j DNAT" in rule for rule in our_nat_rules(daemon))
+    finally:
+        c.remove(force=True)
+    assert not any(f"--dport {port} -j DNAT" in rule for rule in our_nat_rules(daemon))
+    with pytest.raises(OSError):
+        http_get("127.0.0.1", port, timeout=0.5)
+
+
+def test_publish_all_loopback_only_and_port_command(client, daemon, docker_cli):
+    c = client.containers.run("busybox", HTTPD, detach=True, publish_all_ports=True,
+                              ports={"3333/tcp": ("127.0.0.1", None)})
+    try:
+        c.reload()
+        ports = c.attrs["NetworkSettings"]["Ports"]
+        assert ports["3333/tcp"][0]["HostIp"] == "127.0.0.1"
+        out = docker_cli("port", c.id)
+        assert out.returncode == 0
+        assert f"3333/tcp -> 127.0.0.1:{ports['3333/tcp'][0]['HostPort']}" in out.stdout.decode()
+        summary = client.api.containers(filters={"id": c.id})[0]["Ports"]
+        assert {"IP": "127.0.0.1", "PrivatePort": 3333,
+                "PublicPort": int(ports["3333/tcp"][0]["HostPort"]), "Type": "tcp"} in summary
+    finally:
+        c.remove(force=True)
+
+
+def test_fixed_port_in_use_and_released(client, daemon):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    busy = blocker.getsockname()[1]
+    blocker.listen(1)
+    c = client.containers.create("busybox", HTTPD, ports={"80/tcp": ("127.0.0.1", busy)})
+    try:
+        with pytest.raises(docker.errors.APIError) as err:
+            c.start()
+        assert "driver failed programming external connectivity" in str(err.value)
+        assert "address already in use" in str(err.value)
+        c.reload()
+        assert c.status == "created"  # not left half-started
+        assert not c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    finally:
+        blocker.close()
+    c.start()  # the port is free now
+    assert b"root:" in http_get("127.0.0.1", busy)
+    twin = client.containers.create("busybox", HTTPD, ports={"80/tcp": ("127.0.0.1", busy)})
+    try:
+        with pytest.raises(docker.errors.APIError) as err:
+            twin.start()
+        assert f"Bind for 127.0.0.1:{busy} failed: port is already allocated" in str(err.value)
+        c.stop(timeout=0)
+        twin.start()  # released by the stop
+        assert b"root:" in http_get("127.0.0.1", busy)
+    finally:
+        twin.remove(force=True)
+        c.remove(force=True)
+
+
+def test_udp_port_is_held_and_forwarded(client, daemon):
+    """busybox has no UDP server to answer from inside; the relay itself is tested
+    end to end in tests/unit/test_proxy.py. Here: the host port is held and the
+    DNAT rule is there, and both go with the container."""
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True,
+                              ports={"5353/udp": None})
+    try:
+        port = host_port(c, "5353/udp")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            with pytest.raises(OSError):
+                s.bind(("0.0.0.0", port))
+        assert any(f"-p udp -m udp --dport {port} -j DNAT" in r for r in our_nat_rules(daemon))
+    finally:
+        c.remove(force=True)
+    assert not any(f"--dport {port} -j DNAT" in r for r in our_nat_rules(daemon))
+
+
+def test_bad_port_requests(daemon):
+    import json
+    for bindings, text in (({"abc/tcp": [{}]}, "invalid containerPort: abc"),
+                           ({"80/xyz": [{}]}, "invalid proto: xyz"),
+                           ({"80/tcp": [{"HostPort": "99999"}]}, "invalid hostPort: 99999")):
+        r = request(daemon.sock, "POST", "/containers/create", body=json.dumps({
+            "Image": "busybox", "Cmd": ["true"],
+            "HostConfig": {"PortBindings": bindings}}).encode(),
+            headers={"Content-Type": "application/json"})
+        assert r.status == 400 and text in r.json()["message"]
+
+
+def test_ports_and_names_survive_a_daemon_restart(fresh_daemon):
+    client = fresh_daemon.client()
+    client.networks.create("keepnet")
+    c = client.containers.run("busybox", HTTPD, detach=True, name="keeper",
+                              ports={"80/tcp": ("127.0.0.1", None)}, network="keepnet")
+    port = host_port(c)
+    fresh_daemon.restart()
+    client = fresh_daemon.client()
+    assert b"root:" in http_get("127.0.0.1", port)
+    out = client.containers.run("busybox", ["nslookup", "keeper"], network="keepnet",
+                                remove=True).decode()
+    c.reload()
+    assert c.attrs["NetworkSettings"]["Networks"]["keepnet"]["IPAddress"] in out
+    c.remove(force=True)
