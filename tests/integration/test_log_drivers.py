@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -124,3 +125,22 @@ def test_unknown_option_refused(client, driver):
                                                                   "Config": {"nosuch": "1"}})
     assert err.value.status_code == 400
     assert f"unknown log opt 'nosuch' for {driver} log driver" in str(err.value)
+
+
+def test_json_file_logs_see_what_was_just_written(daemon, docker_cli):
+    """json-file converts on a tick: a `docker logs` right after the container
+    wrote must still see it (the read settles the conversion first)."""
+    name = "justwritten"
+    docker(docker_cli, "run", "-d", "--name", name, "busybox", "sh", "-c",
+           "echo started; sleep 60")
+    try:
+        path = docker(docker_cli, "inspect", "-f", "{{.LogPath}}", name).stdout.strip()
+        staging = path + ".conmon"
+        for _ in range(2000):  # conmon has it, not yet necessarily converted
+            if os.path.exists(staging) and b"started" in open(staging, "rb").read():
+                break
+            time.sleep(0.001)
+        r = request(daemon.sock, "GET", f"/containers/{name}/logs?stdout=1")
+        assert b"started" in r.body
+    finally:
+        docker(docker_cli, "rm", "-f", name)

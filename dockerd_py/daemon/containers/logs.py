@@ -100,17 +100,22 @@ class ContainerLogs:
             raise InvalidParameter("configured logging driver does not support reading")
         stop = ctr.stopped_event if follow and ctr.running else None
         path = ctr.doc["LogPath"]
+        # what the container wrote up to now is in the log before reading starts
+        # (json-file converts on a tick; `docker logs` right after a write sees it)
+        watch = self._watches.get(ctr.id)
+        settle = watch.tick if watch is not None else (lambda: None)
         plain = not since and until is None and tail is None and not timestamps
         chunks = driver.read_chunks(path, stop) if plain else None
         if chunks is not None:
-            return iterate_blocking(lambda: _encoded_chunks(driver, chunks, stdout, stderr,
-                                                            not raw), depth=16)
+            return iterate_blocking(lambda: _encoded_chunks(settle, driver, chunks, stdout,
+                                                            stderr, not raw), depth=16)
         wanted = {STDOUT} if stdout else set()
         if stderr:
             wanted.add(STDERR)
         encode = encoder(raw, timestamps)
 
         def generate() -> Iterator[bytes]:
+            settle()
             batch: list[bytes] = []
             size = 0
             for msg in driver.read(path, int(since * 1e9), int(until * 1e9) if until else None,
@@ -127,8 +132,10 @@ class ContainerLogs:
         return iterate_blocking(generate, depth=16)
 
 
-def _encoded_chunks(driver: LogDriver, chunks: Iterator[bytes | None], stdout: bool,
-                    stderr: bool, framed: bool) -> Iterator[bytes]:
+def _encoded_chunks(settle: Callable[[], None], driver: LogDriver,
+                    chunks: Iterator[bytes | None], stdout: bool, stderr: bool,
+                    framed: bool) -> Iterator[bytes]:
+    settle()
     for chunk in chunks:
         if chunk:
             data = driver.encode_chunk(chunk, stdout, stderr, framed)
