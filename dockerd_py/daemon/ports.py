@@ -4,6 +4,7 @@ seam, the userland proxy for the host's own addresses, and NetworkSettings.Ports
 as Docker fills it."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 from ..config import DaemonConfig
 from ..errors import DockerError, InvalidParameter
+from ..network import conntrack
 from ..network.firewall import Firewall, PortMapping
 from ..network.proxy import ProxyError, TcpProxy, UdpProxy
 from .containers.record import Container
@@ -186,6 +188,8 @@ class Ports:
                 await self.firewall.remove_ports(ctr.id)
             except DockerError as exc:
                 log.error("removing the port rules of %s: %s", ctr.id, exc.message)
+            for address in {m.container_ip for m, _ in held}:
+                await asyncio.to_thread(conntrack.forget, address)
 
     async def _let_go(self, held: list[tuple[PortMapping, Any]]) -> None:
         for mapping, proxy in held:

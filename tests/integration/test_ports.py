@@ -182,3 +182,47 @@ def test_ports_and_names_survive_a_daemon_restart(fresh_daemon):
     c.reload()
     assert c.attrs["NetworkSettings"]["Networks"]["keepnet"]["IPAddress"] in out
     c.remove(force=True)
+
+
+def host_traces(daemon) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the daemon may leave on the host: links, rules, mounts, NAT entries."""
+    chain = daemon.prefix.upper()
+    rules = []
+    for table in ("filter", "nat"):
+        out = subprocess.run(["iptables-save", "-t", table], capture_output=True,
+                             text=True).stdout
+        rules += [line for line in out.splitlines()
+                  if line.startswith("-A") and chain in line]
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    ours = sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()
+                  if line.split(":")[1].strip().startswith(daemon.prefix))
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line for line in f if str(daemon.root) in line]
+    with open("/proc/net/nf_conntrack") as f:  # flows NATed to a container of the cycles
+        nat = [line for line in f if "dport=" in line
+               and " src=10.250." in line.split("dport=", 1)[1]]
+    return {"rules": sorted(rules), "links": ours, "mounts": len(mounts), "nat": len(nat)}
+
+
+def test_network_cycles_leave_nothing(daemon, client):
+    """Network create, a container with a published port on it, a request through
+    the port, removal: N times (DPY_CYCLES, default 20; the issue's soak is 200).
+    Afterwards the host has what it had: no link, rule, mount or NAT entry of ours."""
+    import os
+    cycles = int(os.environ.get("DPY_CYCLES", "20"))
+    before = host_traces(daemon)
+    for i in range(cycles):
+        net = client.networks.create(f"cycle{i}", ipam=docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=f"10.250.{i % 200}.0/24")]))
+        c = client.containers.run("busybox", HTTPD, detach=True, network=net.name,
+                                  ports={"80/tcp": None})
+        port = host_port(c)
+        assert b"root:" in http_get("127.0.0.1", port)       # through the proxy
+        assert b"root:" in http_get(daemon.gateway, port)    # NATed
+        c.remove(force=True)
+        net.remove()
+    after = host_traces(daemon)
+    assert after["rules"] == before["rules"]
+    assert after["links"] == before["links"]
+    assert after["mounts"] == before["mounts"]
+    assert after["nat"] == 0
