@@ -452,6 +452,55 @@ def logs_throughput(api: API, image: str, mb: int = 64) -> float:
         api.call("DELETE", f"/containers/{cid}?force=1").read()
 
 
+DNS_PROBE = r"""
+import socket, struct, sys, time, statistics
+name, runs = sys.argv[1], int(sys.argv[2])
+q = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"".join(
+    bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+times = []
+for _ in range(runs):
+    t = time.perf_counter(); s.sendto(q, ("127.0.0.11", 53)); s.recv(512)
+    times.append(time.perf_counter() - t)
+print(statistics.median(times) * 1000)
+"""
+
+
+def bench_networks(api: API, image: str, runs: int) -> dict[str, float]:
+    """Network create/remove, run --rm on the default bridge and on a user network,
+    and a name lookup with 100 containers on the network, as a container asks it."""
+    results: dict[str, float] = {}
+    creates, removes = [], []
+    for i in range(runs):
+        start = time.perf_counter()
+        net = api.json("POST", "/networks/create", {"Name": f"bench-net-{i}"})["Id"]  # type: ignore[index]
+        creates.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        api.call("DELETE", f"/networks/{net}").read()
+        removes.append(time.perf_counter() - start)
+    results["net_create_ms"] = statistics.median(creates) * 1000
+    results["net_rm_ms"] = statistics.median(removes) * 1000
+    net = api.json("POST", "/networks/create", {"Name": "bench-user"})["Id"]  # type: ignore[index]
+    members: list[str] = []
+    try:
+        bridge = latencies(lambda: run_rm(api, image, None), runs)
+        user = latencies(lambda: run_rm(api, image, "bench-user"), runs)
+        results["run_rm_bridge_ms"] = statistics.median(bridge) * 1000
+        results["run_rm_user_net_ms"] = statistics.median(user) * 1000
+        members = start_many(api, image, 100, ["sleep", "3600"], start=True,
+                             network="bench-user")
+        pid = api.json("GET", f"/containers/{members[0]}/json")["State"]["Pid"]  # type: ignore[index]
+        name = api.json("GET", f"/containers/{members[-1]}/json")["Name"].lstrip("/")  # type: ignore[index]
+        out = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c",
+                              DNS_PROBE, name, str(runs * 20)], capture_output=True,
+                             text=True, check=True).stdout
+        results["dns_lookup_100_ms"] = float(out.strip())
+    finally:
+        remove_all(api, members)
+        api.call("DELETE", f"/networks/{net}").read()
+    return results
+
+
 def report(title: str, results: dict[str, float]) -> None:
     print(f"== {title}")
     for key, value in results.items():
@@ -462,7 +511,7 @@ def report(title: str, results: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["images", "containers"])
+    parser.add_argument("suite", choices=["images", "containers", "networks"])
     parser.add_argument("--host", default=os.environ.get("DOCKER_HOST",
                                                          "unix:///run/dockerd-py.sock"))
     parser.add_argument("--size-mb", type=int, default=100)
@@ -477,6 +526,8 @@ def main() -> None:
     api = API(args.host)
     if args.suite == "images":
         results = bench_images(api, args.size_mb, args.runs)
+    elif args.suite == "networks":
+        results = bench_networks(api, args.image, max(args.runs, 10))
     else:
         results = bench_containers(api, args.image, max(args.runs, 10),
                                    args.runc_root + RUNC_ROOTS)
