@@ -199,3 +199,38 @@ def test_run_mount_device_group_and_health_flags(cli, tmp_path):
                  ["--no-healthcheck", "--health-cmd", "true"]):
         out = cli("run", "--rm", *args, "busybox", "true")
         assert out.returncode == 125 and out.stderr.count(b"\n") == 1, (args, out.stderr)
+
+
+def test_network_commands_match_docker(daemon, docker_cli):
+    """docker-py network ... prints what the docker command prints, same state."""
+    cli = daemon.docker_py
+    out = cli("network", "create", "--subnet", "10.236.0.0/24", "--gateway", "10.236.0.254",
+              "--ip-range", "10.236.0.128/25", "--label", "k=v", "clinet")
+    assert out.returncode == 0, out.stderr
+    net_id = out.stdout.decode().strip()
+    try:
+        for args in (["network", "ls"], ["network", "ls", "-q", "--filter", "name=clinet"],
+                     ["network", "ls", "--format", "{{.Name}} {{.Driver}}"],
+                     ["network", "inspect", "-f", "{{json .IPAM.Config}} {{.Labels}}", "clinet"]):
+            ours, theirs = cli(*args), docker_cli(*args)
+            assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), args
+        assert cli("run", "-d", "--name", "clirun", "--net", "clinet", "--network-alias", "al",
+                   "--ip", "10.236.0.200", "-p", "127.0.0.1::80", "busybox", "sleep",
+                   "60").returncode == 0
+        inspect = json.loads(cli("inspect", "clirun").stdout)[0]
+        endpoint = inspect["NetworkSettings"]["Networks"]["clinet"]
+        assert endpoint["IPAddress"] == "10.236.0.200" and endpoint["Aliases"] == ["al"]
+        ours, theirs = cli("port", "clirun"), docker_cli("port", "clirun")
+        assert ours.stdout == theirs.stdout and b"80/tcp -> 127.0.0.1:" in ours.stdout
+        out = cli("network", "rm", "clinet")
+        assert out.returncode == 1 and b"has active endpoints" in out.stderr
+        assert cli("rm", "-f", "clirun").returncode == 0
+        for bad in (["-p", "80:80:80:80"], ["-p", "abc"], ["-p", "80/xyz"]):
+            out = cli("run", "--rm", *bad, "busybox", "true")
+            assert out.returncode == 125 and out.stderr.count(b"\n") == 1, (bad, out.stderr)
+    finally:
+        cli("rm", "-f", "clirun")
+        cli("network", "rm", "clinet")
+    assert cli("network", "inspect", net_id).returncode == 1
+    out = cli("network", "prune", "-f")
+    assert out.returncode == 0
