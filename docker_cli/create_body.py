@@ -186,6 +186,7 @@ CREATE_OPTIONS = [
     click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports"),
     click.option("--expose", multiple=True, help="Expose a port or a range of ports"),
     click.option("-v", "--volume", multiple=True, help="Bind mount a volume"),
+    click.option("--volumes-from", "volumes_from", multiple=True, help="Mount volumes from the specified container(s)"),
     click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory"),
     click.option("--log-driver", default=None, help="Logging driver for the container"),
     click.option("--log-opt", multiple=True, help="Log driver options"),
@@ -237,6 +238,7 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "ExtraHosts": list(opts["add_host"]) or None, "Ulimits": ulimits(opts["ulimit"]),
         "ShmSize": ram_flag(opts["shm_size"], "--shm-size"), "Runtime": opts["runtime"],
         "Binds": [v for v in opts["volume"] if ":" in v] or None,
+        "VolumesFrom": list(opts["volumes_from"]) or None,
         "Tmpfs": {t.split(":", 1)[0]: t.split(":", 1)[1] if ":" in t else ""
                   for t in opts["tmpfs"]} or None,
         "Devices": [device(d) for d in opts["device"]] or None,

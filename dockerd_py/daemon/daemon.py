@@ -32,6 +32,7 @@ from .endpoints import Endpoints
 from .networks import NetworkService
 from .ports import Ports
 from .store import Store
+from .volumes import VolumeService
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +101,20 @@ class Daemon:
         self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)
         self.ports = Ports(cfg, self.firewall)
         self.dns = EmbeddedDns(cfg, self.networks)
+        self.volumes = VolumeService(cfg, self.store, self.events, repo.all)
         self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
         self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
                                    os.path.join(cfg.data_root, "tmp"))
         deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg), layers=self.layers,
                              images=self.images, networks=self.endpoints, events=self.events,
                              runtimes=self.runtimes, log_drivers=self.log_drivers,
-                             conmon=conmon.conmon_path(cfg.conmon))
+                             conmon=conmon.conmon_path(cfg.conmon), volumes=self.volumes)
         self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
         self.health = HealthMonitor(self.execs, self.events, repo.save)
         self.containers = Containers(deps, self.health)
         self._services_up = True
         await asyncio.to_thread(self.images.load)
+        await self.volumes.load()
         containers = await self.containers.restore.load()
         await self.networks.load()
         await self.endpoints.restore(containers)
@@ -145,7 +148,7 @@ class Daemon:
                                self.driver.name, self.driver.status(), self.runtimes.by_name,
                                self.conmon_version, self.instance_id, self.warnings, plugins)
 
-    def disk_usage(self, kinds: set[str], api_version: tuple[int, ...]) -> dict[str, Any]:
+    async def disk_usage(self, kinds: set[str], api_version: tuple[int, ...]) -> dict[str, Any]:
         """`/system/df`: what each kind of object holds on disk."""
         doc: dict[str, Any] = {}
         if "image" in kinds:
@@ -153,7 +156,7 @@ class Daemon:
         if "container" in kinds:
             doc["Containers"] = self.containers.views.disk_usage()
         if "volume" in kinds:
-            doc["Volumes"] = []
+            doc["Volumes"] = await self.volumes.disk_usage()
         if "build-cache" in kinds:
             doc["BuildCache"] = []
         return doc

@@ -1,13 +1,14 @@
-"""Bind mounts and tmpfs mounts of a container: parsed from HostConfig.Binds,
+"""A container's mounts (binds, volumes, tmpfs): parsed from HostConfig.Binds,
 HostConfig.Mounts and HostConfig.Tmpfs, checked with dockerd's messages, kept
-as the `Mounts` of inspect, and turned into OCI mounts at start."""
+as the `Mounts` of inspect, and turned into OCI mounts at start. Volumes are
+named here; volumes.py makes and mounts them."""
 from __future__ import annotations
 
 import os
 import posixpath
 from typing import Any
 
-from ..errors import InvalidParameter, NotImplementedByEngine
+from ..errors import InvalidParameter
 
 PROPAGATIONS = {"private", "rprivate", "slave", "rslave", "shared", "rshared"}
 # Files under /proc that runc lets a bind mount cover (what lxcfs uses).
@@ -48,16 +49,19 @@ def parse_bind(spec: str) -> dict[str, Any]:
     parts = spec.split(":")
     try:
         if len(parts) == 1:
-            raise NotImplementedByEngine(
-                f"invalid volume specification: '{spec}': anonymous volumes are not "
-                "implemented yet")
+            return volume("", check_volume(spec), "", True, False)
         if len(parts) > 3:
             raise MountError(f"invalid volume specification: '{spec}'")
         source, target = parts[0], parts[1]
         mode = parts[2] if len(parts) == 3 else ""
         if not source.startswith("/"):
-            raise NotImplementedByEngine(f"invalid volume specification: '{spec}': named "
-                                         "volumes are not implemented yet")
+            clean = _check_target("volume", target)
+            options = [o for o in mode.split(",") if o]
+            for opt in options:
+                if opt not in {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached",
+                               "delegated"}:
+                    raise MountError(f"invalid mode: {mode}")
+            return volume(source, clean, mode or "z", "ro" not in options, "nocopy" in options)
         clean = _check_target("bind", target)
         options = [o for o in mode.split(",") if o]
         for opt in options:
@@ -111,8 +115,22 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
             data.append(f"mode={int(opts['Mode']):o}")
         return tmpfs(target, ",".join(data), read_only=bool(m.get("ReadOnly")))
     if kind == "volume":
-        raise NotImplementedByEngine("volumes are not implemented yet")
+        options = m.get("VolumeOptions") or {}
+        driver = (options.get("DriverConfig") or {}).get("Name") or "local"
+        entry = volume(m.get("Source") or "", target, "", not m.get("ReadOnly"),
+                       bool(options.get("NoCopy")), driver)
+        entry["_driver_opts"] = dict((options.get("DriverConfig") or {}).get("Options") or {})
+        entry["_labels"] = dict(options.get("Labels") or {})
+        return entry
     raise MountError(f'invalid mount config for type "{kind}": mount type unknown')
+
+
+def volume(name: str, target: str, mode: str, rw: bool, nocopy: bool,
+           driver: str = "local") -> dict[str, Any]:
+    """A volume mount; an empty name is an anonymous volume (named at create)."""
+    return {"Type": "volume", "Name": name, "Source": "", "Destination": target,
+            "Driver": driver, "Mode": mode, "RW": rw, "Propagation": "",
+            "_nocopy": nocopy}
 
 
 def tmpfs(target: str, options: str, read_only: bool = False) -> dict[str, Any]:
@@ -151,7 +169,7 @@ def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The OCI mounts (binds get their source made when `-v` asked for it)."""
     out = []
     for m in sorted(mounts, key=lambda m: m["Destination"].count("/")):
-        if m["Type"] == "bind":
+        if m["Type"] in ("bind", "volume"):
             if m.get("_create_source") and not os.path.exists(m["Source"]):
                 os.makedirs(m["Source"], mode=0o755, exist_ok=True)
             options = ["rbind", m.get("Propagation") or "rprivate"]

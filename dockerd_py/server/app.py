@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import containers, execs, images, later, networks, swarm, system
+from .routers import containers, execs, images, later, networks, swarm, system, volumes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,6 +29,7 @@ def make_app(daemon: Daemon) -> web.Application:
     execs.setup(add, daemon.execs, repo)
     images.setup(add, daemon.images)
     networks.setup(add, daemon.networks, daemon.endpoints, repo)
+    volumes.setup(add, daemon.volumes)
     swarm.setup(add)
     later.setup(add)
     return app

@@ -80,3 +80,4 @@ NETWORK_CREATE = {"Name": STR, "CheckDuplicate": BOOL, "Driver": STR, "Scope": S
                                        "AuxiliaryAddresses": STR_MAP}]}}
 NETWORK_CONNECT = {"Container": STR, "EndpointConfig": ENDPOINT}
 NETWORK_DISCONNECT = {"Container": STR, "Force": BOOL}
+VOLUME_CREATE = {"Name": STR, "Driver": STR, "DriverOpts": STR_MAP, "Labels": STR_MAP}

@@ -80,7 +80,6 @@ def test_unknown_route_is_404_json(daemon):
 
 
 @pytest.mark.parametrize("method,path,feature", [
-    ("GET", "/volumes", "volumes"), ("POST", "/v1.44/volumes/create", "volumes"),
     ("POST", "/images/localhost:5000/a/b:1/push", "registries"), ("POST", "/build", "builds")])
 def test_features_still_to_come_say_so(daemon, method, path, feature):
     r = request(daemon.sock, method, path)

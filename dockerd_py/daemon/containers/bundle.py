@@ -11,6 +11,7 @@ from typing import Any
 
 from ...runtime import seccomp, spec, users
 from ...storage.confined import Root
+from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import mounts as mounts_mod
 from .deps import ContainerDeps
@@ -46,8 +47,7 @@ class BundleWriter:
             config, hc = ctr.config, ctr.host_config
             with Root(rootfs) as root:
                 os.close(root.open_dir(config.get("WorkingDir") or "/", create=True))
-                for path in volume_dirs(ctr):
-                    os.close(root.open_dir(path, create=True))
+                self._mount_volumes(ctr, root)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
             self.deps.networks.write_name_files(ctr)
             inputs = spec.SpecInputs(
@@ -65,6 +65,23 @@ class BundleWriter:
             raise
         return rootfs
 
+    def _mount_volumes(self, ctr: Container, root: Root) -> None:
+        """Each volume ready (its driver mounts it if it must) and, when it is new
+        and empty, filled with what the image has at its path (copy-up), unless
+        nocopy; its mount point made in the rootfs."""
+        for m in ctr.internal.mounts:
+            if m["Type"] != "volume":
+                continue
+            path = self.deps.volumes.mount(m["Name"], ctr.id)
+            m["Source"] = path
+            fd = root.open_dir(m["Destination"], create=True)
+            try:
+                if not m.get("_nocopy") and not m.get("_copied") and not os.listdir(path):
+                    copy_tree(f"/proc/self/fd/{fd}", path)
+                m["_copied"] = True
+            finally:
+                os.close(fd)
+
     def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:
         for opt in hc.get("SecurityOpt") or []:
             key, _, value = opt.replace(":", "=", 1).partition("=")
@@ -79,9 +96,3 @@ class BundleWriter:
                         self.deps.cfg.seccomp_profile)
             return None
 
-
-def volume_dirs(ctr: Container) -> list[str]:
-    """Paths the config declares as volumes and no mount covers: until named and
-    anonymous volumes exist, they are directories of the container's layer."""
-    mounted = {m["Destination"] for m in ctr.internal.mounts}
-    return [p for p in (ctr.config.get("Volumes") or {}) if p not in mounted]

@@ -99,6 +99,7 @@ class ContainerCreator:
         for path in config.get("Volumes") or {}:
             mounts_mod.check_volume(path)
         merge_image_config(config, image.container_config)
+        mount_list = self._volumes_from(hc, mount_list) + self._anonymous(config, mount_list)
         entrypoint = list(config.get("Entrypoint") or [])
         cmd = list(config.get("Cmd") or [])
         if not entrypoint and not cmd:
@@ -113,13 +114,16 @@ class ContainerCreator:
         name = names_mod.validate(name) if name else names_mod.generate(d.repo.names)
         d.repo.reserve_name(name, cid)  # before the first await: one winner per name
         top = image.top_layer
+        if d.networks.uses_host_namespace(hc["NetworkMode"]):
+            config.setdefault("Hostname", os.uname().nodename)
+        if not config.get("Hostname"):
+            config["Hostname"] = cid[:12]
+        config["Image"] = image_ref
+        made_filesystem = False
         try:
-            if d.networks.uses_host_namespace(hc["NetworkMode"]):
-                config.setdefault("Hostname", os.uname().nodename)
-            if not config.get("Hostname"):
-                config["Hostname"] = cid[:12]
-            config["Image"] = image_ref
+            await self._make_volumes(mount_list)
             await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
+            made_filesystem = True
             doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,
                                  networks)
             ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,
@@ -127,11 +131,62 @@ class ContainerCreator:
             await d.repo.save(ctr)
         except BaseException:
             d.repo.release_name(name, cid)
-            await asyncio.to_thread(remove_filesystem, d.layers, d.paths, cid, top, True)
+            for m in mount_list:  # the anonymous volumes made for it go with it
+                if m["Type"] == "volume" and m.get("_anonymous"):
+                    await d.volumes.remove(m["Name"], force=True)
+            # the image's layers are released only if they were acquired
+            await asyncio.to_thread(remove_filesystem, d.layers, d.paths, cid,
+                                    top if made_filesystem else None, not made_filesystem)
             raise
         d.repo.add(ctr)
         d.events.publish("container", "create", cid, ctr.event_attrs())
         return cid, warnings
+
+    def _anonymous(self, config: dict[str, Any],
+                   mount_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The config's (and image's) VOLUME paths that no mount covers: an
+        anonymous volume each."""
+        covered = {m["Destination"] for m in mount_list}
+        extra = []
+        for path in config.get("Volumes") or {}:
+            clean = mounts_mod.check_volume(path)
+            if clean not in covered:
+                extra.append(mounts_mod.volume("", clean, "", True, False))
+                covered.add(clean)
+        return extra
+
+    def _volumes_from(self, hc: dict[str, Any],
+                      mount_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """--volumes-from CTR[:ro|rw]: the other container's volumes and binds at
+        the same paths (a mount of this container's own wins)."""
+        out = list(mount_list)
+        covered = {m["Destination"] for m in out}
+        for item in hc.get("VolumesFrom") or []:
+            name, _, mode = str(item).partition(":")
+            if mode not in ("", "ro", "rw"):
+                raise InvalidParameter(f"invalid mode for volumes-from: {mode}")
+            other = self.deps.repo.get(name)
+            for m in other.internal.mounts:
+                if m["Type"] == "tmpfs" or m["Destination"] in covered:
+                    continue
+                copied = dict(m, RW=(m.get("RW", True) if not mode else mode == "rw"))
+                copied["_nocopy"] = True
+                out.append(copied)
+                covered.add(m["Destination"])
+        return out
+
+    async def _make_volumes(self, mount_list: list[dict[str, Any]]) -> None:
+        """Create the named volumes that do not exist yet and the anonymous ones."""
+        volumes = self.deps.volumes
+        for m in mount_list:
+            if m["Type"] != "volume":
+                continue
+            anonymous = not m["Name"]
+            doc = await volumes.create(m["Name"] or None, m.get("Driver") or "local",
+                                       m.pop("_driver_opts", None), m.pop("_labels", None))
+            m.update(Name=doc["Name"], Source=doc["Mountpoint"], Driver=doc["Driver"])
+            if anonymous:
+                m["_anonymous"] = True
 
     def _document(self, cid: str, name: str, path: str, args: list[str], image_id: str,
                   hc: dict[str, Any], config: dict[str, Any], mount_list: list[dict[str, Any]],

@@ -11,6 +11,7 @@ from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
 from ..events import Events
 from ..images import ImageService
+from ..volumes import VolumeService
 from ..endpoints import Endpoints
 from .repository import ContainerPaths, ContainerRepository
 
@@ -27,3 +28,4 @@ class ContainerDeps:
     runtimes: Runtimes
     log_drivers: LogDrivers
     conmon: str   # the conmon binary
+    volumes: VolumeService

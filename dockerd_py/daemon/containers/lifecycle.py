@@ -20,6 +20,7 @@ from .deps import ContainerDeps
 from .logs import ContainerLogs
 from .monitor import ExitMonitor
 from .record import Container
+from ..volumes import ANONYMOUS
 from .storage import remove_filesystem
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,23 @@ class Lifecycle:
             ctr.removing = False
             raise
         d.events.publish("container", "destroy", ctr.id, ctr.event_attrs())
+        if volumes or ctr.host_config.get("AutoRemove"):
+            await self._remove_anonymous_volumes(ctr)
         self.monitor.notify_removed(ctr)
+
+    async def _remove_anonymous_volumes(self, ctr: Container) -> None:
+        """`rm -v` and `--rm`: the container's anonymous volumes that nothing else
+        uses go; named ones stay."""
+        for m in ctr.internal.mounts:
+            if m["Type"] != "volume":
+                continue
+            doc = self.deps.volumes.volumes.get(m["Name"])
+            if doc is None or ANONYMOUS not in (doc.get("Labels") or {}):
+                continue
+            try:
+                await self.deps.volumes.remove(m["Name"])
+            except DockerError as exc:
+                log.info("keeping volume %s: %s", m["Name"], exc.message)
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})

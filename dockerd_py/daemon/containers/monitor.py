@@ -102,6 +102,9 @@ class ExitMonitor:
         await d.networks.detach(ctr)
         d.networks.release(ctr)
         await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+        for m in ctr.internal.mounts:
+            if m["Type"] == "volume":
+                await asyncio.to_thread(d.volumes.unmount, m["Name"], ctr.id)
 
     # -- waiting --------------------------------------------------------------------
     @staticmethod

@@ -72,6 +72,7 @@ class ContainerRestore:
         if not (alive and conmon_pid > 0 and _is_conmon(conmon_pid, ctr.id)):
             return False
         self.deps.layers.rw_layer(ctr.internal.rw_layer).adopt_mount()
+        self.deps.volumes.adopt(ctr)
         ctr.exit_handled = asyncio.Event()
         self.monitor.watch(ctr, conmon_pid, pid)
         await self.logs.watch(ctr, fresh=False)

@@ -8,9 +8,6 @@ from aiohttp import web
 from ...errors import NotImplementedByEngine
 
 LATER = {
-    "volumes": [("GET", "/volumes"), ("POST", "/volumes/create"), ("GET", "/volumes/{name}"),
-                ("PUT", "/volumes/{name}"), ("DELETE", "/volumes/{name}"),
-                ("POST", "/volumes/prune")],
     "registries": [("POST", "/images/{name:.+}/push"), ("GET", "/images/search"),
                    ("POST", "/auth"), ("GET", "/distribution/{name:.+}/json")],
     "builds": [("POST", "/build"), ("POST", "/build/prune"), ("POST", "/session")],

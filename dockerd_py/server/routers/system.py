@@ -75,7 +75,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
     async def disk_usage(request: web.Request) -> web.Response:
         kinds = set(request.query.getall("type", [])) or {
             "container", "image", "volume", "build-cache"}
-        return json_response(daemon.disk_usage(kinds, api_version(request)))
+        return json_response(await daemon.disk_usage(kinds, api_version(request)))
 
     add("GET", "/_ping", ping)
     add("GET", "/system/df", disk_usage)
