@@ -35,6 +35,7 @@ def vols(client):  # type: ignore[no-untyped-def]
 
 
 def test_named_volume_outlives_its_containers(client, vols):
+    since = time.time()
     vols.append("shared-data")
     v = client.volumes.create("shared-data", labels={"app": "x"})
     assert client.volumes.create("shared-data").id == v.id  # creating it again returns it
@@ -48,6 +49,10 @@ def test_named_volume_outlives_its_containers(client, vols):
     assert doc["Mountpoint"].endswith("/volumes/shared-data/_data")
     assert [x.name for x in client.volumes.list(filters={"label": "app=x"})] == ["shared-data"]
     assert "shared-data" in [x.name for x in client.volumes.list(filters={"dangling": True})]
+    events = client.events(since=since, until=time.time() + 1, decode=True,
+                           filters={"type": "volume", "volume": "shared-data"})
+    assert [e["Action"] for e in events][:5] == ["create", "mount", "unmount", "mount",
+                                                 "unmount"]
 
 
 def test_mounts_in_inspect_and_list_filter(client, vols, daemon):
@@ -231,3 +236,29 @@ def test_cli_volume_commands(daemon, docker_cli):
         assert out.returncode == 1 and b"no such volume" in out.stderr
     finally:
         cli("volume", "rm", "clivol")
+
+
+def test_cp_into_and_out_of_volumes_of_a_stopped_container(client, vols, docker_cli, tmp_path):
+    """docker cp lands in the volume or bind, not in the layer under it, also when
+    the container is stopped; and a symlink in a volume cannot lead out of it."""
+    vols.append("cpvol")
+    host = tmp_path / "bind"
+    host.mkdir()
+    c = client.containers.create("busybox", ["true"],
+                                 volumes=["cpvol:/vol", f"{host}:/bound"])
+    try:
+        src = tmp_path / "f.txt"
+        src.write_text("copied in\n")
+        assert docker_cli("cp", str(src), f"{c.id}:/vol/").returncode == 0
+        assert docker_cli("cp", str(src), f"{c.id}:/bound/").returncode == 0
+        data = client.api.inspect_volume("cpvol")["Mountpoint"]
+        assert open(os.path.join(data, "f.txt")).read() == "copied in\n"
+        assert (host / "f.txt").read_text() == "copied in\n"
+        os.symlink("/etc", os.path.join(data, "escape"))
+        out = tmp_path / "out"
+        r = docker_cli("cp", f"{c.id}:/vol/escape/passwd", str(out))
+        assert r.returncode != 0 and not out.exists()  # confined to the volume
+        assert docker_cli("cp", f"{c.id}:/vol/f.txt", str(out)).returncode == 0
+        assert out.read_text() == "copied in\n"
+    finally:
+        c.remove(v=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import posixpath
 from typing import Any, AsyncIterator, Callable
 
 from shared.api import ENGINE_VERSION
@@ -53,14 +54,27 @@ class ContainerFiles:
         return iterate_blocking(produce)
 
     # -- docker cp --------------------------------------------------------------------
-    async def _open_fs(self, ctr: Container) -> tuple[str, Callable[[], None] | None]:
-        """The container's filesystem as it sees it: /proc/<pid>/root while it runs
-        (mounts included), else its mounted layers. Returns (path, unmount)."""
+    async def _open_fs(self, ctr: Container, path: str,
+                       into: bool = False) -> tuple[str, str, Callable[[], None] | None]:
+        """Where a path of the container is, as it sees it: in /proc/<pid>/root while
+        it runs (mounts included); stopped, in the volume or bind that covers the
+        path (confined to it), else in its mounted layers.
+        Reading the mount point itself as an archive stays in the layers (entries
+        are named after it); its stat and a write into it go to the mount
+        (into=True).
+        Returns (root, path under that root, unmount)."""
         pid = ctr.state.get("Pid") or 0
         if ctr.running and pid > 0 and conmon.pid_alive(pid, ctr.internal.pid_start):
-            return f"/proc/{pid}/root", None
+            return f"/proc/{pid}/root", path, None
+        clean = posixpath.normpath("/" + path.lstrip("/"))
+        covering = [m for m in ctr.internal.mounts if m["Type"] in ("bind", "volume")
+                    and m.get("Source") and ((into and clean == m["Destination"])
+                                             or clean.startswith(m["Destination"] + "/"))]
+        if covering:
+            m = max(covering, key=lambda m: len(m["Destination"]))
+            return m["Source"], "/" + clean[len(m["Destination"]):].lstrip("/"), None
         rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
-        return await asyncio.to_thread(rw.mount), rw.unmount
+        return await asyncio.to_thread(rw.mount), path, rw.unmount
 
     @staticmethod
     async def _close_fs(unmount: Callable[[], None] | None) -> None:
@@ -71,9 +85,12 @@ class ContainerFiles:
         return NotFound(f"Could not find the file {path} in container {ctr.name}")
 
     async def stat_path(self, ctr: Container, path: str) -> dict[str, Any]:
-        root, unmount = await self._open_fs(ctr)
+        root, inner, unmount = await self._open_fs(ctr, path, into=True)
         try:
-            return await asyncio.to_thread(containerfs.path_stat, root, path)
+            info = await asyncio.to_thread(containerfs.path_stat, root, inner)
+            if inner == "/" and path.strip("/"):
+                info["name"] = posixpath.basename(posixpath.normpath(path))  # a mount point
+            return info
         except (FileNotFoundError, NotADirectoryError):
             raise self._not_found(ctr, path) from None
         finally:
@@ -82,16 +99,16 @@ class ContainerFiles:
     async def archive_path(self, ctr: Container,
                            path: str) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
         """(stat, tar stream) of a path, for `docker cp CONTAINER:PATH`."""
-        root, unmount = await self._open_fs(ctr)
+        root, inner, unmount = await self._open_fs(ctr, path)
         try:
-            info = await asyncio.to_thread(containerfs.path_stat, root, path)
+            info = await asyncio.to_thread(containerfs.path_stat, root, inner)
         except (FileNotFoundError, NotADirectoryError):
             await self._close_fs(unmount)
             raise self._not_found(ctr, path) from None
 
         def produce():  # type: ignore[no-untyped-def]
             try:
-                yield from containerfs.tar_path(root, path)
+                yield from containerfs.tar_path(root, inner)
             finally:
                 if unmount is not None:
                     unmount()
@@ -103,10 +120,10 @@ class ContainerFiles:
         """`docker cp SRC CONTAINER:PATH`: unpack a tar into the directory path."""
         if ctr.host_config.get("ReadonlyRootfs"):
             raise InvalidParameter("container rootfs is marked read-only")
-        root, unmount = await self._open_fs(ctr)
+        root, inner, unmount = await self._open_fs(ctr, path, into=True)
         try:
             try:
-                is_dir = await asyncio.to_thread(containerfs.is_directory, root, path)
+                is_dir = await asyncio.to_thread(containerfs.is_directory, root, inner)
             except (FileNotFoundError, NotADirectoryError):
                 raise self._not_found(ctr, path) from None
             if not is_dir:
@@ -117,7 +134,7 @@ class ContainerFiles:
                                                ctr.host_config.get("GroupAdd"))
                 owner = (user.uid, user.gid)
             await feed_blocking(source, lambda f: containerfs.extract_into(
-                root, path, f, owner, no_overwrite_dir_non_dir))
+                root, inner, f, owner, no_overwrite_dir_non_dir))
         finally:
             await self._close_fs(unmount)
         self._publish(ctr, "extract-to-dir")

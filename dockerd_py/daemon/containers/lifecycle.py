@@ -120,6 +120,12 @@ class Lifecycle:
         ctr.exit_handled = asyncio.Event()
         await d.repo.save(ctr)
         self.monitor.watch(ctr, spawned.conmon_pid, spawned.pid)
+        for m in ctr.internal.mounts:
+            if m["Type"] == "volume":
+                d.events.publish("volume", "mount", m["Name"], {
+                    "container": ctr.id, "destination": m["Destination"],
+                    "driver": m.get("Driver", "local"), "propagation": "",
+                    "read/write": str(m.get("RW", True)).lower()})
 
     def _prepare(self, ctr: Container, netns_path: str | None) -> str:
         self.logs.before_start(ctr)

@@ -105,6 +105,8 @@ class ExitMonitor:
         for m in ctr.internal.mounts:
             if m["Type"] == "volume":
                 await asyncio.to_thread(d.volumes.unmount, m["Name"], ctr.id)
+                d.events.publish("volume", "unmount", m["Name"], {
+                    "container": ctr.id, "driver": m.get("Driver", "local")})
 
     # -- waiting --------------------------------------------------------------------
     @staticmethod
