@@ -95,7 +95,8 @@ class Daemon:
         self.runtimes = await self._runtimes()
         self.conmon_version = await _conmon_version(cfg.conmon)
         backend = await choose_backend(cfg.firewall_backend) if cfg.iptables else "recorder"
-        self.firewall = new_firewall(backend, cfg.chain_prefix)
+        self.firewall = new_firewall(backend, cfg.chain_prefix,
+                                     loopback_nat=not cfg.userland_proxy)
         self.log_drivers = LogDrivers()
         repo = ContainerRepository(self.store)
         self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)

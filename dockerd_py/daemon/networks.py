@@ -43,7 +43,8 @@ class NetworkService:
         self.events = events
         self.links = Links()
         self.drivers = new_drivers(DriverContext(self.links, firewall, cfg.iptables, cfg.mtu,
-                                                 cfg.instance_prefix))
+                                                 cfg.instance_prefix,
+                                                 route_localnet=not cfg.userland_proxy))
         self.networks: dict[str, Network] = {}
 
     def driver_of(self, net: Network) -> NetworkDriver:

@@ -73,7 +73,8 @@ class Links:
             raise
         return links[0]["index"] if links else None
 
-    async def ensure_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int) -> None:
+    async def ensure_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int,
+                            route_localnet: bool = False) -> None:
         """Create the bridge if missing, give it the gateway address, bring it up."""
         ipr = await self._ip()
         async with self._lock:
@@ -99,6 +100,8 @@ class Links:
         # A container with CAP_NET_RAW must not steer the host with router
         # advertisements (CVE-2020-13401).
         _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/accept_ra", "0")
+        if route_localnet:  # DNAT of 127.0.0.1 to a container (no userland proxy)
+            _write_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
 
     async def delete_link(self, ifname: str) -> None:
         ipr = await self._ip()

@@ -226,3 +226,24 @@ def test_network_cycles_leave_nothing(daemon, client):
     assert after["links"] == before["links"]
     assert after["mounts"] == before["mounts"]
     assert after["nat"] == 0
+
+
+def test_without_userland_proxy_loopback_goes_through_nat(workdir, rootfs_tar):
+    """--userland-proxy=false: no proxy holds the port; 127.0.0.1 reaches the
+    container by DNAT (route_localnet on the bridge, loopback sources masqueraded)."""
+    from .conftest import busybox_daemon
+    with busybox_daemon(workdir, rootfs_tar, "noproxy",
+                        extra_args=["--userland-proxy=false"]) as d:
+        client = d.client()
+        c = client.containers.run("busybox", HTTPD, detach=True,
+                                  ports={"80/tcp": ("127.0.0.1", None)})
+        try:
+            port = host_port(c)
+            with socket.socket() as s:  # nobody listens: the port is not held by a proxy
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+            assert b"root:x:0:0" in http_get("127.0.0.1", port)
+            with open(f"/proc/sys/net/ipv4/conf/{d.bridge}/route_localnet") as f:
+                assert f.read().strip() == "1"
+        finally:
+            c.remove(force=True)

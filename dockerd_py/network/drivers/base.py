@@ -18,6 +18,7 @@ class DriverContext:
     iptables: bool        # --iptables: may the driver add rules
     mtu: int
     instance_prefix: str  # every host-wide name carries it
+    route_localnet: bool = False  # bridges route 127.0.0.0/8 (--userland-proxy=false)
 
 
 class NetworkDriver(ABC):

@@ -41,7 +41,8 @@ class BridgeDriver(NetworkDriver):
     async def create_network(self, net: Network) -> None:
         assert net.pool is not None
         await self.ctx.links.ensure_bridge(self.bridge_of(net), str(net.pool.gateway),
-                                           net.pool.subnet.prefixlen, self._mtu(net))
+                                           net.pool.subnet.prefixlen, self._mtu(net),
+                                           self.ctx.route_localnet)
         if self.ctx.iptables:
             await self.ctx.firewall.add_bridge(self._rules(net))
 

@@ -16,12 +16,14 @@ BACKENDS: dict[str, type[Firewall]] = {
 AUTO = "auto"
 
 
-def new_firewall(name: str, prefix: str) -> Firewall:
+def new_firewall(name: str, prefix: str, loopback_nat: bool = False) -> Firewall:
     try:
-        return BACKENDS[name](prefix)
+        firewall = BACKENDS[name](prefix)
     except KeyError:
         raise ValueError(f"unknown firewall backend {name!r}; known: "
                          + ", ".join(sorted(BACKENDS))) from None
+    firewall.loopback_nat = loopback_nat
+    return firewall
 
 
 async def choose_backend(configured: str) -> str:

@@ -34,6 +34,8 @@ class PortMapping:
 class Firewall(ABC):
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix  # e.g. DPY
+        # --userland-proxy=false: loopback traffic is NATed too (route_localnet)
+        self.loopback_nat = False
         self.bridges: dict[str, BridgeRules] = {}
         self.ports: dict[str, list[PortMapping]] = {}  # by endpoint
 
@@ -41,13 +43,13 @@ class Firewall(ABC):
     def chains(self) -> dict[str, list[tuple[str, str | None, list[str]]]]:
         """table -> [(our chain, built-in chain it hangs off or None, jump match)]."""
         p = self.prefix
+        output = [] if self.loopback_nat else ["!", "-d", "127.0.0.0/8"]
         return {
             "filter": [(f"{p}-FORWARD", "FORWARD", []), (f"{p}-ISOLATION-1", None, []),
                        (f"{p}-ISOLATION-2", None, [])],
             "nat": [(f"{p}-POSTROUTING", "POSTROUTING", []),
                     (f"{p}-DNAT", "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"]),
-                    (f"{p}-DNAT", "OUTPUT", ["!", "-d", "127.0.0.0/8", "-m", "addrtype",
-                                             "--dst-type", "LOCAL"])],
+                    (f"{p}-DNAT", "OUTPUT", [*output, "-m", "addrtype", "--dst-type", "LOCAL"])],
         }
 
     def bridge_rules(self, rules: BridgeRules) -> dict[str, list[list[str]]]:
@@ -64,6 +66,9 @@ class Firewall(ABC):
         if rules.masquerade and not rules.internal:
             nat.append(["-A", f"{p}-POSTROUTING", "-s", rules.subnet, "!", "-o", br,
                         "-j", "MASQUERADE"])
+        if self.loopback_nat:  # 127.0.0.1 as a source means nothing to the container
+            nat.append(["-A", f"{p}-POSTROUTING", "-o", br, "-m", "addrtype", "--src-type",
+                        "LOCAL", "-j", "MASQUERADE"])
         return {"filter": filt, "nat": nat}
 
     def isolation_rules(self, rules: BridgeRules) -> list[list[str]]:

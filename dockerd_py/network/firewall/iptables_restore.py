@@ -71,10 +71,13 @@ class IptablesRestore(Firewall):
             for table, hooks in self.chains.items():
                 existing = await self._save(table)
                 lines = [f"*{table}"]
-                for chain, builtin, match in hooks:
-                    jump = " ".join(["-A", str(builtin), *match, "-j", chain])
-                    if builtin is not None and jump in existing:
-                        lines.append(_join(["-D", builtin, *match, "-j", chain]))
+                ours_all = {c for c, _, _ in hooks}
+                builtins = {b for _, b, _ in hooks if b is not None}
+                for line in existing:  # every jump to our chains, whatever its match was
+                    words = line.split()
+                    if len(words) > 3 and words[0] == "-A" and words[1] in builtins \
+                            and words[-2] == "-j" and words[-1] in ours_all:
+                        lines.append("-D " + line[3:])
                 ours = [c for c in dict.fromkeys(c for c, _, _ in hooks)
                         if any(line.startswith(f":{c} ") for line in existing)]
                 lines += [f"-F {chain}" for chain in ours]

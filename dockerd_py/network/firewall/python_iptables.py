@@ -121,13 +121,11 @@ class PythonIptables(Firewall):
             for table_name, hooks in self.chains.items():
                 table = iptc.Table(table_name)
                 table.autocommit = False
-                for name, builtin, match in hooks:
-                    if builtin is None:
-                        continue
-                    wanted = _rule(iptc, [*match, "-j", name])
+                ours_all = {c for c, _, _ in hooks}
+                for builtin in {b for _, b, _ in hooks if b is not None}:
                     chain = iptc.Chain(table, builtin)
-                    for rule in list(chain.rules):
-                        if rule == wanted:
+                    for rule in list(chain.rules):  # any jump to ours, whatever its match
+                        if rule.target is not None and rule.target.name in ours_all:
                             chain.delete_rule(rule)
                 ours = [n for n in dict.fromkeys(c for c, _, _ in hooks) if table.is_chain(n)]
                 for name in ours:  # flush all first: they jump to each other
