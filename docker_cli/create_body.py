@@ -154,6 +154,7 @@ CREATE_OPTIONS = [
     click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
     click.option("--network", "--net", "network", multiple=True, help="Connect a container to a network"),
     click.option("--network-alias", "--net-alias", "network_alias", multiple=True, help="Add network-scoped alias for the container"),
+    click.option("--link", multiple=True, help="Add link to another container"),
     click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)"),
     click.option("--mac-address", default=None, help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     click.option("--restart", default=None, help="Restart policy to apply when a container exits"),
@@ -239,6 +240,7 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "ShmSize": ram_flag(opts["shm_size"], "--shm-size"), "Runtime": opts["runtime"],
         "Binds": [v for v in opts["volume"] if ":" in v] or None,
         "VolumesFrom": list(opts["volumes_from"]) or None,
+        "Links": [v if ":" in v else f"{v}:{v}" for v in opts["link"]] or None,
         "Tmpfs": {t.split(":", 1)[0]: t.split(":", 1)[1] if ":" in t else ""
                   for t in opts["tmpfs"]} or None,
         "Devices": [device(d) for d in opts["device"]] or None,

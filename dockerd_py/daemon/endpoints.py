@@ -3,12 +3,14 @@ connect and disconnect, published ports and names, as the container services
 and the network routes ask. The networks themselves are networks.py's."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import secrets
 from typing import Any
 
 from ..config import DaemonConfig
-from ..errors import Conflict, DockerError, Forbidden, InvalidParameter
+from ..errors import Conflict, DockerError, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
 from ..network.files import NameSettings, write_files
 from ..network.model import Endpoint, Network
@@ -239,7 +241,10 @@ class Endpoints:
                 raise
         networks[net.name] = ep
         if ctr.running:
+            had_dns = ctr.id in self.dns.servers
             await self.dns.start(ctr, ctr.state["Pid"])
+            if not had_dns and self.dns.wanted(ctr):  # its first user network: names now
+                await asyncio.to_thread(self.write_name_files, ctr, True)
         self._mirror_default(ctr.doc["NetworkSettings"])
         self.events.publish("network", "connect", net.id, {"container": ctr.id,
                                                            "name": net.name,
@@ -283,12 +288,54 @@ class Endpoints:
             dns=list(hc.get("Dns") or self.cfg.dns or []),
             dns_search=list(hc.get("DnsSearch") or self.cfg.dns_search or []),
             dns_options=list(hc.get("DnsOptions") or self.cfg.dns_opts or []),
-            embedded_dns=EMBEDDED_DNS if self.dns.wanted(ctr) else "")
+            embedded_dns=EMBEDDED_DNS if self.dns.wanted(ctr) else "",
+            links=[(_address_on_bridge(target), f"{alias} {target.id[:12]} {target.name}")
+                   for alias, target in self.links(ctr)])
 
-    def write_name_files(self, ctr: Container) -> None:
+    def links(self, ctr: Container) -> list[tuple[str, Container]]:
+        """Legacy `--link name:alias` (the default bridge): (alias, running container)."""
+        out = []
+        for spec in ctr.host_config.get("Links") or []:
+            name, _, alias = str(spec).partition(":")
+            name = name.lstrip("/")
+            alias = alias.rsplit("/", 1)[-1] if alias else name
+            target = next((c for c in self.networks.containers()
+                           if c.name == name or c.id.startswith(name)), None)
+            if target is None:
+                raise NotFound(f"could not get container for {name}")
+            if not target.running:
+                raise InvalidParameter(f"Cannot link to a non running container: /{target.name} "
+                                       f"AS /{ctr.name}/{alias}")
+            out.append((alias, target))
+        return out
+
+    def link_env(self, ctr: Container) -> list[str]:
+        """The variables Docker sets for each link (ALIAS_PORT_80_TCP_ADDR...)."""
+        env = []
+        for alias, target in self.links(ctr):
+            prefix = re.sub(r"[^A-Z0-9_]", "_", alias.upper())
+            ip = _address_on_bridge(target)
+            env.append(f"{prefix}_NAME=/{ctr.name}/{alias}")
+            ports = sorted(target.config.get("ExposedPorts") or {},
+                           key=lambda k: int(k.split("/")[0]))
+            for i, key in enumerate(ports):
+                port, _, proto = key.partition("/")
+                proto = proto or "tcp"
+                base = f"{prefix}_PORT_{port}_{proto.upper()}"
+                if i == 0:
+                    env.append(f"{prefix}_PORT={proto}://{ip}:{port}")
+                env += [f"{base}={proto}://{ip}:{port}", f"{base}_ADDR={ip}",
+                        f"{base}_PORT={port}", f"{base}_PROTO={proto}"]
+            for item in target.config.get("Env") or []:
+                key, _, value = item.partition("=")
+                if key not in ("HOME", "PATH", "HOSTNAME"):
+                    env.append(f"{prefix}_ENV_{key}={value}")
+        return env
+
+    def write_name_files(self, ctr: Container, in_place: bool = False) -> None:
         """/etc/hostname, /etc/hosts, /etc/resolv.conf of the container (blocking)."""
         write_files(self.name_settings(ctr), ctr.doc["HostnamePath"], ctr.doc["HostsPath"],
-                    ctr.doc["ResolvConfPath"])
+                    ctr.doc["ResolvConfPath"], in_place)
 
     # -- views and start-up -----------------------------------------------------------------
     def inspect_doc(self, net: Network, verbose: bool = False) -> dict[str, Any]:
@@ -327,3 +374,10 @@ class Endpoints:
                     await self.dns.start(ctr, ctr.state["Pid"])
                 except OSError as exc:
                     log.warning("no embedded DNS for %s: %s", ctr.id, exc)
+
+
+def _address_on_bridge(ctr: Container) -> str:
+    ep = (ctr.doc["NetworkSettings"].get("Networks") or {}).get("bridge") or {}
+    return ep.get("IPAddress") or next(
+        (e.get("IPAddress") for e in (ctr.doc["NetworkSettings"].get("Networks") or {}).values()
+         if e.get("IPAddress")), "")

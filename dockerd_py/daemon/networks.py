@@ -15,7 +15,7 @@ from shared.timeutil import now_rfc3339
 from ..config import DaemonConfig
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
-from ..network.bridge import Links, enable_ip_forward
+from ..network.bridge import Links, enable_bridge_netfilter, enable_ip_forward
 from ..network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
 from ..network.firewall import Firewall
 from ..network.model import Network, network_doc
@@ -62,6 +62,7 @@ class NetworkService:
         await self._ensure_predefined()
         if self.cfg.iptables:
             await self.firewall.setup()
+            log.info("%s", enable_bridge_netfilter())
         if self.cfg.ip_forward:
             enable_ip_forward()
             log.info("net.ipv4.ip_forward set to 1 (containers reach other networks)")

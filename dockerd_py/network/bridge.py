@@ -180,5 +180,20 @@ def prefix_of(subnet: str) -> int:
     return ipaddress.IPv4Network(subnet, strict=False).prefixlen
 
 
+def enable_bridge_netfilter() -> str:
+    """Bridged traffic through iptables (what --icc=false and isolation need); a
+    line for the log."""
+    path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+    try:
+        with open(path) as f:
+            if f.read().strip() == "1":
+                return "net.bridge.bridge-nf-call-iptables is 1"
+    except OSError:
+        return ("net.bridge.bridge-nf-call-iptables is missing (br_netfilter is not loaded): "
+                "--icc=false cannot filter traffic inside a bridge")
+    _write_sysctl(path, "1")
+    return "net.bridge.bridge-nf-call-iptables set to 1 (iptables sees bridged traffic)"
+
+
 def enable_ip_forward() -> None:
     _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")

@@ -25,14 +25,17 @@ class NameSettings:
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
     embedded_dns: str = ""       # the embedded server's address, on user-defined networks
+    links: list[tuple[str, str]] = field(default_factory=list)  # (address, names): --link
 
 
 def write_files(names: NameSettings, hostname_path: str, hosts_path: str,
-                resolv_conf_path: str) -> None:
-    """Write the three files (each through a temporary name: never half a file)."""
-    _write(hostname_path, names.hostname + "\n")
-    _write(hosts_path, hosts_file(names))
-    _write(resolv_conf_path, resolv_conf(names))
+                resolv_conf_path: str, in_place: bool = False) -> None:
+    """Write the three files, each through a temporary name (never half a file);
+    in_place for a running container, whose bind mounts hold the old inodes."""
+    write = _overwrite if in_place else _write
+    write(hostname_path, names.hostname + "\n")
+    write(hosts_path, hosts_file(names))
+    write(resolv_conf_path, resolv_conf(names))
 
 
 def hosts_file(names: NameSettings) -> str:
@@ -53,6 +56,8 @@ def hosts_file(names: NameSettings) -> str:
         if addr == "host-gateway":
             addr = names.gateway or "127.0.0.1"
         text += f"{addr}\t{name}\n"
+    for address, link_names in names.links:
+        text += f"{address}\t{link_names}\n"
     if not names.host_network and names.address:
         hostname = names.hostname
         if names.domainname:
@@ -111,6 +116,12 @@ def resolv_conf(names: NameSettings, host_text: str | None = None) -> str:
     if options:
         lines.append("options " + " ".join(options))
     return "\n".join(lines) + "\n"
+
+
+def _overwrite(path: str, text: str) -> None:
+    with open(path, "r+" if os.path.exists(path) else "w") as f:
+        f.write(text)
+        f.truncate()
 
 
 def _write(path: str, text: str) -> None:

@@ -133,11 +133,11 @@ def merge_env(base: list[str], override: list[str] | None) -> list[str]:
     return out
 
 
-def process_env(config: dict[str, Any]) -> list[str]:
+def process_env(config: dict[str, Any], extra: list[str] | None = None) -> list[str]:
     base = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={config.get('Hostname', '')}"]
     if config.get("Tty"):
         base.append("TERM=xterm")
-    return merge_env(base, config.get("Env"))
+    return merge_env(merge_env(base, extra or []), config.get("Env"))
 
 
 @dataclass
@@ -154,6 +154,7 @@ class SpecInputs:
     seccomp_profile: dict[str, Any] | None = None
     init_binary: str | None = None
     extra_mounts: list[dict[str, Any]] = field(default_factory=list)
+    extra_env: list[str] = field(default_factory=list)  # legacy links' variables
 
 
 def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
         "terminal": bool(config.get("Tty")),
         "user": {"uid": inputs.user.uid, "gid": inputs.user.gid},
         "args": args,
-        "env": process_env(config),
+        "env": process_env(config, inputs.extra_env),
         "cwd": config.get("WorkingDir") or "/",
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": _rlimits(hc.get("Ulimits")),

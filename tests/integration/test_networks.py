@@ -106,9 +106,13 @@ def test_connect_disconnect_and_static_address(client, net):
     n = net("cnet", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
         subnet="10.232.0.0/24")]))
     c = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    assert b"127.0.0.11" not in c.exec_run(["cat", "/etc/resolv.conf"]).output
     n.connect(c, ipv4_address="10.232.0.50", aliases=["extra"])
     out = c.exec_run(["ip", "-4", "-o", "addr"]).output.decode()
     assert "eth1" in out and "10.232.0.50/24" in out
+    # its first user network: the embedded DNS answers it from now on
+    assert b"nameserver 127.0.0.11" in c.exec_run(["cat", "/etc/resolv.conf"]).output
+    assert b"10.232.0.50" in c.exec_run(["nslookup", "extra"]).output
     inspect = client.networks.get(n.id).attrs["Containers"]
     assert inspect[c.id]["IPv4Address"] == "10.232.0.50/24"
     with pytest.raises(docker.errors.APIError) as err:
@@ -151,6 +155,19 @@ def test_networks_are_isolated_and_internal_stays_inside(client, net, daemon):
         client.containers.run("busybox", probe(ip),
                               network="iso-int", remove=True)
     target.remove(force=True)
+
+
+def test_icc_false_keeps_containers_of_a_network_apart(client, net):
+    net("icc-off", options={"com.docker.network.bridge.enable_icc": "false"})
+    target = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"],
+                                   detach=True, network="icc-off")
+    try:
+        target.reload()
+        ip = target.attrs["NetworkSettings"]["Networks"]["icc-off"]["IPAddress"]
+        with pytest.raises(docker.errors.ContainerError):
+            client.containers.run("busybox", probe(ip), network="icc-off", remove=True)
+    finally:
+        target.remove(force=True)
 
 
 @pytest.mark.parametrize("body,status,text", [
@@ -225,3 +242,25 @@ def test_prune_and_events(client, daemon):
     actions = {(e["Action"], e["Actor"]["Attributes"].get("name")) for e in events}
     assert ("create", "prune-gone") in actions and ("destroy", "prune-gone") in actions
     assert gone.id not in [n.id for n in client.networks.list()]
+
+
+def test_legacy_links_on_the_default_bridge(client, docker_cli):
+    db = client.containers.run("busybox", ["sleep", "60"], detach=True, name="link-db",
+                               environment={"SECRET": "s3"}, ports={"5432/tcp": None})
+    try:
+        db.reload()
+        ip = db.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        out = docker_cli("run", "--rm", "--link", "link-db:dbalias", "busybox", "sh", "-c",
+                         "cat /etc/hosts; env")
+        text = out.stdout.decode()
+        assert out.returncode == 0, out.stderr
+        assert f"{ip}\tdbalias {db.id[:12]} link-db" in text
+        assert f"DBALIAS_PORT_5432_TCP=tcp://{ip}:5432" in text
+        assert f"DBALIAS_PORT=tcp://{ip}:5432" in text
+        assert "DBALIAS_ENV_SECRET=s3" in text and "DBALIAS_NAME=/" in text
+        db.stop(timeout=0)
+        out = docker_cli("run", "--rm", "--link", "link-db:dbalias", "busybox", "true")
+        assert out.returncode != 0
+        assert b"Cannot link to a non running container: /link-db AS /" in out.stderr
+    finally:
+        db.remove(force=True)

@@ -57,7 +57,8 @@ class BundleWriter:
                 netns_path=netns_path,
                 host_network=self.deps.networks.uses_host_namespace(hc.get("NetworkMode", "")),
                 seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
-                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts))
+                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts),
+                extra_env=self.deps.networks.link_env(ctr))
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec.build(ctr.doc, inputs), f)
         except BaseException:
