@@ -130,7 +130,10 @@ class Endpoints:
         if ip is None or net.pool is None:
             return
         mac = ep.get("MacAddress") or ipam.mac_for(ipam.parse_address(ip, "IPv4"))
-        ep.update(Gateway=str(net.pool.gateway), IPAddress=ip,
+        gateway = str(net.pool.gateway)
+        if net.name == "bridge" and self.cfg.default_gateway:  # --default-gateway
+            gateway = self.cfg.default_gateway
+        ep.update(Gateway=gateway, IPAddress=ip,
                   IPPrefixLen=net.pool.subnet.prefixlen, MacAddress=mac)
 
     def release(self, ctr: Container) -> None:

@@ -68,7 +68,9 @@ class NetworkService:
             log.info("net.ipv4.ip_forward set to 1 (containers reach other networks)")
         for net in self.networks.values():
             self._make_pool(net)
-        await self.bring_up(self.find("bridge"))
+        bridge = self.get("bridge")
+        self._check_default_gateway(bridge.ipam_config[0]["Subnet"])
+        await self.bring_up(bridge)
 
     def _make_pool(self, net: Network) -> None:
         if self.driver_of(net).uses_ipam and net.ipam_config:
@@ -121,6 +123,12 @@ class NetworkService:
             return existing.ipam_config[0]["Subnet"]
         return str(ipam.first_free_subnet(self._taken(), ipam.pools_of(
             self.cfg.default_address_pools)))
+
+    def _check_default_gateway(self, subnet: str) -> None:
+        gateway = self.cfg.default_gateway
+        if gateway and ipaddress.IPv4Address(gateway) not in ipaddress.IPv4Network(subnet):
+            raise InvalidParameter(f"--default-gateway {gateway} is not in the default "
+                                   f"bridge's subnet {subnet}")
 
     def _gateway(self, subnet: str) -> str:
         if self.cfg.bip:

@@ -247,3 +247,14 @@ def test_without_userland_proxy_loopback_goes_through_nat(workdir, rootfs_tar):
                 assert f.read().strip() == "1"
         finally:
             c.remove(force=True)
+
+
+def test_default_gateway_option(workdir, rootfs_tar):
+    """--default-gateway: containers on the default bridge route through it."""
+    from .conftest import busybox_daemon, new_daemon
+    probe = new_daemon(workdir, "gwprobe")
+    gateway = probe.subnet.rsplit(".", 1)[0] + ".254"
+    with busybox_daemon(workdir, rootfs_tar, "defgw", subnet=probe.subnet,
+                        extra_args=["--default-gateway", gateway]) as d:
+        out = d.client().containers.run("busybox", ["ip", "route"], remove=True).decode()
+        assert f"default via {gateway} dev eth0" in out
