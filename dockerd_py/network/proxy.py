@@ -16,6 +16,21 @@ class ProxyError(Exception):
     """The host port could not be had; the text says why, as docker-proxy does."""
 
 
+def _bound(kind: int, listen: tuple[str, int]) -> socket.socket:
+    """A socket on the host port, or docker-proxy's words for why not."""
+    sock = socket.socket(socket.AF_INET, kind)
+    if kind == socket.SOCK_STREAM:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(listen)
+    except OSError as exc:
+        sock.close()
+        proto = "tcp4" if kind == socket.SOCK_STREAM else "udp4"
+        raise ProxyError(f"Error starting userland proxy: listen {proto} {listen[0]}:"
+                         f"{listen[1]}: bind: {(exc.strerror or str(exc)).lower()}") from None
+    return sock
+
+
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
@@ -38,15 +53,7 @@ class TcpProxy:
         self.tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(self.listen)
-        except OSError as exc:
-            sock.close()
-            raise ProxyError(f"Error starting userland proxy: listen tcp4 "
-                             f"{self.listen[0]}:{self.listen[1]}: bind: "
-                             f"{(exc.strerror or str(exc)).lower()}") from None
+        sock = _bound(socket.SOCK_STREAM, self.listen)
         self.server = await asyncio.start_server(self._serve, sock=sock, backlog=128)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -98,16 +105,8 @@ class UdpProxy(asyncio.DatagramProtocol):
         self.reaper: asyncio.Task | None = None
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind(self.listen)
-        except OSError as exc:
-            sock.close()
-            raise ProxyError(f"Error starting userland proxy: listen udp4 "
-                             f"{self.listen[0]}:{self.listen[1]}: bind: "
-                             f"{(exc.strerror or str(exc)).lower()}") from None
-        await loop.create_datagram_endpoint(lambda: self, sock=sock)
+        sock = _bound(socket.SOCK_DGRAM, self.listen)
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, sock=sock)
         self.reaper = asyncio.ensure_future(self._reap())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
