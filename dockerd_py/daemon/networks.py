@@ -245,8 +245,8 @@ class NetworkService:
         if any(c.running for c in self.members(net)):
             raise Forbidden(f"error while removing network: network {net.name} id {net.id} has "
                             "active endpoints")
-        if net.up:
-            await self.driver_of(net).delete_network(net)
+        # (also when not up in this run: a bridge made before a restart stays otherwise)
+        await self.driver_of(net).delete_network(net)
         await self._delete_doc(net)
         self.events.publish("network", "destroy", net.id, {"name": net.name,
                                                            "type": net.driver})

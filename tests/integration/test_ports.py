@@ -171,6 +171,8 @@ def test_bad_port_requests(daemon):
 def test_ports_and_names_survive_a_daemon_restart(fresh_daemon):
     client = fresh_daemon.client()
     client.networks.create("keepnet")
+    idle = client.networks.create("idlenet")  # its bridge is made, then nobody uses it
+    client.containers.run("busybox", ["true"], network="idlenet", remove=True)
     c = client.containers.run("busybox", HTTPD, detach=True, name="keeper",
                               ports={"80/tcp": ("127.0.0.1", None)}, network="keepnet")
     port = host_port(c)
@@ -182,6 +184,10 @@ def test_ports_and_names_survive_a_daemon_restart(fresh_daemon):
     c.reload()
     assert c.attrs["NetworkSettings"]["Networks"]["keepnet"]["IPAddress"] in out
     c.remove(force=True)
+    client.networks.get("keepnet").remove()
+    client.networks.get(idle.id).remove()  # its bridge was made before the restart
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert f"{fresh_daemon.prefix}br-" not in links
 
 
 def host_traces(daemon) -> dict[str, object]:  # type: ignore[no-untyped-def]

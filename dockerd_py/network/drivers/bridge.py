@@ -47,9 +47,10 @@ class BridgeDriver(NetworkDriver):
             await self.ctx.firewall.add_bridge(self._rules(net))
 
     async def delete_network(self, net: Network) -> None:
-        if self.ctx.iptables:
+        bridge = self.bridge_of(net)
+        if self.ctx.iptables and bridge in self.ctx.firewall.bridges:
             await self.ctx.firewall.remove_bridge(self._rules(net))
-        await self.ctx.links.delete_link(self.bridge_of(net))
+        await self.ctx.links.delete_link(bridge)
 
     async def join(self, net: Network, ep: Endpoint, pid: int) -> None:
         att = Attachment(host_ifname=self.host_ifname(ep), ifname=ep.ifname,
