@@ -177,11 +177,12 @@ class Daemon:
         _wait_conmons_gone(str(self.exec_root))
         for point in mounts.mounts_under(str(self.root)):
             mounts.umount(point, detach=True)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        # every link with the prefix: the default bridge, user networks' bridges,
+        # veths, and test-made parents and clients
         out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         for line in out.splitlines():
             name = line.split(":")[1].strip().split("@")[0]
-            if name.startswith(self.prefix + "v"):
+            if name.startswith(self.prefix):
                 subprocess.run(["ip", "link", "del", name], capture_output=True)
         asyncio.run(IptablesRestore(self.prefix.upper()).teardown())
         remove_cgroups(self.prefix)

@@ -97,7 +97,7 @@ def test_json_file_is_dockers_format(docker_cli):
     name = "jsonfmt"
     docker(docker_cli, "run", "--name", name, "--log-opt", "max-size=2k", "--log-opt",
            "max-file=3", "--log-opt", "compress=true", "busybox", "sh", "-c",
-           "echo 'hé \"q\"'; echo err >&2; i=0; while [ $i -lt 200 ]; do echo n$i; "
+           "echo 'hé \"q\"'; i=0; while [ $i -lt 200 ]; do echo n$i; "
            "i=$((i+1)); done")
     try:
         path = docker(docker_cli, "inspect", "-f", "{{.LogPath}}", name).stdout.strip()
