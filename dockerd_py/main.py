@@ -66,6 +66,12 @@ async def serve(cfg: DaemonConfig) -> int:
     sd_notify("STOPPING=1")
     await runner.cleanup()
     await daemon.shutdown()
+    for host in cfg.hosts:  # our socket files go with us (not systemd's)
+        if host.startswith("unix://"):
+            try:
+                os.unlink(host[len("unix://"):])
+            except OSError:
+                pass
     return 0
 
 

@@ -182,6 +182,7 @@ def test_sigterm_shuts_down_cleanly(workdir):
         assert pidfile.read_text().strip() == str(d.proc.pid)
         assert d.stop(signal.SIGTERM) == 0
         assert not pidfile.exists()
+        assert not os.path.exists(d.sock)  # the socket goes with the daemon
         assert "shutting down" in d.log()
     finally:
         d.cleanup()

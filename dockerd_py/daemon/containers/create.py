@@ -91,6 +91,9 @@ class ContainerCreator:
         if not any(k in body for k in CONFIG_KEYS):
             raise InvalidParameter("config cannot be empty in order to create a container")
         config = {k: v for k, v in body.items() if k in CONFIG_KEYS}
+        for key in ("Cmd", "Entrypoint", "Env"):  # Go decodes a null string as ""
+            if isinstance(config.get(key), list):
+                config[key] = ["" if v is None else v for v in config[key]]
         hc = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
         image = d.images.get(image_ref)

@@ -46,6 +46,10 @@ def remove_filesystem(layers: LayerStore, paths: ContainerPaths, cid: str, top: 
             pass
     remove_tree(paths.dir(cid))
     remove_tree(paths.bundle(cid))
+    try:  # conmon's exit file: one per container would pile up otherwise
+        os.unlink(os.path.join(paths.exit_dir, cid))
+    except FileNotFoundError:
+        pass
 
 
 def setup_init_layer(root_path: str) -> None:

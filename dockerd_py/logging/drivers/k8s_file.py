@@ -39,8 +39,8 @@ class K8sFileDriver(LogDriver):
                     from None
             if max_files < 1:
                 raise InvalidParameter("max-file cannot be less than 1")
-            if max_files > 1 and not max_size:
-                raise InvalidParameter("max-file cannot be used without max-size")
+            if not max_size:
+                max_files = 1  # as dockerd: without max-size nothing rotates
         return Policy(max_size, max_files)
 
     def conmon_target(self, log_path: str) -> str:
