@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from shared.api import PRODUCT_VERSION
+
 from .commands.container import COMMANDS as CONTAINER_COMMANDS
 from .errors import CLIError
 from .lazy import LazyGroup
@@ -31,6 +33,9 @@ for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "
 @click.option("-H", "--host", "host", envvar="DOCKER_HOST", default=None,
               help="Daemon socket to connect to (default unix:///run/dockerd-py.sock)")
 @click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
+@click.version_option(PRODUCT_VERSION, "-v", "--version", prog_name="docker-py",
+                      message="%(prog)s version %(version)s, build dockerd-py",
+                      help="Print version information and quit")
 @click.pass_context
 def cli(ctx: click.Context, host: str | None, debug: bool) -> None:
     """A self-sufficient runtime for containers (dockerd-py's CLI)."""

@@ -33,9 +33,11 @@ BUSYBOX = "/usr/bin/busybox"
 
 
 def _free_subnet() -> str:
+    """A /24 for a test daemon's default bridge, in 10.160-199 (the tests' own
+    networks use 10.2xx, so they never overlap it)."""
     busy = host_routes()
     for _ in range(200):
-        candidate = ipaddress.IPv4Network(f"10.{random.randint(160, 250)}."
+        candidate = ipaddress.IPv4Network(f"10.{random.randint(160, 199)}."
                                           f"{random.randint(0, 255)}.0/24")
         if not any(candidate.overlaps(b) for b in busy):
             return str(candidate)

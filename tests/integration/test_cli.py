@@ -234,3 +234,25 @@ def test_network_commands_match_docker(daemon, docker_cli):
     assert cli("network", "inspect", net_id).returncode == 1
     out = cli("network", "prune", "-f")
     assert out.returncode == 0
+
+
+def test_cli_regressions_against_docker(daemon, docker_cli):
+    """--version, `top CONTAINER ps-options`, and `run -it` without a terminal."""
+    cli = daemon.docker_py
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith(b"docker-py version ")
+    c = cli("run", "-d", "--name", "topme", "busybox", "sleep", "60")
+    assert c.returncode == 0
+    try:
+        ours, theirs = cli("top", "topme", "-o", "pid,comm"), docker_cli("top", "topme", "-o",
+                                                                          "pid,comm")
+        assert ours.returncode == theirs.returncode == 0, ours.stderr
+        assert ours.stdout.split(b"\n")[0].split() == [b"PID", b"COMMAND"]
+        assert b"sleep" in ours.stdout
+    finally:
+        cli("rm", "-f", "topme")
+    ours = cli("run", "--rm", "-it", "busybox", "true")
+    theirs = docker_cli("run", "--rm", "-it", "busybox", "true")
+    assert ours.returncode == theirs.returncode == 1
+    assert b"the input device is not a TTY" in ours.stderr
+    assert b"the input device is not a TTY" in theirs.stderr

@@ -72,6 +72,8 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any
 def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         attach_streams: tuple[str, ...], **opts: Any) -> None:
     """Create and run a new container from an image."""
+    if opts["tty"] and opts["interactive"] and not detach and not sys.stdin.isatty():
+        raise CLIError("the input device is not a TTY", 1)
     client = client_of(ctx)
     try:
         cid = _create(ctx, opts, image, command)

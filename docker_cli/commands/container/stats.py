@@ -13,7 +13,8 @@ from ...errors import CLIError
 from .. import client_of
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True,
+                                 "allow_interspersed_args": False})
 @click.argument("name")
 @click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
