@@ -2,9 +2,11 @@
 and `--format` handling shared by the listing commands."""
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Sequence
 
-from .templates import render
+from ..errors import CLIError
+from .templates import Struct, TemplateError, render
 
 MIN_WIDTH = 10
 PADDING = 3
@@ -30,10 +32,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
                 view: Callable[[Any], dict[str, Any]]) -> str:
-    """`--format`: a Go template per item; `table ...` adds aligned headers."""
-    if fmt.startswith("table"):
-        body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
-        head = render(body, {k: v for k, v in headers.items()})
-        out_rows = [render(body, view(item)).split("\t") for item in items]
-        return table(head.split("\t"), out_rows)
-    return "\n".join(render(fmt, view(item)) for item in items)
+    """`--format`: a Go template per item (`\\t` and `\\n` as Docker reads them);
+    `table ...` adds aligned headers; `json` is one JSON object a line."""
+    if fmt.strip() == "json":
+        return "\n".join(json.dumps(view(item), separators=(",", ":")) for item in items)
+    fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    try:
+        if fmt.startswith("table"):
+            body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
+            head = render(body, {k: v for k, v in headers.items()})
+            out_rows = [render(body, Struct(view(item))).split("\t") for item in items]
+            return table(head.split("\t"), out_rows)
+        return "\n".join(render(fmt, Struct(view(item))) for item in items)
+    except TemplateError as exc:
+        raise CLIError(f"template: {exc}", 1) from None

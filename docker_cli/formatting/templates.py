@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+class Struct(dict):
+    """A row of a listing command: Docker formats a Go struct there, so a field
+    it does not have is an error (a map, as inspect's, gives <no value>)."""
+    type_name = "*formatter.Context"
+
+
 class TemplateError(ValueError):
     pass
 
@@ -264,6 +270,9 @@ def _index(value: Any, keys: tuple) -> Any:
 
 def _field(value: Any, path: list[str]) -> Any:
     for name in path:
+        if isinstance(value, Struct) and name not in value:
+            raise TemplateError(f'executing "" at <.{name}>: can\'t evaluate field {name} '
+                                f"in type {value.type_name}")
         if isinstance(value, dict):
             if name in value:
                 value = value[name]

@@ -256,3 +256,22 @@ def test_cli_regressions_against_docker(daemon, docker_cli):
     assert ours.returncode == theirs.returncode == 1
     assert b"the input device is not a TTY" in ours.stderr
     assert b"the input device is not a TTY" in theirs.stderr
+
+
+def test_format_escapes_json_and_unknown_fields(daemon, docker_cli):
+    cli = daemon.docker_py
+    assert cli("run", "-d", "--name", "fmtme", "busybox", "sleep", "60").returncode == 0
+    try:
+        args = ["ps", "--filter", "name=fmtme", "--format", r"{{.Names}}\t{{.Image}}"]
+        ours, theirs = cli(*args), docker_cli(*args)
+        assert ours.stdout == theirs.stdout == b"fmtme\tbusybox\n"
+        out = cli("ps", "--filter", "name=fmtme", "--format", "json")
+        doc = json.loads(out.stdout.splitlines()[0])
+        assert doc["Names"] == "fmtme" and doc["Image"] == "busybox"
+        ours = cli("ps", "--format", "{{.Nope}}")
+        theirs = docker_cli("ps", "--format", "{{.Nope}}")
+        assert ours.returncode == theirs.returncode != 0
+        assert b"can't evaluate field Nope" in ours.stderr
+        assert b"can't evaluate field Nope" in theirs.stderr
+    finally:
+        cli("rm", "-f", "fmtme")
