@@ -19,7 +19,7 @@ COMMANDS = {
     "images": "image:images", "import": "image:import_", "rmi": "image:rmi",
     "tag": "image:tag", "history": "image:history", "save": "image:save", "load": "image:load",
     "container": "container:container", "image": "image:image", "network": "network:network",
-    "volume": "volume:volume",
+    "volume": "volume:volume", "system": "system_group:system",
 }
 # the top-level forms of container commands (`docker ps`, `docker run`, ...)
 for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "logs", "wait",

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
 
 import pexpect
 import pytest
+
+from .daemonctl import DOCKER_CLI
 
 
 @pytest.fixture
@@ -275,3 +278,22 @@ def test_format_escapes_json_and_unknown_fields(daemon, docker_cli):
         assert b"can't evaluate field Nope" in theirs.stderr
     finally:
         cli("rm", "-f", "fmtme")
+
+
+def test_system_df_and_prune(fresh_daemon):
+    """On a daemon of its own: a prune must not take other tests' objects."""
+    if not os.path.exists(DOCKER_CLI):
+        pytest.skip(f"the Docker CLI ({DOCKER_CLI}) is not installed")
+    cli, docker_cli = fresh_daemon.docker_py, fresh_daemon.docker
+    ours, theirs = cli("system", "df"), docker_cli("system", "df")
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    first = [line.split()[:1] for line in ours.stdout.decode().splitlines()]
+    assert first == [line.split()[:1] for line in theirs.stdout.decode().splitlines()]
+    totals = [line.split()[1:3] for line in ours.stdout.decode().splitlines()[1:]]
+    assert totals == [line.split()[1:3] for line in theirs.stdout.decode().splitlines()[1:]]
+    assert cli("create", "--name", "prunable", "busybox", "true").returncode == 0
+    out = cli("system", "prune", "-f")
+    assert out.returncode == 0 and b"Deleted Containers:" in out.stdout
+    assert b"Total reclaimed space:" in out.stdout
+    assert cli("inspect", "prunable").returncode == 1
+    assert cli("system", "info").returncode == 0
