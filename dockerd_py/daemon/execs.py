@@ -118,7 +118,7 @@ class ExecService:
 
     async def start(self, ex: Exec, want_attach: bool) -> AttachSocket | None:
         """Run the process; with want_attach, return a socket connected before it
-        runs (so no output is lost). Errors here carry the exit code 126 or 127."""
+        runs (so no output is lost). An exec that cannot start ends with 126."""
         if ex.exit_code is not None:
             raise Conflict(f"exec command {ex.id} has already run")
         if ex.running or ex.started:
@@ -147,8 +147,9 @@ class ExecService:
         except DockerError as exc:
             for s in sock:
                 s.close()
-            error, code = start_error(exc.message)
-            self._finish(ex, code)
+            # as dockerd: any exec that cannot start ends with 126, in the runtime's words
+            error, _ = start_error(f"OCI runtime exec failed: {exc.message}: unknown")
+            self._finish(ex, 126)
             raise error from None
         except BaseException:
             for s in sock:

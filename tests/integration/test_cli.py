@@ -125,7 +125,7 @@ def test_container_commands(cli, tmp_path):
     try:
         out = cli("exec", "-e", "X=1", "-w", "/tmp", "clicmd", "sh", "-c", "echo $X $PWD; exit 3")
         assert out.returncode == 3 and out.stdout == b"1 /tmp\n"
-        assert cli("exec", "clicmd", "/no/such").returncode == 127
+        assert cli("exec", "clicmd", "/no/such").returncode == 126  # docker exec: 126
         assert cli("exec", "-i", "clicmd", "wc", "-c", input=b"1234").stdout.strip() == b"4"
         (tmp_path / "in.txt").write_text("copied\n")
         assert cli("cp", str(tmp_path / "in.txt"), "clicmd:/tmp/").returncode == 0

@@ -61,8 +61,8 @@ def test_exec_exit_codes_and_inspect(box, client):
     api = client.api
     exec_id = api.exec_create(box.id, ["nosuch"])["Id"]
     out = api.exec_start(exec_id)
-    assert b"executable file not found" in out
-    assert api.exec_inspect(exec_id)["ExitCode"] == 127
+    assert b"OCI runtime exec failed" in out and b"executable file not found" in out
+    assert api.exec_inspect(exec_id)["ExitCode"] == 126  # as dockerd (run says 127)
     exec_id = api.exec_create(box.id, ["/etc"])["Id"]
     api.exec_start(exec_id)
     assert api.exec_inspect(exec_id)["ExitCode"] == 126
@@ -303,7 +303,7 @@ def test_docker_cli_exec_and_cp(daemon, tmp_path):
     try:
         out = daemon.docker("exec", "-e", "X=1", "-w", "/tmp", "cli-cp", "sh", "-c", "echo $X; pwd")
         assert out.stdout.decode().split() == ["1", "/tmp"]
-        assert daemon.docker("exec", "cli-cp", "nosuch").returncode == 127
+        assert daemon.docker("exec", "cli-cp", "nosuch").returncode == 126
         assert daemon.docker("exec", "cli-cp", "sh", "-c", "exit 7").returncode == 7
         piped = daemon.docker("exec", "-i", "cli-cp", "wc", "-c", input=b"12345")
         assert piped.stdout.strip() == b"5"
