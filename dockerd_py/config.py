@@ -275,3 +275,29 @@ def from_argv(argv: list[str] | None = None) -> tuple[DaemonConfig, argparse.Nam
     path = flags.pop("config_file") or DaemonConfig.config_file
     cfg = merge(flags, load_file(path), path)
     return cfg, args
+
+
+# What SIGHUP reloads from daemon.json, as dockerd does; the rest needs a restart.
+RELOADABLE = ("debug", "labels", "live-restore", "max-concurrent-downloads",
+              "max-concurrent-uploads", "insecure-registries", "registry-mirrors",
+              "default-runtime", "shutdown-timeout")
+
+
+def reload(cfg: DaemonConfig) -> list[str]:
+    """Apply the reloadable directives of the configuration file to cfg; the
+    names of those that changed. A bad file raises ConfigError and changes nothing."""
+    data = load_file(cfg.config_file)
+    changes: dict[str, Any] = {}
+    for key in RELOADABLE:
+        if key not in _FILE_KEYS or key not in data:
+            continue
+        attr, typ = _FILE_KEYS[key]
+        value = _check_type(key, data[key], typ)
+        if getattr(cfg, attr) != value:
+            changes[attr] = value
+    for attr, value in changes.items():
+        setattr(cfg, attr, value)
+    if "debug" in changes:
+        cfg.log_level = "debug" if cfg.debug else "info"
+    return sorted(changes)
+

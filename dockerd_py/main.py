@@ -13,6 +13,7 @@ from aiohttp import web
 from shared.api import API_VERSION, ENGINE_VERSION, PRODUCT_VERSION
 
 from .config import ConfigError, DaemonConfig, from_argv
+from .config import reload as reload_config
 from .daemon.daemon import Daemon, DaemonStartError
 from .errors import DockerError
 from .server.app import make_app
@@ -60,6 +61,7 @@ async def serve(cfg: DaemonConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(daemon))
     sd_notify("READY=1")
     log.info("API listening on %s", ", ".join(cfg.hosts))
     await stop.wait()
@@ -73,6 +75,25 @@ async def serve(cfg: DaemonConfig) -> int:
             except OSError:
                 pass
     return 0
+
+
+def _reload(daemon: Daemon) -> None:
+    """SIGHUP: what dockerd reloads from daemon.json, with a log line; the rest stays."""
+    cfg = daemon.cfg
+    try:
+        changed = reload_config(cfg)
+    except ConfigError as exc:
+        log.error("reloading the configuration failed, keeping the running one: %s", exc)
+        return
+    if "default_runtime" in changed and cfg.default_runtime not in daemon.runtimes:
+        log.error("default-runtime %s is not configured: keeping %s", cfg.default_runtime,
+                  daemon.runtimes.default)
+        cfg.default_runtime = daemon.runtimes.default
+        changed.remove("default_runtime")
+    daemon.runtimes.default = cfg.default_runtime
+    logging.getLogger().setLevel(LEVELS.get(cfg.log_level, logging.INFO))
+    log.info("reloaded the configuration from %s: %s", cfg.config_file,
+             ", ".join(changed) or "nothing changed")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -268,3 +268,32 @@ def test_systemd_units_verify():
     service = (units / "dockerd-py.service").read_text()
     assert "Type=notify" in service and "KillMode=process" in service
     assert "ListenStream=/run/dockerd-py.sock" in (units / "dockerd-py.socket").read_text()
+
+
+def test_sighup_reloads_what_dockerd_reloads(workdir):
+    """SIGHUP re-reads daemon.json: labels, live-restore… change, with a log line;
+    a broken file changes nothing; the daemon keeps serving."""
+    d = new_daemon(workdir, "hup")
+    conf = d.root / "daemon.json"
+    d.root.mkdir(parents=True, exist_ok=True)
+    conf.write_text('{"labels": ["a=1"]}')
+    d.extra_args = ["--config-file", str(conf)]
+    try:
+        d.start()
+        assert request(d.sock, "GET", "/info").json()["Labels"] == ["a=1"]
+        conf.write_text('{"labels": ["b=2"], "live-restore": false, "mtu": 1400}')
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "reloaded the configuration" not in d.log() and time.time() < deadline:
+            time.sleep(0.05)
+        info = request(d.sock, "GET", "/info").json()
+        assert info["Labels"] == ["b=2"] and info["LiveRestoreEnabled"] is False
+        assert "labels, live_restore" in d.log()  # mtu needs a restart: not reloaded
+        conf.write_text("{not json")
+        d.proc.send_signal(signal.SIGHUP)
+        while "keeping the running one" not in d.log() and time.time() < deadline:
+            time.sleep(0.05)
+        assert request(d.sock, "GET", "/info").json()["Labels"] == ["b=2"]
+        assert d.proc.poll() is None
+    finally:
+        d.cleanup()
