@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..client import Client
 from ..errors import CLIError
 
+if TYPE_CHECKING:
+    from ..client import Client
 
-def client_of(ctx: click.Context) -> Client:
+
+def client_of(ctx: click.Context) -> "Client":
+    """The API client, made at first use (http.client is not imported before: a
+    `--version` or `--help` never pays for it)."""
+    from ..client import Client
     root = ctx.find_root()
     obj = root.obj or {}
     if "client" not in obj:
