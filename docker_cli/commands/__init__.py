@@ -39,6 +39,18 @@ def for_each(ctx: click.Context, names: tuple[str, ...],
         sys.exit(1)
 
 
+def print_deleted(title: str, items: list[str] | None, blank_after: bool = True) -> None:
+    """What a prune removed, as the docker command prints it: a title, one line
+    each, a blank line; nothing when nothing went."""
+    if not items:
+        return
+    click.echo(title)
+    for item in items:
+        click.echo(item)
+    if blank_after:
+        click.echo()
+
+
 def for_each_echo(ctx: click.Context, names: tuple[str, ...], action: Any) -> None:
     """Apply action to each name; print names that worked, errors for the rest."""
     def act(client: Any, name: str) -> None:

@@ -12,7 +12,7 @@ from shared.units import human_duration, human_size
 
 from ..errors import CLIError
 from ..formatting.table import format_rows, table
-from . import client_of, for_each
+from . import client_of, for_each, print_deleted
 from ..options import filters_json
 
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
@@ -255,6 +255,12 @@ def load(ctx: click.Context, input_: str | None, quiet: bool) -> None:
             sys.stdout.write(msg["stream"])
 
 
+def deleted_image_lines(records: list[dict[str, str]] | None) -> list[str]:
+    """`untagged: …` and `deleted: …` lines of an image removal's records."""
+    return [f"{key.lower()}: {rec[key]}" for rec in records or []
+            for key in ("Untagged", "Deleted") if rec.get(key)]
+
+
 @click.command()
 @click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones")
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
@@ -272,14 +278,7 @@ def prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[str, ...])
     if all_:
         values.append("dangling=false")
     report = client_of(ctx).post("/images/prune", params={"filters": filters_json(values)})
-    deleted = report.get("ImagesDeleted") or []
-    if deleted:
-        click.echo("Deleted Images:")
-        for rec in deleted:
-            for key in ("Untagged", "Deleted"):
-                if rec.get(key):
-                    click.echo(f"{key.lower()}: {rec[key]}")
-        click.echo()
+    print_deleted("Deleted Images:", deleted_image_lines(report.get("ImagesDeleted")))
     click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
 
 

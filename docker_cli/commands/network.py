@@ -11,7 +11,7 @@ from shared.timeutil import parse_rfc3339
 from ..errors import EXIT_DAEMON, CLIError
 from ..formatting.table import format_rows, table
 from ..options import filters_json, parse_labels
-from . import client_of, for_each
+from . import client_of, for_each, print_deleted
 
 NETWORK_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE"}
 
@@ -122,19 +122,8 @@ def ls(ctx: click.Context, filters: tuple[str, ...], fmt: str | None, no_trunc: 
 @click.pass_context
 def inspect(ctx: click.Context, fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
     """Display detailed information on one or more networks."""
-    from .system import print_docs
-    docs, missing = [], []
-    for name in names:
-        try:
-            docs.append(client_of(ctx).get(f"/networks/{name}",
-                                           params={"verbose": verbose or None}))
-        except CLIError:
-            missing.append(name)
-    print_docs(docs, fmt)
-    if missing:
-        for name in missing:
-            click.echo(f"Error response from daemon: network {name} not found", err=True)
-        raise SystemExit(1)
+    from .system import inspect_each
+    inspect_each(ctx, names, "/networks/{name}", fmt, {"verbose": verbose or None})
 
 
 @click.command("rm")
@@ -195,11 +184,7 @@ def prune(ctx: click.Context, force: bool, filters: tuple[str, ...]) -> None:
                                        "continue?", default=False):
         return
     report = client_of(ctx).post("/networks/prune", params={"filters": filters_json(filters)})
-    deleted = report.get("NetworksDeleted") or []
-    if deleted:
-        click.echo("Deleted Networks:")
-        for name in deleted:
-            click.echo(name)
+    print_deleted("Deleted Networks:", report.get("NetworksDeleted"), blank_after=False)
 
 
 @click.group()

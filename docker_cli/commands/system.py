@@ -129,6 +129,23 @@ def inspect(ctx: click.Context, fmt: str | None, kind: str | None, size: bool,
         sys.exit(1)
 
 
+def inspect_each(ctx: click.Context, names: tuple[str, ...], path: str, fmt: str | None,
+                 params: dict | None = None) -> None:
+    """`<object> inspect`: the documents found, then the daemon's word for each one
+    that was not, and exit 1 if any was not."""
+    docs, errors = [], []
+    for name in names:
+        try:
+            docs.append(client_of(ctx).get(path.format(name=name), params=params))
+        except CLIError as exc:
+            errors.append(exc.message)
+    print_docs(docs, fmt)
+    if errors:
+        for message in errors:
+            click.echo(message, err=True)
+        raise SystemExit(1)
+
+
 def print_docs(docs: list, fmt: str | None) -> None:
     if fmt:
         for doc in docs:

@@ -9,7 +9,8 @@ from shared.units import human_size
 
 from ..formatting.table import table
 from ..options import filters_json
-from . import client_of
+from . import client_of, print_deleted
+from .image import deleted_image_lines
 from .system import events, info
 
 DF_HEADERS = ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
@@ -79,29 +80,19 @@ def prune(ctx: click.Context, all_: bool, force: bool, volumes: bool,
     params = {"filters": filters_json(filters)}
     reclaimed = 0
     report: dict[str, Any] = client.post("/containers/prune", params=params)
-    _print("Deleted Containers:", report.get("ContainersDeleted"))
+    print_deleted("Deleted Containers:", report.get("ContainersDeleted"))
     reclaimed += report.get("SpaceReclaimed", 0)
     report = client.post("/networks/prune", params=params)
-    _print("Deleted Networks:", report.get("NetworksDeleted"))
+    print_deleted("Deleted Networks:", report.get("NetworksDeleted"))
     if volumes:
         report = client.post("/volumes/prune", params=params)
-        _print("Deleted Volumes:", report.get("VolumesDeleted"))
+        print_deleted("Deleted Volumes:", report.get("VolumesDeleted"))
         reclaimed += report.get("SpaceReclaimed", 0)
     image_filters = list(filters) + (["dangling=false"] if all_ else ["dangling=true"])
     report = client.post("/images/prune", params={"filters": filters_json(image_filters)})
-    deleted = [f"{k.lower()}: {v}" for rec in report.get("ImagesDeleted") or []
-               for k, v in rec.items() if v]
-    _print("Deleted Images:", deleted)
+    print_deleted("Deleted Images:", deleted_image_lines(report.get("ImagesDeleted")))
     reclaimed += report.get("SpaceReclaimed", 0)
     click.echo(f"Total reclaimed space: {human_size(reclaimed)}")
-
-
-def _print(title: str, items: list[str] | None) -> None:
-    if items:
-        click.echo(title)
-        for item in items:
-            click.echo(item)
-        click.echo()
 
 
 @click.group()

@@ -10,7 +10,7 @@ from shared.units import human_size
 from ..errors import CLIError
 from ..formatting.table import format_rows, table
 from ..options import filters_json, parse_labels
-from . import client_of, for_each
+from . import client_of, for_each, print_deleted
 
 VOLUME_HEADERS = {"Driver": "DRIVER", "Name": "VOLUME NAME"}
 
@@ -66,18 +66,8 @@ def ls(ctx: click.Context, filters: tuple[str, ...], fmt: str | None, quiet: boo
 @click.pass_context
 def inspect(ctx: click.Context, fmt: str | None, names: tuple[str, ...]) -> None:
     """Display detailed information on one or more volumes."""
-    from .system import print_docs
-    docs, missing = [], []
-    for name in names:
-        try:
-            docs.append(client_of(ctx).get(f"/volumes/{name}"))
-        except CLIError as exc:
-            missing.append(exc.message)
-    print_docs(docs, fmt)
-    if missing:
-        for message in missing:
-            click.echo(message, err=True)
-        raise SystemExit(1)
+    from .system import inspect_each
+    inspect_each(ctx, names, "/volumes/{name}", fmt)
 
 
 @click.command("rm")
@@ -105,12 +95,7 @@ def prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[str, ...])
         return
     values = list(filters) + (["all=true"] if all_ else [])
     report = client_of(ctx).post("/volumes/prune", params={"filters": filters_json(values)})
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        click.echo("Deleted Volumes:")
-        for name in deleted:
-            click.echo(name)
-        click.echo()
+    print_deleted("Deleted Volumes:", report.get("VolumesDeleted"))
     click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
 
 

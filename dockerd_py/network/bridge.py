@@ -127,11 +127,7 @@ class Links:
         finally:
             os.close(nsfd)
         await ipr.link("set", ifname=att.host_ifname, state="up")
-        commands = [f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
-                    f"link set {att.ifname} up", "link set lo up"]
-        if att.gateway:
-            commands.append(f"route add default via {att.gateway} dev {att.ifname}")
-        await in_namespace(pid, commands)
+        await in_namespace(pid, _address_commands(att))
 
 
     async def attach_macvlan(self, parent: str, mode: str, pid: int, att: Attachment) -> None:
@@ -149,12 +145,18 @@ class Links:
             raise NetworkError(f"failed to create the macvlan port: {exc}") from None
         finally:
             os.close(nsfd)
-        commands = [f"link set {att.host_ifname} name {att.ifname}",
-                    f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
-                    f"link set {att.ifname} up", "link set lo up"]
-        if att.gateway:
-            commands.append(f"route add default via {att.gateway} dev {att.ifname}")
-        await in_namespace(pid, commands)
+        await in_namespace(pid, [f"link set {att.host_ifname} name {att.ifname}",
+                                 *_address_commands(att)])
+
+
+def _address_commands(att: Attachment) -> list[str]:
+    """`ip` commands that give the interface in the namespace its address, and the
+    default route where it carries one."""
+    commands = [f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
+                f"link set {att.ifname} up", "link set lo up"]
+    if att.gateway:
+        commands.append(f"route add default via {att.gateway} dev {att.ifname}")
+    return commands
 
 
 async def in_namespace(pid: int, commands: list[str]) -> None:

@@ -12,7 +12,7 @@ from ...errors import APIError
 from ...options import filters_json, ram_flag, restart_policy
 from ...streams import pump
 from ...tty import raw_mode
-from .. import client_of, for_each, for_each_echo
+from .. import client_of, for_each, for_each_echo, print_deleted
 
 
 @click.command()
@@ -166,10 +166,5 @@ def prune(ctx: click.Context, force: bool, filters: tuple[str, ...]) -> None:
                                        "Are you sure you want to continue?", default=False):
         return
     report = client_of(ctx).post("/containers/prune", params={"filters": filters_json(filters)})
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        click.echo("Deleted Containers:")
-        for cid in deleted:
-            click.echo(cid)
-        click.echo()
+    print_deleted("Deleted Containers:", report.get("ContainersDeleted"))
     click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")

@@ -2,12 +2,16 @@
 Endpoints."""
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from aiohttp import web
 
+from ...daemon.containers.record import Container
 from ...daemon.containers.repository import ContainerRepository
 from ...daemon.endpoints import Endpoints
 from ...daemon.networks import NetworkService
 from ...errors import InvalidParameter
+from ...network.model import Network
 from ..http import json_response, query_bool, query_filters, read_json
 from ..schemas import NETWORK_CONNECT, NETWORK_CREATE, NETWORK_DISCONNECT
 
@@ -38,23 +42,27 @@ def setup(add, svc: NetworkService, endpoints: Endpoints,  # type: ignore[no-unt
         await svc.remove(request.match_info["id"])
         return web.Response(status=204)
 
-    async def connect(request: web.Request) -> web.Response:
-        body = await read_json(request, NETWORK_CONNECT, "NetworkConnectRequest") or {}
+    async def on_container(request: web.Request, schema: dict, type_name: str,
+                           act: Callable[[Container, Network, dict], Awaitable[None]]
+                           ) -> web.Response:
+        """connect and disconnect: the body's container, under its lock, saved after."""
+        body = await read_json(request, schema, type_name) or {}
         net = svc.get(request.match_info["id"])
         ctr = containers.get(body.get("Container") or "")
         async with ctr.lock:
-            await endpoints.connect(ctr, net, body.get("EndpointConfig") or {})
+            await act(ctr, net, body)
             await containers.save(ctr)
         return web.Response(status=200)
 
+    async def connect(request: web.Request) -> web.Response:
+        return await on_container(request, NETWORK_CONNECT, "NetworkConnectRequest",
+                                  lambda ctr, net, body: endpoints.connect(
+                                      ctr, net, body.get("EndpointConfig") or {}))
+
     async def disconnect(request: web.Request) -> web.Response:
-        body = await read_json(request, NETWORK_DISCONNECT, "NetworkDisconnectRequest") or {}
-        net = svc.get(request.match_info["id"])
-        ctr = containers.get(body.get("Container") or "")
-        async with ctr.lock:
-            await endpoints.disconnect(ctr, net, bool(body.get("Force")))
-            await containers.save(ctr)
-        return web.Response(status=200)
+        return await on_container(request, NETWORK_DISCONNECT, "NetworkDisconnectRequest",
+                                  lambda ctr, net, body: endpoints.disconnect(
+                                      ctr, net, bool(body.get("Force"))))
 
     async def prune(request: web.Request) -> web.Response:
         return json_response(await svc.prune(query_filters(request)))
