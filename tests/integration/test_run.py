@@ -232,9 +232,13 @@ def test_logs_follow_ends_with_container(client):
 
 
 def test_kill_stop_and_signals(client):
-    c = client.containers.run("busybox", ["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"],
-                              detach=True)
+    c = client.containers.run("busybox", ["sh", "-c", "trap 'exit 42' USR1; echo ready; "
+                                          "while true; do sleep 0.1; done"], detach=True)
     try:
+        # sh is PID 1: a signal that comes before its trap is ignored, so wait for it
+        deadline = time.time() + 10
+        while b"ready" not in c.logs() and time.time() < deadline:
+            time.sleep(0.02)
         c.kill(signal="SIGUSR1")
         assert c.wait(timeout=10)["StatusCode"] == 42
     finally:
