@@ -54,6 +54,10 @@ class DaemonConfig:
     init_path: str | None = None
     registry_mirrors: list[str] = field(default_factory=list)
     insecure_registries: list[str] = field(default_factory=list)
+    registry_certs_dir: str = "/etc/docker/certs.d"   # where Docker users keep them
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
+    max_download_attempts: int = 5
     labels: list[str] = field(default_factory=list)
     experimental: bool = False
     shutdown_timeout: int = 15
@@ -110,6 +114,10 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "init-path": ("init_path", str),
     "registry-mirrors": ("registry_mirrors", list),
     "insecure-registries": ("insecure_registries", list),
+    "registry-certs-dir": ("registry_certs_dir", str),
+    "max-concurrent-downloads": ("max_concurrent_downloads", int),
+    "max-concurrent-uploads": ("max_concurrent_uploads", int),
+    "max-download-attempts": ("max_download_attempts", int),
     "labels": ("labels", list),
     "experimental": ("experimental", bool),
     "shutdown-timeout": ("shutdown_timeout", int),
@@ -170,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--init-path", dest="init_path", help="path of the docker-init binary")
     add("--registry-mirror", dest="registry_mirrors", action="append")
     add("--insecure-registry", dest="insecure_registries", action="append")
+    add("--registry-certs-dir", dest="registry_certs_dir",
+        help="directory of per-registry TLS files, <host:port>/{ca.crt,client.cert,client.key}")
+    add("--max-concurrent-downloads", dest="max_concurrent_downloads", type=int)
+    add("--max-concurrent-uploads", dest="max_concurrent_uploads", type=int)
+    add("--max-download-attempts", dest="max_download_attempts", type=int)
     add("--label", dest="labels", action="append")
     add("--shutdown-timeout", dest="shutdown_timeout", type=int)
     add("--log-driver", dest="log_driver")
@@ -264,6 +277,14 @@ def validate(cfg: DaemonConfig) -> None:
         raise ConfigError(f"bridge name {cfg.bridge!r} is longer than 15 characters")
     if cfg.debug:
         cfg.log_level = "debug"
+    for key in ("max_concurrent_downloads", "max_concurrent_uploads", "max_download_attempts"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"invalid {_ATTR_TO_KEY[key]} value: {getattr(cfg, key)}")
+    from .distribution.hosts import RegistryHosts
+    try:
+        RegistryHosts(cfg.registry_mirrors, cfg.insecure_registries, cfg.registry_certs_dir)
+    except Exception as exc:  # InvalidParameter, with Docker's text
+        raise ConfigError(str(getattr(exc, "message", exc))) from None
     for host in cfg.hosts:
         if not (host.startswith("unix://") or host.startswith("fd://")):
             raise ConfigError(f"unsupported host {host!r}: use unix://PATH or fd://")

@@ -27,6 +27,7 @@ from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
 from .images import ImageService
+from .distribution import DistributionService
 from .dns import EmbeddedDns
 from .endpoints import Endpoints
 from .networks import NetworkService
@@ -106,6 +107,7 @@ class Daemon:
         self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
         self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
                                    os.path.join(cfg.data_root, "tmp"))
+        self.distribution = DistributionService(cfg, self.store, self.images, self.events)
         deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg), layers=self.layers,
                              images=self.images, networks=self.endpoints, events=self.events,
                              runtimes=self.runtimes, log_drivers=self.log_drivers,

@@ -12,9 +12,12 @@ _PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = 1031
 
 
-async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryIO], T]) -> T:
+async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryIO], T],
+                        abandon: Callable[[T], None] | None = None) -> T:
     """Run consume(file) in a thread while the async source is written into the
-    file through a pipe. If consume fails early, the source stops being read."""
+    file through a pipe. If consume fails early, the source stops being read.
+    If the source fails, consume sees the end of its input, and what it made
+    anyway is handed to abandon (in a thread) before the error goes on."""
     loop = asyncio.get_running_loop()
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
     try:
@@ -35,8 +38,17 @@ async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryI
                 await writer.drain()
             except (BrokenPipeError, ConnectionResetError):
                 break
-    finally:
+    except BaseException:
         transport.close()
+        try:
+            made = await worker
+        except BaseException:
+            pass
+        else:
+            if abandon is not None:
+                await asyncio.to_thread(abandon, made)
+        raise
+    transport.close()
     return await worker
 
 

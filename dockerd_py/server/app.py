@@ -7,7 +7,8 @@ from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import containers, execs, images, later, networks, swarm, system, volumes
+from .routers import (containers, distribution, execs, images, later, networks, swarm, system,
+                      volumes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -27,7 +28,8 @@ def make_app(daemon: Daemon) -> web.Application:
     system.setup(add, daemon)
     containers.setup(add, daemon.containers)
     execs.setup(add, daemon.execs, repo)
-    images.setup(add, daemon.images)
+    pull = distribution.setup(add, daemon.distribution)
+    images.setup(add, daemon.images, pull)
     networks.setup(add, daemon.networks, daemon.endpoints, repo)
     volumes.setup(add, daemon.volumes)
     swarm.setup(add)

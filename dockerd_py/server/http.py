@@ -204,3 +204,30 @@ async def stream_tar(request: web.Request, chunks: AsyncIterator[bytes],
     except ConnectionError:  # the client went away
         await chunks.aclose()  # type: ignore[attr-defined]
     return resp
+
+
+class LazyJsonStream:
+    """A JSON message stream (pull, push) whose headers wait for the first
+    message, so that a failure before it is a plain error with its status code,
+    as dockerd answers (`docker pull nope` gets a 404, not a 200 stream)."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        self.started = False
+
+    async def write(self, data: bytes) -> None:
+        if not self.started:
+            self.started = True
+            await self._resp.prepare(self._request)
+        await self._resp.write(data)
+
+    async def finish(self) -> web.StreamResponse:
+        if not self.started:
+            self.started = True
+            await self._resp.prepare(self._request)
+        try:
+            await self._resp.write_eof()
+        except ConnectionResetError:  # the client left; nothing more to say
+            pass
+        return self._resp

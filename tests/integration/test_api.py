@@ -79,8 +79,7 @@ def test_unknown_route_is_404_json(daemon):
         assert r.json() == {"message": "page not found"}
 
 
-@pytest.mark.parametrize("method,path,feature", [
-    ("POST", "/images/localhost:5000/a/b:1/push", "registries"), ("POST", "/build", "builds")])
+@pytest.mark.parametrize("method,path,feature", [("POST", "/build", "builds")])
 def test_features_still_to_come_say_so(daemon, method, path, feature):
     r = request(daemon.sock, method, path)
     assert r.status == 501

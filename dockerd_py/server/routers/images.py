@@ -1,6 +1,8 @@
 """/images routes."""
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from aiohttp import web
 
 from shared import jsonstream
@@ -16,8 +18,10 @@ from ..http import (
     stream_tar,
 )
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def setup(add, svc: ImageService) -> None:  # type: ignore[no-untyped-def]
+
+def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-untyped-def]
 
     async def list_(request: web.Request) -> web.Response:
         filters = query_filters(request)
@@ -48,8 +52,7 @@ def setup(add, svc: ImageService) -> None:  # type: ignore[no-untyped-def]
         src = request.query.get("fromSrc")
         if src is None:
             if request.query.get("fromImage"):
-                raise NotImplementedByEngine("pulling images from a registry is not "
-                                             "implemented yet")
+                return await pull(request)
             raise InvalidParameter("either fromImage or fromSrc is required")
         if src != "-":
             raise NotImplementedByEngine("importing from a URL is not implemented yet; "

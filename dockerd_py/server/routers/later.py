@@ -8,8 +8,6 @@ from aiohttp import web
 from ...errors import NotImplementedByEngine
 
 LATER = {
-    "registries": [("POST", "/images/{name:.+}/push"), ("GET", "/images/search"),
-                   ("POST", "/auth"), ("GET", "/distribution/{name:.+}/json")],
     "builds": [("POST", "/build"), ("POST", "/build/prune"), ("POST", "/session")],
 }
 
