@@ -147,9 +147,11 @@ class Daemon:
     def info(self) -> dict[str, Any]:
         plugins = {"Volume": ["local"], "Network": sorted(NETWORK_DRIVERS),
                    "Log": self.log_drivers.names()}
-        return system.info_doc(self.cfg, self.containers.views.counts(), self.images.count(),
-                               self.driver.name, self.driver.status(), self.runtimes.by_name,
-                               self.conmon_version, self.instance_id, self.warnings, plugins)
+        doc = system.info_doc(self.cfg, self.containers.views.counts(), self.images.count(),
+                              self.driver.name, self.driver.status(), self.runtimes.by_name,
+                              self.conmon_version, self.instance_id, self.warnings, plugins)
+        doc["RegistryConfig"] = self.distribution.registry_config()
+        return doc
 
     async def disk_usage(self, kinds: set[str], api_version: tuple[int, ...]) -> dict[str, Any]:
         """`/system/df`: what each kind of object holds on disk."""

@@ -65,6 +65,20 @@ class DistributionService:
             self._hosts_key = key
         return self._hosts
 
+    def registry_config(self) -> dict[str, Any]:
+        """RegistryConfig of /info, as dockerd shows it."""
+        hosts = self.hosts
+        mirrors = [m + "/" for m in hosts.mirrors]
+        indexes: dict[str, Any] = {
+            refs.DEFAULT_DOMAIN: {"Name": refs.DEFAULT_DOMAIN, "Mirrors": mirrors,
+                                  "Secure": True, "Official": True}}
+        for name in sorted(hosts.insecure_names):
+            indexes[name] = {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
+        return {"AllowNondistributableArtifactsCIDRs": None,
+                "AllowNondistributableArtifactsHostnames": None,
+                "InsecureRegistryCIDRs": hosts.cidr_strings(), "IndexConfigs": indexes,
+                "Mirrors": mirrors}
+
     # -- endpoints -------------------------------------------------------------------
     async def _each_endpoint(self, domain: str, creds: Credentials, actions: str,
                              path: str, work: Callable[[Repository], Awaitable[Any]],

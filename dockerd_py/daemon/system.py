@@ -110,10 +110,7 @@ def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name
         "NEventsListener": 0, "KernelVersion": uname.release,
         "OperatingSystem": os_name, "OSVersion": os_version, "OSType": "linux",
         "Architecture": platform.machine(), "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None,
-                           "AllowNondistributableArtifactsHostnames": None,
-                           "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                           "IndexConfigs": {}, "Mirrors": list(cfg.registry_mirrors)},
+        "RegistryConfig": None,  # the distribution service fills it in
         "NCPU": os.cpu_count() or 1, "MemTotal": mem_total(), "GenericResources": None,
         "DockerRootDir": cfg.data_root, "HttpProxy": os.environ.get("HTTP_PROXY", ""),
         "HttpsProxy": os.environ.get("HTTPS_PROXY", ""), "NoProxy": os.environ.get("NO_PROXY", ""),

@@ -130,7 +130,7 @@ class Repository:
     async def _token(self, params: dict[str, str]) -> str:
         realm, service = params["realm"], params.get("service", "")
         scope = " ".join(self.scopes)
-        key = (realm, service, scope)
+        key = (realm, service, scope, self.creds.fingerprint)
         cached = self.tokens.get(key)
         if cached:
             return cached

@@ -153,16 +153,17 @@ class Daemon:
         return env
 
     def docker(self, *args: str, input: bytes | None = None, timeout: float = 120,
-               **kw: object) -> subprocess.CompletedProcess:
-        """The real Docker CLI against this daemon."""
+               env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess:
+        """The real Docker CLI against this daemon (env adds to its environment)."""
         return subprocess.run([DOCKER_CLI, *args], input=input, capture_output=True,
-                              env=self.env(), timeout=timeout, **kw)  # type: ignore[call-overload]
+                              env={**self.env(), **(env or {})}, timeout=timeout, **kw)  # type: ignore[call-overload]
 
     def docker_py(self, *args: str, input: bytes | None = None, timeout: float = 120,
-                  **kw: object) -> subprocess.CompletedProcess:
-        """Our own CLI against this daemon."""
+                  env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess:
+        """Our own CLI against this daemon (env adds to its environment)."""
         return subprocess.run([sys.executable, "-m", "docker_cli", *args], input=input,
-                              capture_output=True, env=self.env(), timeout=timeout, **kw)  # type: ignore[call-overload]
+                              capture_output=True, env={**self.env(), **(env or {})},
+                              timeout=timeout, **kw)  # type: ignore[call-overload]
 
     # -- teardown ------------------------------------------------------------------------
     def cleanup(self) -> None:

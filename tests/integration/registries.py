@@ -291,17 +291,14 @@ class DroppingProxy:
             head = b""
             while b"\r\n\r\n" not in head:
                 chunk = conn.recv(65536)
-                if not chunk:
-                    return
+                if not chunk or not head + chunk or not (head + chunk)[:1].isalpha():
+                    return  # not HTTP (a TLS hello): hang up at once
                 head += chunk
             top, _, rest = head.partition(b"\r\n\r\n")
             lines = [ln for ln in top.split(b"\r\n") if not ln.lower().startswith(b"connection:")]
             request = b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + rest
             is_blob = lines[0].startswith(b"GET ") and b"/blobs/sha256:" in lines[0]
-            cut = None
-            if is_blob and self.dropped < self.drops:
-                self.dropped += 1
-                cut = self.cut
+            cut = self.cut if is_blob and self.dropped < self.drops else None
             with socket.create_connection(("127.0.0.1", self.upstream_port)) as up:
                 up.sendall(request)
                 body_start = None
@@ -309,12 +306,14 @@ class DroppingProxy:
                 while True:
                     data = up.recv(65536)
                     if not data:
+                        conn.sendall(buf)  # shorter than the cut: passed whole
                         return
                     if cut is not None:
                         buf += data
                         if body_start is None and b"\r\n\r\n" in buf:
                             body_start = buf.index(b"\r\n\r\n") + 4
                         if body_start is not None and len(buf) - body_start >= cut:
+                            self.dropped += 1
                             conn.sendall(buf[:body_start + cut])
                             return  # the connection drops midway
                         continue

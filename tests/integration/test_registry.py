@@ -244,3 +244,163 @@ def test_oci_index_chooses_the_platform_and_reads_zstd_and_plain_layers(daemon, 
                 api.remove_image(image, force=True)
             except docker.errors.APIError:
                 pass
+
+
+# -- authentication -----------------------------------------------------------------------
+PASSWORD = "s3cret-Pa55-do-not-log"
+
+
+@pytest.fixture(scope="module")
+def basic_registry() -> Iterator[Registry]:
+    reg = Registry(Path(tempfile.mkdtemp(prefix="dpy-reg-basic-")),
+                   htpasswd={"alice": PASSWORD}).start()
+    yield reg
+    reg.stop()
+
+
+def test_basic_auth_login_push_and_pull(daemon, basic_registry):
+    if not os.path.exists(DOCKER_CLI):
+        pytest.skip("the Docker CLI is not installed")
+    reg = basic_registry
+    with tempfile.TemporaryDirectory() as config_dir:
+        env = {"DOCKER_CONFIG": config_dir}
+        bad = daemon.docker("login", "-u", "alice", "--password-stdin", reg.host,
+                            input=b"wrong\n", env=env)
+        assert bad.returncode == 1
+        assert (f"login attempt to http://{reg.host}/v2/ failed with status: 401 Unauthorized"
+                in bad.stderr.decode())
+        good = daemon.docker("login", "-u", "alice", "--password-stdin", reg.host,
+                             input=PASSWORD.encode() + b"\n", env=env)
+        assert good.returncode == 0, good.stderr
+        assert "Login Succeeded" in good.stdout.decode()
+        ref = f"{reg.host}/private/bb:v1"
+        daemon.docker("tag", "busybox:latest", ref)
+        pushed = daemon.docker("push", ref, env=env)
+        assert pushed.returncode == 0, pushed.stderr
+        daemon.docker("rmi", ref)
+        assert daemon.docker("pull", ref, env=env).returncode == 0
+        daemon.docker("rmi", ref)
+    anonymous = daemon.api()
+    with pytest.raises(docker.errors.APIError) as err:
+        anonymous.pull(f"{reg.host}/private/bb", tag="v1")
+    assert "unauthorized" in err.value.explanation
+    # the daemon logs at debug level here: the password never reaches the log
+    assert PASSWORD not in daemon.log_path.read_text(errors="replace")
+
+
+def test_token_auth_flow(workdir, daemon):
+    from .registries import TokenServer
+    root = Path(tempfile.mkdtemp(prefix="dpy-reg-token-"))
+    tokens = TokenServer(root, {"bob": PASSWORD}).start()
+    reg = Registry(root / "reg", token=tokens.registry_auth()).start()
+    try:
+        api = daemon.api()
+        auth = {"username": "bob", "password": PASSWORD, "serveraddress": reg.host}
+        assert api.login("bob", PASSWORD, registry=reg.host, reauth=True)["Status"] == \
+            "Login Succeeded"
+        with pytest.raises(docker.errors.APIError) as err:
+            api.login("bob", "nope", registry=reg.host, reauth=True)
+        assert err.value.status_code == 401
+        ref = f"{reg.host}/team/bb"
+        api.tag("busybox:latest", ref, "t1")
+        events = list(api.push(ref, tag="t1", stream=True, decode=True, auth_config=auth))
+        assert not any("error" in e for e in events), events
+        asked = [r for r in tokens.requests if r["user"] == "bob" and r["ok"]]
+        assert any("repository:team/bb:pull,push" in r["scope"] for r in asked)
+        api.remove_image(f"{ref}:t1")
+        # anonymous pull is granted by this token server; pushes are not (a new
+        # client: the SDK keeps what login was given)
+        anonymous = daemon.api()
+        anonymous.pull(ref, tag="t1")
+        anonymous.tag("busybox:latest", ref, "t2")
+        events = list(anonymous.push(ref, tag="t2", stream=True, decode=True))
+        assert events[-1]["error"] == "unauthorized: authentication required"
+    finally:
+        for tag in ("t1", "t2"):
+            try:
+                daemon.api().remove_image(f"{reg.host}/team/bb:{tag}")
+            except docker.errors.APIError:
+                pass
+        reg.stop()
+        tokens.stop()
+
+
+# -- TLS, mirrors, broken connections --------------------------------------------------------
+def test_tls_client_certificates_from_certs_d_and_mirrors_with_fallback(
+        workdir, rootfs_tar, daemon, registry):
+    import trustme
+    root = Path(tempfile.mkdtemp(prefix="dpy-reg-tls-"))
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    server = server_ca.issue_cert("127.0.0.1", "localhost")
+    server.private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
+    client_ca.cert_pem.write_to_path(str(root / "client-ca.pem"))
+    tls = Registry(root / "reg", tls=(str(root / "server.pem"), str(root / "server.pem")),
+                   client_ca=str(root / "client-ca.pem")).start()
+    certs = root / "certs.d"
+    host_dir = certs / tls.host
+    host_dir.mkdir(parents=True)
+    server_ca.cert_pem.write_to_path(str(host_dir / "ca.crt"))
+    client = client_ca.issue_cert("dockerd-py-client")
+    client.cert_chain_pems[0].write_to_path(str(host_dir / "client.cert"))
+    client.private_key_pem.write_to_path(str(host_dir / "client.key"))
+    # the mirror serves Docker Hub names; the first mirror is down, so the second is used
+    dead = f"http://127.0.0.1:{tls.port + 1 if tls.port < 65535 else tls.port - 1}"
+    api = daemon.api()
+    api.tag("busybox:latest", f"{registry.host}/library/hubonly", "latest")
+    assert "error" not in list(api.push(f"{registry.host}/library/hubonly", tag="latest",
+                                        stream=True, decode=True))[-1]
+    try:
+        with busybox_daemon(workdir, rootfs_tar, "tls", extra_args=[
+                "--registry-certs-dir", str(certs), "--registry-mirror", dead,
+                "--registry-mirror", registry.url]) as d:
+            own = d.api()
+            mirrors = own.info()["RegistryConfig"]
+            assert mirrors["Mirrors"] == [dead + "/", registry.url + "/"]
+            assert "127.0.0.0/8" in mirrors["InsecureRegistryCIDRs"]
+            own.pull("hubonly", tag="latest")
+            assert own.inspect_image("hubonly:latest")["RepoDigests"][0].startswith(
+                "hubonly@sha256:")
+            ref = f"{tls.host}/secure/bb"
+            own.tag("busybox:latest", ref, "v1")
+            events = list(own.push(ref, tag="v1", stream=True, decode=True))
+            assert "error" not in events[-1], events[-1]
+            own.remove_image(f"{ref}:v1")
+            own.pull(ref, tag="v1")
+            # without the client certificate the registry refuses the handshake
+            (host_dir / "client.cert").unlink()
+            (host_dir / "client.key").unlink()
+            with pytest.raises(docker.errors.APIError):
+                own.pull(ref, tag="v1")
+            assert own.ping()
+    finally:
+        api.remove_image(f"{registry.host}/library/hubonly:latest")
+        tls.stop()
+
+
+def test_a_dropped_download_is_resumed(daemon, registry, big_image):
+    from .registries import DroppingProxy
+    api = daemon.api()
+    api.tag(big_image, f"{registry.host}/drop/big", "v1")
+    assert "error" not in list(api.push(f"{registry.host}/drop/big", tag="v1", stream=True,
+                                        decode=True))[-1]
+    proxy = DroppingProxy(registry.port, drops=2).start()
+    ref = f"{proxy.host}/drop/big:v1"
+    try:
+        api.remove_image(f"{registry.host}/drop/big:v1")
+        api.remove_image(big_image)
+        events = list(api.pull(f"{proxy.host}/drop/big", tag="v1", stream=True, decode=True))
+        assert not any("error" in e for e in events), events[-1]
+        assert proxy.dropped == 2
+        assert any(e.get("status", "").startswith("Retrying in") for e in events)
+        ctr = api.create_container(ref, ["sh", "-c", "wc -c < /random.bin"])
+        api.start(ctr)
+        api.wait(ctr)
+        assert api.logs(ctr).strip() == b"3000000"
+        api.remove_container(ctr)
+    finally:
+        proxy.stop()
+        try:
+            api.tag(ref, "dpy-test/big", "1")
+            api.remove_image(ref)
+        except docker.errors.APIError:
+            pass
