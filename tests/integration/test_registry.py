@@ -386,8 +386,7 @@ def test_a_dropped_download_is_resumed(daemon, registry, big_image):
     proxy = DroppingProxy(registry.port, drops=2).start()
     ref = f"{proxy.host}/drop/big:v1"
     try:
-        api.remove_image(f"{registry.host}/drop/big:v1")
-        api.remove_image(big_image)
+        api.remove_image(api.inspect_image(big_image)["Id"], force=True)  # every tag
         events = list(api.pull(f"{proxy.host}/drop/big", tag="v1", stream=True, decode=True))
         assert not any("error" in e for e in events), events[-1]
         assert proxy.dropped == 2
