@@ -11,6 +11,7 @@ import click
 from shared.units import human_duration, human_size
 
 from ..errors import CLIError
+from ..lazy import LazyGroup
 from ..formatting.table import format_rows, table
 from . import client_of, for_each, print_deleted
 from ..options import filters_json
@@ -185,7 +186,7 @@ def history(ctx: click.Context, human: bool, quiet: bool, no_trunc: bool, fmt: s
     click.echo(table(list(headers.values()), [[r[k] for k in headers] for r in rows]))
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"pull": "registry:pull", "push": "registry:push"})
 def image() -> None:
     """Manage images."""
 

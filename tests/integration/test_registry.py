@@ -403,3 +403,40 @@ def test_a_dropped_download_is_resumed(daemon, registry, big_image):
             api.remove_image(ref)
         except docker.errors.APIError:
             pass
+
+
+def test_docker_py_login_push_pull_logout_as_docker_does(daemon, basic_registry):
+    reg = basic_registry
+    ref = f"{reg.host}/ours/bb:v1"
+    with tempfile.TemporaryDirectory() as config_dir:
+        env = {"DOCKER_CONFIG": config_dir}
+        bad = daemon.docker_py("login", "-u", "alice", "--password-stdin", reg.host,
+                               input=b"wrong\n", env=env)
+        assert bad.returncode == 1
+        assert bad.stderr.decode().strip() == (
+            f"Error response from daemon: login attempt to http://{reg.host}/v2/ failed "
+            "with status: 401 Unauthorized")
+        good = daemon.docker_py("login", "-u", "alice", "--password-stdin", reg.host,
+                                input=PASSWORD.encode() + b"\n", env=env)
+        assert good.returncode == 0 and good.stdout.decode().strip() == "Login Succeeded"
+        saved = json.loads(Path(config_dir, "config.json").read_text())
+        assert saved["auths"][reg.host]["auth"] == \
+            __import__("base64").b64encode(f"alice:{PASSWORD}".encode()).decode()
+        assert oct(os.stat(Path(config_dir, "config.json")).st_mode & 0o777) == "0o600"
+        daemon.docker_py("tag", "busybox:latest", ref)
+        pushed = daemon.docker_py("push", ref, env=env)
+        assert pushed.returncode == 0, pushed.stderr
+        assert "v1: digest: sha256:" in pushed.stdout.decode()
+        daemon.docker_py("rmi", ref)
+        pulled = daemon.docker_py("pull", ref, env=env)
+        assert pulled.returncode == 0, pulled.stderr
+        assert pulled.stdout.decode().splitlines()[-1] == ref
+        if os.path.exists(DOCKER_CLI):   # the real CLI reads what we saved
+            daemon.docker("rmi", ref)
+            assert daemon.docker("pull", ref, env=env).returncode == 0
+        out = daemon.docker_py("logout", reg.host, env=env)
+        assert out.stdout.decode().strip() == f"Removing login credentials for {reg.host}"
+        assert reg.host not in json.loads(Path(config_dir, "config.json").read_text())["auths"]
+        missing = daemon.docker_py("pull", f"{reg.host}/ours/bb:nope", env=env)
+        assert missing.returncode == 1
+        daemon.docker_py("rmi", ref)

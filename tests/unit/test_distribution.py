@@ -163,3 +163,27 @@ def test_tls_context_trusts_the_ca_in_certs_d_and_needs_pairs(tmp_path):
     (host_dir / "client.cert").write_text("x")
     with pytest.raises(InvalidParameter, match="missing key client.key"):
         tls_context(str(host_dir), verify=True)
+
+
+def test_cli_progress_display_redraws_layer_lines_on_a_terminal():
+    import io
+    from docker_cli.errors import CLIError
+    from docker_cli.formatting.progress import display
+    messages = [
+        {"status": "Pulling from t/bb", "id": "v1"},
+        {"status": "Pulling fs layer", "progressDetail": {}, "id": "aaa"},
+        {"status": "Pulling fs layer", "progressDetail": {}, "id": "bbb"},
+        {"status": "Downloading", "progressDetail": {"current": 1, "total": 2},
+         "progress": "[=>  ] 1B/2B", "id": "aaa"},
+        {"status": "Digest: sha256:x"},
+    ]
+    tty = io.StringIO()
+    display(messages, tty, tty=True)
+    text = tty.getvalue()
+    assert "\x1b[2A\x1b[2K\raaa: Downloading [=>  ] 1B/2B\r\x1b[2B" in text
+    plain = io.StringIO()
+    display(messages, plain, tty=False)
+    assert plain.getvalue() == ("v1: Pulling from t/bb\naaa: Pulling fs layer\n"
+                                "bbb: Pulling fs layer\nDigest: sha256:x\n")
+    with pytest.raises(CLIError, match="boom"):
+        display([{"errorDetail": {"message": "boom"}, "error": "boom"}], io.StringIO(), tty=False)

@@ -22,8 +22,9 @@ def _create(ctx: click.Context, opts: dict[str, Any], image: str,
         result = client.post("/containers/create", params=params, body=body)
     except APIError as exc:
         if exc.http_status == 404 and "No such image" in exc.daemon_message:
-            print(f"Unable to find image '{image}' locally", file=sys.stderr)
-            _pull(ctx, image)
+            named = _with_default_tag(image)
+            print(f"Unable to find image '{named}' locally", file=sys.stderr)
+            _pull(ctx, named, opts["platform"])
             result = client.post("/containers/create", params=params, body=body)
         else:
             raise
@@ -32,13 +33,23 @@ def _create(ctx: click.Context, opts: dict[str, Any], image: str,
     return result["Id"]
 
 
-def _pull(ctx: click.Context, image: str) -> None:
-    name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
-    resp = client_of(ctx).request("POST", "/images/create",
-                                  params={"fromImage": name or image, "tag": tag or "latest"})
-    for message in resp.iter_json():
-        if message.get("error"):
-            raise CLIError(f"Error response from daemon: {message['error']}", EXIT_DAEMON)
+def _with_default_tag(image: str) -> str:
+    from shared import reference as refs
+    try:
+        return refs.parse(image).with_default_tag().familiar()
+    except refs.ReferenceError:
+        return image
+
+
+def _pull(ctx: click.Context, image: str, platform: str | None) -> None:
+    """Docker's pull before create: progress on stderr, a failure is exit 125."""
+    from ..registry import pull_image
+    try:
+        pull_image(ctx, image, platform=platform, out=sys.stderr)
+    except APIError:
+        raise
+    except CLIError as exc:
+        raise CLIError(exc.message, EXIT_DAEMON) from None
 
 
 def _run_error(exc: CLIError) -> CLIError:
