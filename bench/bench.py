@@ -15,6 +15,10 @@ containers: `run --rm <image> true` (no network, and the default bridge) beside
 lifecycles in parallel, listing 200 containers, exec latency, logs throughput,
 and memory: the daemon idle and with 100 running containers, and the PSS of each
 container's monitor process (conmon, or dockerd's containerd-shim).
+
+    python3 bench/bench.py registry --host … [--baseline-host unix:///var/run/docker.sock]
+
+registry: push and pull through a loopback docker-registry (see bench/registry.py).
 """
 from __future__ import annotations
 
@@ -585,7 +589,8 @@ def report(title: str, results: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["images", "containers", "networks", "volumes"])
+    parser.add_argument("suite", choices=["images", "containers", "networks", "volumes",
+                                          "registry"])
     parser.add_argument("--host", default=os.environ.get("DOCKER_HOST",
                                                          "unix:///run/dockerd-py.sock"))
     parser.add_argument("--size-mb", type=int, default=100)
@@ -594,12 +599,18 @@ def main() -> None:
     parser.add_argument("--runc-root", action="append", default=[],
                         help="containers: the daemon's runc state root, to time `runc exec` "
                              "into its container (default: dockerd-py's and dockerd's)")
+    parser.add_argument("--baseline-host", default=None,
+                        help="registry: another daemon (dockerd) to pull and push beside")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     api = API(args.host)
     if args.suite == "images":
         results = bench_images(api, args.size_mb, args.runs)
+    elif args.suite == "registry":
+        from registry import bench_registry
+        baseline = API(args.baseline_host) if args.baseline_host else None
+        results = bench_registry(api, baseline, args.size_mb, args.runs, make_archive, chunks)
     elif args.suite == "volumes":
         results = bench_volumes(api, args.image, max(args.runs, 10), args.size_mb)
     elif args.suite == "networks":

@@ -183,38 +183,38 @@ class DistributionService:
                                                  source.media_type)))
 
     # -- push ------------------------------------------------------------------------------
-    def push_targets(self, name: str, tag: str | None) -> list[tuple[refs.Reference, Image]]:
-        """The tags to push, checked before any byte is streamed."""
+    @staticmethod
+    def push_reference(name: str, tag: str | None) -> refs.Reference:
+        """The reference to push, checked before any byte is streamed (a 400)."""
         try:
             ref = refs.parse_repository_tag(name, tag) if tag else refs.parse(name)
         except refs.ReferenceError as exc:
             raise InvalidParameter(str(exc)) from None
         if ref.digest is not None:
             raise InvalidParameter("cannot push a digest reference")
-        if ref.tag is not None:
-            image_id = self.images.store.refs.get(ref.canonical())
-            if image_id is None:
-                raise NotFound(f"An image does not exist locally with the tag: "
-                               f"{ref.familiar_name}")
-            return [(ref, self.images.store.images[image_id])]
+        return ref
+
+    def _push_targets(self, ref: refs.Reference) -> list[tuple[refs.Reference, Image]]:
+        """The tag, or every tag of the repository."""
         found = []
         for canonical, image_id in sorted(self.images.store.refs.items()):
             candidate = refs.parse(canonical)
-            if candidate.name == ref.name and candidate.tag:
+            if candidate.digest is None and (candidate == ref or (
+                    ref.tag is None and candidate.name == ref.name)):
                 found.append((candidate, self.images.store.images[image_id]))
         if not found:
             raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
         return found
 
-    async def push(self, targets: list[tuple[refs.Reference, Image]], creds: Credentials,
-                   progress: Progress) -> None:
-        first = targets[0][0]
-        await progress.status(f"The push refers to repository [{first.name}]")
-        for ref, image in targets:
+    async def push(self, ref: refs.Reference, creds: Credentials, progress: Progress) -> None:
+        """As dockerd: the repository line first, then (even for a missing tag,
+        which is an error in the stream) each tag."""
+        await progress.status(f"The push refers to repository [{ref.name}]")
+        for target, image in self._push_targets(ref):
             try:
                 await self._each_endpoint(
-                    ref.domain, creds, "pull,push", ref.path,
-                    lambda repo, ref=ref, image=image: self._push_one(repo, ref, image, progress),
+                    target.domain, creds, "pull,push", target.path,
+                    lambda repo, t=target, i=image: self._push_one(repo, t, i, progress),
                     mirrors=False)
             except RegistryError as exc:
                 raise (Unauthorized(exc.message) if exc.unauthorized

@@ -157,9 +157,12 @@ def test_pull_errors_answer_as_docker_does(daemon, registry):
         with pytest.raises(docker.errors.APIError) as err:
             client.api.pull(f"127.0.0.1:{port}/x/y", tag="1")
         assert "connect: connection refused" in err.value.explanation
-    with pytest.raises(docker.errors.NotFound) as err:
-        client.api.push(f"{registry.host}/not/tagged", tag="v1")
-    assert "An image does not exist locally with the tag" in err.value.explanation
+    # as dockerd: the repository line, then the error in the stream
+    events = list(client.api.push(f"{registry.host}/not/tagged", tag="v1", stream=True,
+                                  decode=True))
+    assert events[0] == {"status": f"The push refers to repository [{registry.host}/not/tagged]"}
+    assert events[-1]["error"] == ("An image does not exist locally with the tag: "
+                                   f"{registry.host}/not/tagged")
     assert client.ping()
 
 

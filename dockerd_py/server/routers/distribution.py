@@ -50,8 +50,8 @@ def setup(add, svc: DistributionService) -> Callable[[web.Request], Awaitable[we
 
     async def push(request: web.Request) -> web.StreamResponse:
         creds = credentials_from_header(request.headers.get(AUTH_HEADER))
-        targets = svc.push_targets(request.match_info["name"], request.query.get("tag"))
-        return await _progress_stream(request, lambda p: svc.push(targets, creds, p))
+        ref = svc.push_reference(request.match_info["name"], request.query.get("tag"))
+        return await _progress_stream(request, lambda p: svc.push(ref, creds, p))
 
     async def auth(request: web.Request) -> web.Response:
         doc = await read_json(request)
