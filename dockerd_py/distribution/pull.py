@@ -217,8 +217,9 @@ class Puller:
                         counter[0] += len(chunk)
                         await self.progress.bytes(ident, "Downloading", counter[0], desc.size)
                         yield chunk
-                if counter[0] < desc.size:
-                    raise TransportError(f"unexpected EOF reading {desc.digest}")
+                if counter[0] < desc.size:  # a whole answer, and short: the manifest lies
+                    raise RegistryError(f"layer {desc.digest} is shorter than its manifest "
+                                        f"says ({counter[0]} of {desc.size} bytes)")
                 return
             except (TransportError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
                     asyncio.TimeoutError, ConnectionError) as exc:
@@ -234,6 +235,7 @@ class Puller:
                 await asyncio.sleep(delay)
 
     def _spool(self, stream: BinaryIO) -> str:
+        os.makedirs(self.spool_dir, mode=0o700, exist_ok=True)
         fd, path = tempfile.mkstemp(dir=self.spool_dir, prefix="pull-")
         with os.fdopen(fd, "wb") as f:
             while True:

@@ -443,3 +443,118 @@ def test_docker_py_login_push_pull_logout_as_docker_does(daemon, basic_registry)
         missing = daemon.docker_py("pull", f"{reg.host}/ours/bb:nope", env=env)
         assert missing.returncode == 1
         daemon.docker_py("rmi", ref)
+
+
+# -- registries that lie ------------------------------------------------------------------------
+def _store_state(daemon) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+    layer_dir = daemon.data_root / "image" / "overlay2" / "layerdb" / "sha256"
+    return set(os.listdir(layer_dir)), set(os.listdir(daemon.data_root / "overlay2"))
+
+
+def test_a_manifest_that_lies_about_sizes_fails_cleanly(daemon, registry):
+    api = daemon.api()
+    payload = layer_tar({"lie.txt": os.urandom(30_000)})
+    blob = gzip.compress(payload)
+    repo = "evil/sizes"
+    digest = registry.put_blob(repo, blob)
+    config = image_config(["sha256:" + hashlib.sha256(payload).hexdigest()])
+    config_digest = registry.put_blob(repo, config)
+    before = _store_state(daemon)
+    for tag, size, message in (
+            ("small", len(blob) - 100, "is larger than its manifest says"),
+            ("big", len(blob) + 100, "is shorter than its manifest says")):
+        registry.put_manifest(repo, tag, {
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": digest, "size": size}]},
+            "application/vnd.oci.image.manifest.v1+json")
+        events = list(api.pull(f"{registry.host}/{repo}", tag=tag, stream=True, decode=True))
+        assert message in events[-1].get("error", ""), events[-1]
+        assert not any(e.get("status", "").startswith("Retrying") for e in events)
+    assert _store_state(daemon) == before
+    spool = daemon.data_root / "tmp"
+    assert not spool.exists() or not [n for n in os.listdir(spool) if n.startswith("pull-")]
+
+
+@pytest.fixture
+def garbage_registry() -> Iterator[str]:
+    """A server that speaks the registry API badly (no real registry does, so a
+    small one of the test's own): each tag is a different kind of garbage."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    answers = {
+        "notjson": (200, "application/vnd.oci.image.manifest.v1+json", b"{this is not json"),
+        "nullconfig": (200, "application/vnd.oci.image.manifest.v1+json",
+                       b'{"schemaVersion":2,"config":null,"layers":[]}'),
+        "wrongtypes": (200, "application/vnd.oci.image.manifest.v1+json",
+                       b'{"schemaVersion":2,"config":{"digest":5,"size":"x"},"layers":{}}'),
+        "both": (200, "application/vnd.oci.image.index.v1+json",
+                 b'{"schemaVersion":2,"manifests":[],"layers":[]}'),
+        "schema1": (200, "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                    b'{"schemaVersion":1,"name":"x","tag":"schema1","fsLayers":[]}'),
+        "huge": (200, "application/vnd.oci.image.manifest.v1+json", b" " * (5 << 20)),
+        "error500": (500, "text/html", b"<html>oops</html>"),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            tag = self.path.rsplit("/", 1)[-1]
+            status, ctype, body = answers.get(tag, (200, "application/json", b"{}"))
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("tag,status,text", [
+    ("notjson", 500, "invalid manifest: not JSON"),
+    ("nullconfig", 500, "invalid manifest: config is not an object"),
+    ("wrongtypes", 500, "invalid manifest: layers is not a list"),
+    ("both", 500, "a document is both a manifest and an index"),
+    ("schema1", 400, "schema 1 support has been removed"),
+    ("huge", 500, "manifest too big"),
+    ("error500", 500, "500 Internal Server Error"),
+])
+def test_garbage_from_a_registry_is_an_error_not_a_crash(daemon, garbage_registry, tag,
+                                                         status, text):
+    api = daemon.api()
+    before = _store_state(daemon)
+    with pytest.raises(docker.errors.APIError) as err:
+        api.pull(f"{garbage_registry}/bad/image", tag=tag)
+    assert err.value.status_code == status
+    assert text in err.value.explanation
+    assert _store_state(daemon) == before
+    assert api.ping()
+
+
+def test_pull_with_a_driver_whose_layers_need_their_parents(workdir, rootfs_tar, registry):
+    """vfs stacks copies: blobs are spooled, then applied bottom up."""
+    with busybox_daemon(workdir, rootfs_tar, "vfs", extra_args=["--storage-driver", "vfs"]) as d:
+        api = d.api()
+        ctr = api.create_container("busybox:latest", ["sh", "-c", "echo second > /second"])
+        api.start(ctr)
+        api.wait(ctr)
+        api.commit(ctr, f"{registry.host}/vfs/two", "v1")
+        api.remove_container(ctr)
+        events = list(api.push(f"{registry.host}/vfs/two", tag="v1", stream=True, decode=True))
+        assert "error" not in events[-1], events[-1]
+        image_id = api.inspect_image(f"{registry.host}/vfs/two:v1")["Id"]
+        api.remove_image(f"{registry.host}/vfs/two:v1")
+        api.remove_image("busybox:latest")
+        events = list(api.pull(f"{registry.host}/vfs/two", tag="v1", stream=True, decode=True))
+        assert "error" not in events[-1], events[-1]
+        assert api.inspect_image(f"{registry.host}/vfs/two:v1")["Id"] == image_id
+        out = d.docker_py("run", "--rm", f"{registry.host}/vfs/two:v1", "cat", "/second")
+        assert out.stdout.decode().strip() == "second", out.stderr
+        assert not [n for n in os.listdir(d.data_root / "tmp") if n.startswith("pull-")]
