@@ -80,7 +80,8 @@ def _run_helper(name: str, action: str, payload: str) -> str:
         text = (done.stdout or done.stderr).decode(errors="replace").strip()
         if "credentials not found" in text.lower():
             return ""
-        raise CLIError(f"error {action}ing credentials - err: {text}", 1)
+        verb = {"get": "getting", "store": "storing", "erase": "erasing"}[action]
+        raise CLIError(f"error {verb} credentials - err: {text}", 1)
     return done.stdout.decode()
 
 

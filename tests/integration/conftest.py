@@ -12,6 +12,7 @@ from typing import Iterator
 import pytest
 
 from .daemonctl import BUSYBOX, DOCKER_CLI, Daemon, busybox_rootfs_tar
+from .registries import Registry
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +80,16 @@ def fresh_daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
     """A daemon of the test's own (for restarts and crashes)."""
     with busybox_daemon(workdir, rootfs_tar, "fresh") as d:
         yield d
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[Registry]:
+    """A plain docker-registry on loopback (one per test module)."""
+    reg = Registry(Path(tempfile.mkdtemp(prefix="dpy-reg-"))).start()
+    try:
+        yield reg
+    finally:
+        reg.stop()
 
 
 @pytest.fixture

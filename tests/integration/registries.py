@@ -99,6 +99,7 @@ class Registry:
         return (self.root / "registry.log").read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
+        """Stop it and remove its files."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -106,6 +107,7 @@ class Registry:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def blob_path(self, digest: str) -> Path:
         hexd = digest.split(":", 1)[1]
@@ -204,6 +206,7 @@ class TokenServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        shutil.rmtree(self.bundle.parent, ignore_errors=True)
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         import jwt
