@@ -27,6 +27,7 @@ from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
 from .images import ImageService
+from .builds import BuildService
 from .distribution import DistributionService
 from .dns import EmbeddedDns
 from .endpoints import Endpoints
@@ -115,6 +116,8 @@ class Daemon:
         self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
         self.health = HealthMonitor(self.execs, self.events, repo.save)
         self.containers = Containers(deps, self.health)
+        self.builds = BuildService(self.containers, self.images, self.distribution,
+                                   os.path.join(cfg.data_root, "tmp"))
         self._services_up = True
         await asyncio.to_thread(self.images.load)
         await self.volumes.load()

@@ -7,8 +7,8 @@ from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import (containers, distribution, execs, images, later, networks, swarm, system,
-                      volumes)
+from .routers import (build, containers, distribution, execs, images, later, networks, swarm,
+                      system, volumes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -30,6 +30,7 @@ def make_app(daemon: Daemon) -> web.Application:
     execs.setup(add, daemon.execs, repo)
     pull = distribution.setup(add, daemon.distribution)
     images.setup(add, daemon.images, pull)
+    build.setup(add, daemon.builds)
     networks.setup(add, daemon.networks, daemon.endpoints, repo)
     volumes.setup(add, daemon.volumes)
     swarm.setup(add)

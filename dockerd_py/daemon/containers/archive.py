@@ -177,9 +177,7 @@ class ContainerFiles:
         rw = layers.rw_layer(ctr.internal.rw_layer)
         layer = layers.register(IteratorReader(rw.diff()), top)
         if layer.diff_id == EMPTY_LAYER_DIFF_ID:
-            layers.release(layer.chain_id)
-            if top is not None:
-                layers.acquire(top)  # the image's top stands in for the empty layer
+            layers.release(layer.chain_id)  # the new image holds the parent's top instead
             return None
         return layer
 
@@ -198,15 +196,23 @@ def commit_config(base: dict[str, Any], ctr: Container, author: str, comment: st
         config = merged
     for change in changes:
         apply_change(config, change)
+    return image_config(base, config, ctr.config, ctr.id,
+                        " ".join(ctr.config.get("Cmd") or []), author, comment, layer)
+
+
+def image_config(base: dict[str, Any], config: dict[str, Any], container_config: dict[str, Any],
+                 container_id: str, created_by: str, author: str, comment: str,
+                 layer: Layer | None) -> bytes:
+    """A child image's config: base's, with this config, a history line and the
+    new layer (when there is one)."""
     created = now_rfc3339()
     doc = copy.deepcopy(base)
     for key in ("author", "comment", "container", "container_config"):
         doc.pop(key, None)
-    doc.update({"config": container_config_shape(config), "container": ctr.id,
-                "container_config": container_config_shape(ctr.config), "created": created,
-                "docker_version": ENGINE_VERSION})
-    entry: dict[str, Any] = {"created": created,
-                             "created_by": " ".join(ctr.config.get("Cmd") or [])}
+    doc.update({"config": container_config_shape(config), "container": container_id,
+                "container_config": container_config_shape(container_config),
+                "created": created, "docker_version": ENGINE_VERSION})
+    entry: dict[str, Any] = {"created": created, "created_by": created_by}
     for key, value in (("author", author), ("comment", comment)):
         if value:
             doc[key] = value

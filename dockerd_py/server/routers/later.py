@@ -8,7 +8,8 @@ from aiohttp import web
 from ...errors import NotImplementedByEngine
 
 LATER = {
-    "builds": [("POST", "/build"), ("POST", "/build/prune"), ("POST", "/session")],
+    "BuildKit sessions": [("POST", "/session")],
+    "build cache records": [("POST", "/build/prune")],
 }
 
 

@@ -1,0 +1,315 @@
+"""Builds: the classic builder (`dockerd_py.builder`) run against this daemon's
+images and containers. BuildService is the builder's Backend (every RUN is a
+container made, started and committed by the same services as `docker run`)
+and runs one `POST /build` from its context to its tags."""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import urlparse
+
+import aiohttp
+
+from shared import reference as refs
+from shared.timeutil import now_rfc3339
+
+from ..builder import context as ctx_mod
+from ..builder.backend import BaseImage, Commit, RunOptions
+from ..builder.build import Builder, BuildOptions
+from ..builder.parser import parse as parse_dockerfile
+from ..distribution.auth import Credentials
+from ..distribution.progress import Progress
+from ..errors import DockerError, InvalidParameter, NoSuchImage
+from ..runtime import users
+from ..storage import containerfs
+from ..storage.confined import Root
+from .containers.archive import image_config
+from .containers.service import Containers
+from .distribution import DistributionService
+from .image_store import go_arch
+from .images import ImageService
+from .streams import IteratorReader, feed_blocking
+
+MAX_DOWNLOAD = 1 << 30
+
+
+@dataclass
+class BuildRequest:
+    options: BuildOptions
+    dockerfile: str | None
+    remote: str | None
+    auth: dict[str, Credentials]
+
+
+class BuildService:
+    def __init__(self, containers: Containers, images: ImageService,
+                 distribution: DistributionService, tmp_root: str) -> None:
+        self.containers = containers
+        self.images = images
+        self.distribution = distribution
+        self.tmp_root = tmp_root
+        self._auth: dict[str, Credentials] = {}
+
+    # -- one build ---------------------------------------------------------------------
+    async def build(self, request: BuildRequest, body: AsyncIterator[bytes],
+                    sink: Callable[[bytes], Awaitable[None]]) -> str:
+        for name in request.options.tags:
+            _tag_ref(name)  # a bad tag fails before any work
+        os.makedirs(self.tmp_root, mode=0o700, exist_ok=True)
+        work = tempfile.mkdtemp(prefix="build-", dir=self.tmp_root)
+        context = os.path.join(work, "context")
+        os.mkdir(context, 0o700)
+        try:
+            if request.remote:
+                name = await self._remote_context(request.remote, context, request.dockerfile)
+                request.dockerfile = request.dockerfile or name
+            else:
+                await feed_blocking(body, lambda f: ctx_mod.unpack(f, context))
+            data, name = await asyncio.to_thread(ctx_mod.read_dockerfile, context,
+                                                 request.dockerfile)
+            dockerfile = parse_dockerfile(data, request.dockerfile or name)
+            await asyncio.to_thread(ctx_mod.drop_ignored_specials, context, name)
+            self._auth = request.auth
+            builder = Builder(self, context, dockerfile, request.options, sink,
+                              os.path.join(work, "downloads"))
+            return await builder.build()
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+
+    async def _remote_context(self, url: str, context: str, dockerfile: str | None) -> str:
+        """A remote tarball (unpacked) or a remote Dockerfile (the whole context)."""
+        if not url.startswith(("http://", "https://")):
+            raise InvalidParameter(f"unsupported remote context {url!r}: only http(s) "
+                                   "URLs of a tarball or a Dockerfile are (git is not)")
+        path, _, _ = await self.download(url, os.path.dirname(context))
+        with open(path, "rb") as f:
+            head = f.read(512)
+        if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")) or \
+                head[257:262] == b"ustar":
+            await asyncio.to_thread(_unpack_file, path, context)
+            os.unlink(path)
+            return dockerfile or ctx_mod.DEFAULT_DOCKERFILE
+        name = dockerfile or ctx_mod.DEFAULT_DOCKERFILE
+        os.replace(path, os.path.join(context, os.path.basename(name)))
+        return os.path.basename(name)
+
+    # -- the builder's Backend ---------------------------------------------------------
+    async def image(self, name: str, pull: bool, platform: str | None,
+                    progress: Any) -> BaseImage:
+        if not pull:
+            try:
+                found = self.images.get(name)
+                return BaseImage(found.id, found.config)
+            except NoSuchImage:
+                pass
+        try:
+            ref = refs.parse_normalized_named(name)
+        except refs.ReferenceError as exc:
+            raise InvalidParameter(str(exc)) from None
+        creds = self._auth.get(ref.domain) or self._auth.get(
+            "https://index.docker.io/v1/" if ref.domain == refs.DEFAULT_DOMAIN else "") \
+            or Credentials()
+        await self.distribution.pull(ref.familiar_name, ref.digest or ref.tag or "",
+                                     platform, creds, Progress(progress.raw))
+        found = self.images.get(name)
+        return BaseImage(found.id, found.config)
+
+    def cached(self, parent: str | None, probe: dict[str, Any],
+               sources: set[str] | None) -> BaseImage | None:
+        if parent is None:
+            return None
+        want = _cache_key(probe)
+        best = None
+        for image in self.images.store.images.values():
+            if image.meta.get("Parent") != parent:
+                continue
+            if sources is not None and image.id not in sources:
+                continue
+            if _cache_key(image.config.get("container_config") or {}) != want:
+                continue
+            if best is None or image.created_ns > best.created_ns:
+                best = image
+        return BaseImage(best.id, best.config) if best else None
+
+    async def create(self, image: BaseImage | None, config: dict[str, Any],
+                     options: RunOptions) -> str:
+        base = image or await self._empty_image()
+        body = {k: v for k, v in config.items() if v is not None}
+        body.update({"Image": base.id, "AttachStdout": True, "AttachStderr": True,
+                     "Tty": False, "OpenStdin": False})
+        host: dict[str, Any] = {"LogConfig": {"Type": "json-file", "Config": {}},
+                                "NetworkMode": options.network_mode or "default",
+                                "ExtraHosts": options.extra_hosts or None}
+        host.update(options.resources)
+        body["HostConfig"] = host
+        cid, _ = await self.containers.creator.create(body, None)
+        return cid
+
+    async def run(self, container_id: str, output: Callable[[str], Awaitable[None]]) -> int:
+        ctr = self.containers.repo.get(container_id)
+        life = self.containers.lifecycle
+        exited = life.monitor.register_wait(ctr, "next-exit")
+        try:
+            await life.start(ctr)
+            async for chunk in self.containers.logs.read(ctr, True, True, True, 0, None, None,
+                                                         raw=True, timestamps=False):
+                await output(chunk.decode("utf-8", "replace"))
+            code, _ = await exited
+        finally:
+            life.monitor.cancel_wait(ctr, exited)
+        return int(code)
+
+    async def mount(self, container_id: str) -> tuple[str, Callable[[], Awaitable[None]]]:
+        ctr = self.containers.repo.get(container_id)
+        rw = self.containers.files.deps.layers.rw_layer(ctr.internal.rw_layer)
+        path = await asyncio.to_thread(rw.mount)
+
+        async def release() -> None:
+            await asyncio.to_thread(rw.unmount)
+        return path, release
+
+    async def _in_rootfs(self, container_id: str, work: Callable[[str], Any]) -> Any:
+        path, release = await self.mount(container_id)
+        try:
+            return await asyncio.to_thread(work, path)
+        finally:
+            await release()
+
+    async def copy_in(self, container_id: str, tar: Callable[[], Iterator[bytes]],
+                      owner: tuple[int, int] | None, base: str = "/") -> None:
+        def work(root: str) -> None:
+            with Root(root) as confined:
+                os.close(confined.open_dir(base, create=True))
+            containerfs.extract_into(root, base, IteratorReader(tar()), owner, False)
+        await self._in_rootfs(container_id, work)
+
+    async def is_dir(self, container_id: str, path: str) -> bool:
+        def work(root: str) -> bool:
+            try:
+                return containerfs.is_directory(root, path)
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+        return await self._in_rootfs(container_id, work)
+
+    async def mkdir(self, container_id: str, path: str, owner: tuple[int, int] | None) -> None:
+        def work(root: str) -> None:
+            with Root(root) as confined:
+                os.close(confined.open_dir(path, create=True))
+        await self._in_rootfs(container_id, work)
+
+    async def resolve_owner(self, container_id: str, spec: str) -> tuple[int, int]:
+        def work(root: str) -> tuple[int, int]:
+            user = users.resolve(root, spec)
+            return user.uid, user.gid
+        try:
+            return await self._in_rootfs(container_id, work)
+        except DockerError as exc:
+            raise InvalidParameter(f"unable to convert uid/gid chown string to host mapping: "
+                                   f"{exc.message}") from None
+
+    async def commit(self, container_id: str | None, commit: Commit) -> BaseImage:
+        parent = self.images.by_id(commit.parent.id) if commit.parent else None
+        base = parent.config if parent else _empty_config()
+        layer = None
+        if container_id is not None:
+            ctr = self.containers.repo.get(container_id)
+            layer = await asyncio.to_thread(self.containers.files._commit_layer, ctr,
+                                            parent.top_layer if parent else None)
+        raw = image_config(base, commit.config, commit.container_config, container_id or "",
+                           commit.created_by, commit.author, "", layer)
+        try:
+            image = await self.images.add_image(
+                raw, [], {"Parent": parent.id} if parent else {},
+                acquired_top=layer is not None)
+        except BaseException:
+            if layer is not None:
+                await asyncio.to_thread(self.images.layers.release, layer.chain_id)
+            raise
+        return BaseImage(image.id, image.config)
+
+    async def remove(self, container_id: str) -> None:
+        try:
+            ctr = self.containers.repo.get(container_id)
+        except DockerError:
+            return
+        await self.containers.lifecycle.remove(ctr, force=True, volumes=True)
+
+    async def download(self, url: str, dest_dir: str) -> tuple[str, str, float]:
+        """(file, name, mtime) of a URL fetched into dest_dir."""
+        name = posixpath.basename(urlparse(url).path)
+        if not name:
+            raise InvalidParameter(f"cannot determine filename from url: {url}")
+        os.makedirs(dest_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(dest_dir, name)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=60)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(url) as resp:
+                    if resp.status != 200:
+                        raise InvalidParameter(f"failed to GET {url} with status {resp.status}: "
+                                               f"{resp.reason}")
+                    size = 0
+                    with open(path, "wb") as f:
+                        async for chunk in resp.content.iter_chunked(1 << 20):
+                            size += len(chunk)
+                            if size > MAX_DOWNLOAD:
+                                raise InvalidParameter(f"{url} is larger than 1 GiB")
+                            await asyncio.to_thread(f.write, chunk)
+                    modified = resp.headers.get("Last-Modified")
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise InvalidParameter(f"error downloading {url}: {exc}") from None
+        mtime = 0.0
+        if modified:
+            try:
+                mtime = email.utils.parsedate_to_datetime(modified).timestamp()
+            except (TypeError, ValueError):
+                pass
+        os.chmod(path, 0o600)
+        return path, name, mtime
+
+    async def tag(self, image_id: str, names: list[str]) -> list[str]:
+        out = []
+        for name in names:
+            ref = _tag_ref(name)
+            await self.images.tag(image_id, ref.name, ref.tag)
+            out.append(ref.familiar())
+        return out
+
+    async def _empty_image(self) -> BaseImage:
+        """What FROM scratch stands on: an image with no layers."""
+        raw = json.dumps(_empty_config(), separators=(",", ":")).encode()
+        image = await self.images.add_image(raw, [])
+        return BaseImage(image.id, image.config)
+
+
+def _empty_config() -> dict[str, Any]:
+    return {"architecture": go_arch(), "os": "linux", "config": {}, "created": now_rfc3339(),
+            "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
+
+
+def _cache_key(config: dict[str, Any]) -> str:
+    keys = ("Cmd", "Entrypoint", "Env", "Labels", "ExposedPorts", "Volumes", "User",
+            "WorkingDir", "OnBuild", "Healthcheck", "Shell", "StopSignal", "Tty", "OpenStdin")
+    return json.dumps({k: config.get(k) or None for k in keys}, sort_keys=True)
+
+
+def _tag_ref(name: str) -> refs.Reference:
+    try:
+        ref = refs.parse_normalized_named(name)
+    except refs.ReferenceError as exc:
+        raise InvalidParameter(f"invalid tag {name!r}: {exc}") from None
+    if ref.digest is not None:
+        raise InvalidParameter(f"invalid tag {name!r}: a tag cannot be a digest")
+    return ref
+
+
+def _unpack_file(path: str, dest: str) -> None:
+    with open(path, "rb") as f:
+        ctx_mod.unpack(f, dest)
