@@ -146,3 +146,20 @@ def header_for(image_or_key: str, is_key: bool = False) -> dict[str, str]:
         return {}
     raw = json.dumps(auth).encode()
     return {"X-Registry-Auth": base64.urlsafe_b64encode(raw).decode()}
+
+
+def all_for_build() -> str:
+    """X-Registry-Config: every registry's credentials (FROM may pull from any)."""
+    doc = load_config()
+    keys = set(doc.get("auths") or {}) | set(doc.get("credHelpers") or {})
+    configs = {}
+    for key in sorted(keys):
+        try:
+            auth = get(key)
+        except CLIError:
+            continue
+        if auth:
+            configs[key] = auth
+    if not configs:
+        return ""
+    return base64.urlsafe_b64encode(json.dumps(configs).encode()).decode()

@@ -21,7 +21,8 @@ COMMANDS = {
     "container": "container:container", "image": "image:image", "network": "network:network",
     "volume": "volume:volume", "system": "system_group:system",
     "pull": "registry:pull", "push": "registry:push", "login": "registry:login",
-    "logout": "registry:logout", "search": "registry:search",
+    "logout": "registry:logout", "search": "registry:search", "build": "build:build",
+    "builder": "build:builder",
 }
 # the top-level forms of container commands (`docker ps`, `docker run`, ...)
 for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "logs", "wait",

@@ -186,7 +186,8 @@ def history(ctx: click.Context, human: bool, quiet: bool, no_trunc: bool, fmt: s
     click.echo(table(list(headers.values()), [[r[k] for k in headers] for r in rows]))
 
 
-@click.group(cls=LazyGroup, lazy={"pull": "registry:pull", "push": "registry:push"})
+@click.group(cls=LazyGroup, lazy={"pull": "registry:pull", "push": "registry:push",
+                                   "build": "build:build"})
 def image() -> None:
     """Manage images."""
 

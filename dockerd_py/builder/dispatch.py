@@ -195,7 +195,7 @@ async def _run(b: "Builder", state: StageState, ins: Instruction) -> None:
     if await b.from_cache(state, probe):
         return
     config = b.probe(state, cmd)
-    config["Entrypoint"] = None
+    config["Entrypoint"] = []  # the image's entrypoint does not wrap a RUN
     config["Env"] = list(config.get("Env") or []) + build_env
     cid = await b.backend.create(state.image, config, b.options.run)
     await b.out.stream(f" ---> Running in {cid[:12]}\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import ssl
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode, urljoin
@@ -45,6 +46,9 @@ def transport_text(method: str, url: str, exc: BaseException) -> str:
         if "WRONG_VERSION_NUMBER" in str(exc.os_error):
             return f'{method} "{url}": http: server gave HTTP response to HTTPS client'
         return f'{method} "{url}": tls: {exc.os_error.reason or exc.os_error}'.lower()
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error,
+                                                                   socket.gaierror):
+        return f'{method} "{url}": dial tcp: lookup {exc.host}: no such host'
     if isinstance(exc, aiohttp.ClientConnectorError):
         err = exc.os_error.errno
         reason = (os.strerror(err) if err else str(exc.os_error)).lower()
