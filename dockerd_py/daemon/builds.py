@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import aiohttp
 
 from shared import reference as refs
+from shared.filters import Filters
 from shared.timeutil import now_rfc3339
 
 from ..builder import context as ctx_mod
@@ -33,7 +34,7 @@ from ..storage.confined import Root
 from .containers.archive import image_config
 from .containers.service import Containers
 from .distribution import DistributionService
-from .image_store import go_arch
+from .image_store import Image, go_arch
 from .images import ImageService
 from .streams import IteratorReader, feed_blocking
 
@@ -226,7 +227,7 @@ class BuildService:
                            commit.created_by, commit.author, "", layer)
         try:
             image = await self.images.add_image(
-                raw, [], {"Parent": parent.id} if parent else {},
+                raw, [], {"Parent": parent.id, "Build": True} if parent else {"Build": True},
                 acquired_top=layer is not None)
         except BaseException:
             if layer is not None:
@@ -281,6 +282,65 @@ class BuildService:
             await self.images.tag(image_id, ref.name, ref.tag)
             out.append(ref.familiar())
         return out
+
+    # -- the build cache: the untagged images that steps made ------------------------------
+    def _cache_images(self) -> list[Image]:
+        return [img for img in self.images.store.images.values()
+                if img.meta.get("Build") and not self.images.store.references(img.id)]
+
+    def _own_size(self, image: Image) -> int:
+        chain = self.images.layer_chain(image)
+        parent = self.images.by_id(image.meta.get("Parent") or "")
+        if chain and (parent is None or len(parent.diff_ids) < len(image.diff_ids)):
+            return chain[-1].size
+        return 0
+
+    def cache_records(self) -> list[dict[str, Any]]:
+        """BuildCache of /system/df."""
+        out = []
+        for image in self._cache_images():
+            history = image.config.get("history") or [{}]
+            parent = image.meta.get("Parent")
+            out.append({"ID": image.id.split(":", 1)[1][:25], "Parent": parent or "",
+                        "Parents": [parent] if parent else None, "Type": "regular",
+                        "Description": history[-1].get("created_by", ""),
+                        "InUse": self.images.in_use(image.id),
+                        "Shared": False, "Size": self._own_size(image),
+                        "CreatedAt": image.config.get("created") or "",
+                        "LastUsedAt": None, "UsageCount": 0})
+        return out
+
+    async def prune(self, keep_storage: int, filters: Filters) -> dict[str, Any]:
+        """POST /build/prune: cache images nothing builds on, leaves first."""
+        filters.validate({"until", "id", "parent", "type", "description", "inuse", "shared",
+                          "private"})
+        until = filters.until_ns()
+        deleted: list[str] = []
+        reclaimed = 0
+        while True:
+            parents = {img.meta.get("Parent") for img in self.images.store.images.values()}
+            leaves = [img for img in self._cache_images() if img.id not in parents
+                      and not self.images.in_use(img.id)
+                      and (until is None or img.created_ns < until)]
+            total = sum(self._own_size(img) for img in self._cache_images())
+            if not leaves or (keep_storage and total <= keep_storage):
+                break
+            progressed = False
+            for image in sorted(leaves, key=lambda i: i.created_ns):
+                size = self._own_size(image)
+                try:
+                    await self.images.delete(image.id, force=False, prune=False)
+                except DockerError:
+                    continue
+                progressed = True
+                deleted.append(image.id.split(":", 1)[1][:25])
+                reclaimed += size
+                total -= size
+                if keep_storage and total <= keep_storage:
+                    break
+            if not progressed:
+                break
+        return {"CachesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     async def _empty_image(self) -> BaseImage:
         """What FROM scratch stands on: an image with no layers."""

@@ -166,7 +166,7 @@ class Daemon:
         if "volume" in kinds:
             doc["Volumes"] = await self.volumes.disk_usage()
         if "build-cache" in kinds:
-            doc["BuildCache"] = []
+            doc["BuildCache"] = self.builds.cache_records()
         return doc
 
     def version(self) -> dict[str, Any]:

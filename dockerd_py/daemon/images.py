@@ -75,6 +75,10 @@ class ImageService:
             return image
         raise NoSuchImage(named.with_default_tag().familiar())
 
+    def in_use(self, image_id: str) -> bool:
+        """Whether a container uses the image."""
+        return bool(self._containers_using(image_id))
+
     def count(self) -> int:
         return len(self.store.images)
 

@@ -428,3 +428,23 @@ def test_the_cache_survives_a_restart(fresh_daemon, tmp_path):
     events = list(fresh_daemon.api().build(path=str(ctx), tag="built/keep:1", decode=True))
     assert " ---> Using cache\n" in [e.get("stream") for e in events]
     _ = json
+
+
+def test_build_cache_in_df_and_prune(daemon, tmp_path):
+    api = daemon.api()
+    ctx = _context(tmp_path, "FROM busybox\nRUN head -c 5000 /dev/urandom > /r\nENV X=1\n")
+    events = _stream(api, path=str(ctx), tag="built/prune-keep:1")
+    kept = api.inspect_image("built/prune-keep:1")["Id"]
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN head -c 7000 /dev/urandom > /r\nENV Y=2\n")
+    events = _stream(api, path=str(ctx))           # untagged: all of it is cache
+    untagged = [e["aux"]["ID"] for e in events if "aux" in e][0]
+    records = api.df()["BuildCache"]
+    ids = {r["ID"] for r in records}
+    assert untagged[7:32] in ids
+    assert sum(r["Size"] for r in records) >= 7000
+    report = api.prune_builds()
+    assert untagged[7:32] in report["CachesDeleted"]
+    assert report["SpaceReclaimed"] >= 7000
+    assert untagged[7:32] not in {r["ID"] for r in api.df()["BuildCache"]}
+    assert api.inspect_image("built/prune-keep:1")["Id"] == kept   # tagged images stay
+    _remove(api, "built/prune-keep:1")

@@ -14,7 +14,8 @@ from ...builder.build import BuildError, BuildOptions
 from ...daemon.builds import BuildRequest, BuildService
 from ...distribution.auth import Credentials, credentials_from_doc
 from ...errors import DockerError, InvalidParameter
-from ..http import LazyJsonStream, body_chunks, query_bool, query_int
+from ..http import (LazyJsonStream, body_chunks, json_response, query_bool, query_filters,
+                    query_int)
 
 log = logging.getLogger(__name__)
 
@@ -103,4 +104,9 @@ def setup(add, svc: BuildService) -> None:  # type: ignore[no-untyped-def]
                                            separators=(",", ":")) + "\r\n").encode())
         return await stream.finish()
 
+    async def prune(request: web.Request) -> web.Response:
+        keep = query_int(request, "keep-storage", 0) or query_int(request, "reserved-space", 0)
+        return json_response(await svc.prune(keep, query_filters(request)))
+
     add("POST", "/build", build)
+    add("POST", "/build/prune", prune)

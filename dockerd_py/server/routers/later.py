@@ -9,7 +9,6 @@ from ...errors import NotImplementedByEngine
 
 LATER = {
     "BuildKit sessions": [("POST", "/session")],
-    "build cache records": [("POST", "/build/prune")],
 }
 
 
