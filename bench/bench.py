@@ -516,7 +516,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=["images", "containers", "networks", "volumes",
-                                          "registry"])
+                                          "registry", "build"])
     parser.add_argument("--host", default=os.environ.get("DOCKER_HOST",
                                                          "unix:///run/dockerd-py.sock"))
     parser.add_argument("--size-mb", type=int, default=100)
@@ -533,6 +533,10 @@ def main() -> None:
     api = API(args.host)
     if args.suite == "images":
         results = bench_images(api, args.size_mb, args.runs)
+    elif args.suite == "build":
+        from build import bench_build
+        baseline = API(args.baseline_host) if args.baseline_host else None
+        results = bench_build(api, baseline, args.image, args.runs)
     elif args.suite == "registry":
         from registry import bench_registry
         baseline = API(args.baseline_host) if args.baseline_host else None
