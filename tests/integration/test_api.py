@@ -79,7 +79,7 @@ def test_unknown_route_is_404_json(daemon):
         assert r.json() == {"message": "page not found"}
 
 
-@pytest.mark.parametrize("method,path,feature", [("POST", "/build", "builds")])
+@pytest.mark.parametrize("method,path,feature", [("POST", "/session", "BuildKit sessions")])
 def test_features_still_to_come_say_so(daemon, method, path, feature):
     r = request(daemon.sock, method, path)
     assert r.status == 501

@@ -30,6 +30,14 @@ CMD ["cat", "/f.txt"]
 """
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _leave_no_build_cache(daemon):  # type: ignore[no-untyped-def]
+    """The untagged images these builds leave are the shared daemon's build cache:
+    other modules expect busybox without children."""
+    yield
+    daemon.api().prune_builds()
+
+
 def _context(tmp_path: Path, dockerfile: str, files: dict[str, str | bytes] | None = None) -> Path:
     ctx = tmp_path / "ctx"
     ctx.mkdir(parents=True, exist_ok=True)
@@ -118,7 +126,7 @@ def test_sdk_build_args_labels_failures_and_kept_containers(daemon, tmp_path):
     client = daemon.client()
     api = client.api
     ctx = _context(tmp_path, "FROM busybox\nARG WHO=nobody\nRUN echo hello $WHO\n")
-    image, logs = client.images.build(path=str(ctx), tag="built/args:1",
+    image, logs = client.images.build(path=str(ctx), tag="built/args:1", rm=True,
                                       buildargs={"WHO": "sdk", "NOPE": "x"},
                                       labels={"team": "dpy"})
     text = "".join(line.get("stream", "") for line in logs)
@@ -131,7 +139,7 @@ def test_sdk_build_args_labels_failures_and_kept_containers(daemon, tmp_path):
     failing = _context(tmp_path, "FROM busybox\nRUN echo before && exit 3\n")
     before = _containers(api)
     with pytest.raises(docker.errors.BuildError) as err:
-        client.images.build(path=str(failing))
+        client.images.build(path=str(failing), rm=True)
     assert err.value.msg == "The command '/bin/sh -c echo before && exit 3' returned a non-zero code: 3"
     kept = _containers(api) - before
     assert len(kept) == 1                          # kept for a look, as dockerd keeps it
@@ -290,7 +298,7 @@ def test_dockerignore_with_docker_py_and_the_docker_cli(daemon, tmp_path):
             assert theirs.returncode == 0, theirs.stderr
             assert daemon.docker("run", "--rm", "built/ignore:2").stdout.decode() == expected
         client = daemon.client()
-        image, _ = client.images.build(path=str(ctx), tag="built/ignore:3")
+        image, _ = client.images.build(path=str(ctx), tag="built/ignore:3", rm=True)
         assert client.containers.run(image.id, remove=True) == expected.encode()
     finally:
         _remove(api, "built/ignore:1", "built/ignore:2", "built/ignore:3")
@@ -448,3 +456,4 @@ def test_build_cache_in_df_and_prune(daemon, tmp_path):
     assert untagged[7:32] not in {r["ID"] for r in api.df()["BuildCache"]}
     assert api.inspect_image("built/prune-keep:1")["Id"] == kept   # tagged images stay
     _remove(api, "built/prune-keep:1")
+
