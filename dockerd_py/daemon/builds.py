@@ -80,6 +80,8 @@ class BuildService:
             self._auth = request.auth
             builder = Builder(self, context, dockerfile, request.options, sink,
                               os.path.join(work, "downloads"))
+            if request.options.cache_from:
+                builder.cache_sources = self._cache_sources(request.options.cache_from)
             return await builder.build()
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
@@ -121,6 +123,20 @@ class BuildService:
                                      platform, creds, Progress(progress.raw))
         found = self.images.get(name)
         return BaseImage(found.id, found.config)
+
+    def _cache_sources(self, names: list[str]) -> set[str]:
+        """cachefrom: only those images and the images they were built from may be
+        reused (names that are not here are skipped, as dockerd skips them)."""
+        out: set[str] = set()
+        for name in names:
+            try:
+                image = self.images.get(name)
+            except DockerError:
+                continue
+            while image is not None and image.id not in out:
+                out.add(image.id)
+                image = self.images.by_id(image.meta.get("Parent") or "")
+        return out
 
     def cached(self, parent: str | None, probe: dict[str, Any],
                sources: set[str] | None) -> BaseImage | None:

@@ -457,3 +457,16 @@ def test_build_cache_in_df_and_prune(daemon, tmp_path):
     assert api.inspect_image("built/prune-keep:1")["Id"] == kept   # tagged images stay
     _remove(api, "built/prune-keep:1")
 
+
+
+def test_cache_from_limits_the_cache_to_those_images(daemon, tmp_path):
+    api = daemon.api()
+    ctx = _context(tmp_path, "FROM busybox\nRUN echo cached > /c\n")
+    try:
+        _stream(api, path=str(ctx), tag="built/source:1")
+        hits = _text(_stream(api, path=str(ctx), cache_from=["built/source:1"]))
+        assert "Using cache" in hits
+        misses = _text(_stream(api, path=str(ctx), cache_from=["busybox:latest"]))
+        assert "Using cache" not in misses       # busybox did not come from that RUN
+    finally:
+        _remove(api, "built/source:1")
