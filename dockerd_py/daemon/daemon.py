@@ -84,6 +84,7 @@ class Daemon:
         os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
         os.chmod(cfg.exec_root, 0o700)
         self._write_pidfile()
+        await asyncio.to_thread(_clear_scratch, os.path.join(cfg.data_root, "tmp"))
         self.store = Store(os.path.join(cfg.data_root, "metadata.db"))
         self.instance_id = await self.store.run(_instance_id)
         try:
@@ -214,3 +215,19 @@ async def _conmon_version(binary: str) -> str:
         if line.startswith("conmon version"):
             return line.split()[-1]
     return ""
+
+
+def _clear_scratch(path: str) -> None:
+    """What loads, pulls and builds left half-done when the daemon died (spools,
+    contexts): nothing references it once the daemon is down."""
+    import shutil
+    if os.path.isdir(path):
+        for name in os.listdir(path):
+            target = os.path.join(path, name)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(target)
+                except OSError:
+                    pass

@@ -297,3 +297,37 @@ def test_sighup_reloads_what_dockerd_reloads(workdir):
         assert d.proc.poll() is None
     finally:
         d.cleanup()
+
+
+def test_kill_9_during_a_load_leaves_nothing_after_restart(fresh_daemon):
+    """A load streamed slowly is cut by kill -9 while its spool exists; the next
+    start removes the spool, and nothing half-loaded shows in the API."""
+    d = fresh_daemon
+    before_images = {i["Id"] for i in d.api().images(all=True)}
+    layer_dir = d.data_root / "image" / "overlay2" / "layerdb" / "sha256"
+    before_layers = set(os.listdir(layer_dir))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(d.sock)
+    sock.sendall(b"POST /images/load?quiet=1 HTTP/1.1\r\nHost: d\r\n"
+                 b"Content-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n")
+    import io
+    import tarfile
+    head = io.BytesIO()
+    info = tarfile.TarInfo("blobs/sha256/" + "a" * 64)
+    info.size = 10 << 20
+    head.write(info.tobuf())
+    part = head.getvalue() + os.urandom(1 << 20)
+    sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+    tmp = d.data_root / "tmp"
+    deadline = time.time() + 10
+    while time.time() < deadline and not (tmp.exists() and any(
+            n.startswith("load-") for n in os.listdir(tmp))):
+        time.sleep(0.05)
+    assert any(n.startswith("load-") for n in os.listdir(tmp)), "the load did not start"
+    (tmp / "build-left-by-a-crash").mkdir()
+    d.stop(signal.SIGKILL)
+    sock.close()
+    d.start()
+    assert os.listdir(tmp) == []
+    assert {i["Id"] for i in d.api().images(all=True)} == before_images
+    assert set(os.listdir(layer_dir)) == before_layers

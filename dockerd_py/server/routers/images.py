@@ -8,7 +8,7 @@ from aiohttp import web
 from shared import jsonstream
 
 from ...daemon.images import ImageService
-from ...errors import InvalidParameter, NotImplementedByEngine
+from ...errors import DockerError, InvalidParameter, NotImplementedByEngine
 from ..http import (
     api_version,
     body_chunks,
@@ -79,11 +79,18 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
     async def load(request: web.Request) -> web.StreamResponse:
         # `quiet` changes nothing: there are no progress bars to leave out (layers are
         # read while the archive arrives)
-        lines = await svc.load_archive(body_chunks(request))
+        # as dockerd: a bad archive is a 200 whose stream ends with the error (the
+        # SDK raises ImageLoadError from it)
+        try:
+            lines, error = await svc.load_archive(body_chunks(request)), None
+        except DockerError as exc:
+            lines, error = [], exc.message
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
         for line in lines:
             await resp.write(jsonstream.message(stream=line + "\n"))
+        if error is not None:
+            await resp.write(jsonstream.error_message(error))
         return resp
 
     async def prune(request: web.Request) -> web.Response:
