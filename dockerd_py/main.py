@@ -17,6 +17,7 @@ from .config import reload as reload_config
 from .daemon.daemon import Daemon, DaemonStartError
 from .errors import DockerError
 from .server.app import make_app
+from .server.hijack import close_all
 from .server.listeners import ListenerError, open_listeners
 
 log = logging.getLogger("dockerd-py")
@@ -66,6 +67,9 @@ async def serve(cfg: DaemonConfig) -> int:
     log.info("API listening on %s", ", ".join(cfg.hosts))
     await stop.wait()
     sd_notify("STOPPING=1")
+    ended = close_all()  # attached clients (exec -it, attach) do not hold the shutdown
+    if ended:
+        log.info("closed %d attached stream(s)", ended)
     await runner.cleanup()
     await daemon.shutdown()
     for host in cfg.hosts:  # our socket files go with us (not systemd's)

@@ -86,10 +86,8 @@ class SyncPipe:
         self._buf = b""
 
     async def read(self, timeout: float = 120) -> dict:
-        loop = asyncio.get_running_loop()
         while b"\n" not in self._buf:
-            chunk = await asyncio.wait_for(loop.run_in_executor(None, os.read, self.fd, 4096),
-                                           timeout)
+            chunk = await asyncio.wait_for(self._chunk(), timeout)
             if not chunk:
                 raise RuntimeError_("conmon exited without reporting")
             self._buf += chunk
@@ -98,6 +96,23 @@ class SyncPipe:
             return json.loads(line)
         except ValueError:
             raise RuntimeError_(f"conmon sent a malformed message: {line[:200]!r}") from None
+
+    async def _chunk(self) -> bytes:
+        """Read when the loop says the pipe is readable: an exec's exit may come
+        days later, and no worker thread may wait that long (nor hold shutdown)."""
+        loop = asyncio.get_running_loop()
+        os.set_blocking(self.fd, False)
+        while True:
+            try:
+                return os.read(self.fd, 4096)
+            except BlockingIOError:
+                pass
+            ready = loop.create_future()
+            loop.add_reader(self.fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(self.fd)
 
     def close(self) -> None:
         if self.fd >= 0:

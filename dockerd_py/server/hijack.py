@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 from aiohttp import web
@@ -58,6 +59,18 @@ class _Protocol(asyncio.Protocol):
         self.owner._wake()
 
 
+_LIVE: "weakref.WeakSet[Hijacked]" = weakref.WeakSet()
+
+
+def close_all() -> int:
+    """End every hijacked stream (attach, exec): a stopping daemon does not wait
+    for its clients. Returns how many there were."""
+    live = list(_LIVE)
+    for stream in live:
+        stream.close()
+    return len(live)
+
+
 class Hijacked:
     def __init__(self, request: web.Request) -> None:
         self.request = request
@@ -94,6 +107,7 @@ class Hijacked:
             head += f"{key}: {value}\r\n"
         self.transport.write((head + "\r\n").encode())
         self._headers_sent = time.monotonic()
+        _LIVE.add(self)
         return self
 
     def _wake(self) -> None:
@@ -137,10 +151,13 @@ class Hijacked:
             await self._event.wait()
 
     def close(self) -> None:
+        _LIVE.discard(self)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
         if not self.closed:
             self.closed = True
+            self._eof = True
+            self._wake()
             self._aiohttp.connection_lost(None)
 
     def response(self) -> web.StreamResponse:

@@ -331,3 +331,30 @@ def test_kill_9_during_a_load_leaves_nothing_after_restart(fresh_daemon):
     assert os.listdir(tmp) == []
     assert {i["Id"] for i in d.api().images(all=True)} == before_images
     assert set(os.listdir(layer_dir)) == before_layers
+
+
+def test_sigterm_does_not_wait_for_an_attached_exec(fresh_daemon):
+    """`docker exec -it` attached: SIGTERM ends the daemon at once (the stream is
+    closed; with live restore the container keeps running)."""
+    pexpect = pytest.importorskip("pexpect")
+    from .daemonctl import DOCKER_CLI
+    if not os.path.exists(DOCKER_CLI):
+        pytest.skip("the Docker CLI is not installed")
+    d = fresh_daemon
+    api = d.api()
+    ctr = api.create_container("busybox", ["sleep", "300"])
+    api.start(ctr)
+    child = pexpect.spawn(DOCKER_CLI, ["exec", "-it", ctr["Id"], "sh"], env=d.env(), timeout=10)
+    try:
+        child.expect("#")
+        child.sendline("echo attached")
+        child.expect("attached")
+        started = time.monotonic()
+        assert d.stop(signal.SIGTERM, timeout=20) == 0
+        assert time.monotonic() - started < 10
+        assert not os.path.exists(d.sock)
+    finally:
+        child.close(force=True)
+    d.start()
+    assert d.api().inspect_container(ctr["Id"])["State"]["Running"]
+    d.api().remove_container(ctr, force=True)
