@@ -6,6 +6,7 @@ not know. Flag names and file keys are dockerd's own.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -252,8 +253,22 @@ def merge(flags: dict[str, Any], file_data: dict[str, Any], path: str) -> Daemon
         if not sep or not name or not runtime_path:
             raise ConfigError(f"invalid runtime {item!r}: use name=path")
         cfg.runtimes = dict(cfg.runtimes, **{name: {"path": runtime_path}})
+    if flags.get("instance_prefix") is None and "instance-prefix" not in file_data:
+        cfg.instance_prefix = default_prefix(cfg.data_root)
+        if flags.get("bridge") is None and "bridge" not in file_data:
+            cfg.bridge = cfg.instance_prefix + "0"
     validate(cfg)
     return cfg
+
+
+def default_prefix(data_root: str) -> str:
+    """`dpy` for the default data root; another data root gets a prefix of its own
+    (`d` + 5 hex of its path), so that two daemons started with defaults keep to
+    their own chains, cgroups and links."""
+    root = os.path.normpath(os.path.abspath(data_root))
+    if root == DaemonConfig.data_root:
+        return DaemonConfig.instance_prefix
+    return "d" + hashlib.sha256(root.encode()).hexdigest()[:5]
 
 
 def _show(value: Any) -> str:

@@ -358,3 +358,42 @@ def test_sigterm_does_not_wait_for_an_attached_exec(fresh_daemon):
     d.start()
     assert d.api().inspect_container(ctr["Id"])["State"]["Running"]
     d.api().remove_container(ctr, force=True)
+
+
+def test_two_daemons_with_default_names_keep_apart(workdir, rootfs_tar):
+    """Only sockets and data roots differ: each daemon derives its own prefix
+    (chains, cgroups, links) and bridge, and a restart of one leaves the other's
+    rules alone."""
+    from dockerd_py.config import default_prefix
+    daemons = []
+    try:
+        for name in ("apart-a", "apart-b"):
+            d = new_daemon(workdir, name)
+            d.prefix = default_prefix(str(d.data_root))
+            daemons.append(d)
+            d.start(args=[sys.executable, "-m", "dockerd_py", "-H", d.url, "--data-root",
+                          str(d.data_root), "--exec-root", str(d.exec_root)])
+            import_busybox(d, rootfs_tar)
+        a, b = daemons
+        assert a.prefix != b.prefix
+        ips = []
+        for d in daemons:
+            api = d.api()
+            ctr = api.create_container("busybox", ["sleep", "60"])
+            api.start(ctr)
+            ips.append(api.inspect_container(ctr)["NetworkSettings"]["IPAddress"])
+            assert api.inspect_network("bridge")["Options"].get(
+                "com.docker.network.bridge.name", d.prefix + "0") == d.prefix + "0"
+        assert all(ips) and ips[0] != ips[1]
+        rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        for d in daemons:
+            assert f":{d.prefix.upper()}-FORWARD" in rules
+        a.stop()
+        a.start(args=[sys.executable, "-m", "dockerd_py", "-H", a.url, "--data-root",
+                      str(a.data_root), "--exec-root", str(a.exec_root)])
+        rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        assert f"-A {b.prefix.upper()}-POSTROUTING" in rules or \
+            f"-A {b.prefix.upper()}-FORWARD" in rules     # b's rules survived a's restart
+    finally:
+        for d in daemons:
+            d.cleanup()
