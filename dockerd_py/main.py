@@ -18,7 +18,7 @@ from .daemon.daemon import Daemon, DaemonStartError
 from .errors import DockerError
 from .server.app import make_app
 from .server.hijack import close_all
-from .server.listeners import ListenerError, open_listeners
+from .server.listeners import ListenerError, open_listeners, serve_sockets
 
 log = logging.getLogger("dockerd-py")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -56,8 +56,8 @@ async def serve(cfg: DaemonConfig) -> int:
     runner = web.AppRunner(make_app(daemon), access_log=None, shutdown_timeout=2.0,
                            handle_signals=False)
     await runner.setup()
-    for sock in sockets:
-        await web.SockSite(runner, sock).start()
+    assert runner.server is not None
+    listening = await serve_sockets(runner.server, sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -67,6 +67,8 @@ async def serve(cfg: DaemonConfig) -> int:
     log.info("API listening on %s", ", ".join(cfg.hosts))
     await stop.wait()
     sd_notify("STOPPING=1")
+    for server in listening:
+        server.close()
     ended = close_all()  # attached clients (exec -it, attach) do not hold the shutdown
     if ended:
         log.info("closed %d attached stream(s)", ended)

@@ -15,20 +15,38 @@ export DOCKER_HOST="unix://$sock"
 
 echo "==> Debian packages"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends \
-    runc crun conmon golang-github-containers-common iptables iproute2 util-linux \
-    procps busybox-static tini catatonit docker-registry curl ca-certificates \
-    python3 python3-venv python3-pip systemd
+packages=(runc crun conmon golang-github-containers-common iptables iproute2 util-linux
+          procps busybox-static tini catatonit docker-registry curl ca-certificates
+          python3 python3-venv python3-pip systemd)
+missing=()
+for pkg in "${packages[@]}"; do  # only what is missing: nothing present is upgraded
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "all present"
+fi
 
 echo "==> Python package in $venv"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
+# The system's Python (not a per-user one first on PATH), so that every user in
+# the docker group can run docker-py.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+if [ -f "$venv/pyvenv.cfg" ] && ! grep -qx "home = $(dirname "$py")" "$venv/pyvenv.cfg"; then
+    echo "rebuilding $venv from $py"
+    rm -rf "$venv"
 fi
-"$venv/bin/pip" install -q --upgrade pip
+if [ ! -x "$venv/bin/python" ]; then
+    "$py" -m venv "$venv"
+fi
 "$venv/bin/pip" install -q "$here[test]"
 ln -sf "$venv/bin/dockerd-py" /usr/local/bin/dockerd-py
 ln -sf "$venv/bin/docker-py" /usr/local/bin/docker-py
+install -d "$venv/share/doc/dockerd-py"
+install -m 0644 "$here/README.md" "$here"/docs/*.md "$venv/share/doc/dockerd-py/"
 
 echo "==> systemd units"
 install -m 0644 "$here/systemd/dockerd-py.service" "$here/systemd/dockerd-py.socket" \
@@ -43,9 +61,11 @@ if daemon_up; then
 elif [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     systemctl enable --now dockerd-py.socket dockerd-py.service
+    echo "dockerd-py runs under systemd: systemctl status dockerd-py, journalctl -u dockerd-py"
 else
     # No systemd here (a container or a minimal VM): run it in the background.
     setsid /usr/local/bin/dockerd-py >>/var/log/dockerd-py.log 2>&1 < /dev/null &
+    echo "dockerd-py runs in the background (pid $!); its log is /var/log/dockerd-py.log"
 fi
 for _ in $(seq 100); do daemon_up && break; sleep 0.1; done
 daemon_up || { echo "dockerd-py did not start; see /var/log/dockerd-py.log" >&2; exit 1; }

@@ -2,10 +2,12 @@
 handed over by systemd (fd://, LISTEN_FDS)."""
 from __future__ import annotations
 
+import asyncio
 import grp
 import logging
 import os
 import socket
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 SD_LISTEN_FDS_START = 3
@@ -86,3 +88,59 @@ def open_listeners(hosts: list[str], group: str | None) -> list[socket.socket]:
         else:
             raise ListenerError(f"unsupported host {host}")
     return sockets
+
+
+# A connection that has not sent one whole request head within this time is
+# closed (aiohttp has no header timeout of its own; dockerd's server has one).
+HEADER_TIMEOUT = float(os.environ.get("DPY_HEADER_TIMEOUT", "60"))
+
+
+class _HeaderDeadline(asyncio.Protocol):
+    """Wraps aiohttp's per-connection handler: closes the connection when no
+    request head arrived in time (a client that connects and says nothing, or
+    half a header, holds nothing for long)."""
+
+    def __init__(self, inner: Any, timeout: float) -> None:
+        self.inner = inner
+        self.timeout = timeout
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.timeout, self._expire, transport)
+
+    def _expire(self, transport: asyncio.BaseTransport) -> None:
+        if getattr(self.inner, "_request_count", 1) == 0 and not transport.is_closing():
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+async def serve_sockets(server: Callable[[], Any], sockets: list[socket.socket]) -> list[Any]:
+    """Listen on the sockets with aiohttp's handler behind the header deadline."""
+    loop = asyncio.get_running_loop()
+    servers = []
+    for sock in sockets:
+        def factory() -> asyncio.Protocol:
+            return _HeaderDeadline(server(), HEADER_TIMEOUT)
+        if sock.family == socket.AF_UNIX:
+            servers.append(await loop.create_unix_server(factory, sock=sock))
+        else:
+            servers.append(await loop.create_server(factory, sock=sock))
+    return servers

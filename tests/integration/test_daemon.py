@@ -397,3 +397,23 @@ def test_two_daemons_with_default_names_keep_apart(workdir, rootfs_tar):
     finally:
         for d in daemons:
             d.cleanup()
+
+
+def test_a_connection_that_sends_no_request_head_is_closed(workdir):
+    """No header timeout would let idle or half-sent connections pile up; the
+    deadline is 60 s, shortened here with DPY_HEADER_TIMEOUT."""
+    d = new_daemon(workdir, "headers")
+    try:
+        d.start(env={**os.environ, "DPY_HEADER_TIMEOUT": "1.5"})
+        for sent in (b"", b"GET /_ping HTTP/1.1\r\nHost: d\r\n"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(d.sock)
+            sock.settimeout(20)
+            sock.sendall(sent)
+            started = time.monotonic()
+            assert sock.recv(100) == b""            # closed, not answered
+            assert 1 <= time.monotonic() - started < 10
+            sock.close()
+        assert request(d.sock, "GET", "/_ping").status == 200
+    finally:
+        d.cleanup()
