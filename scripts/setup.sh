@@ -48,6 +48,9 @@ ln -sf "$venv/bin/docker-py" /usr/local/bin/docker-py
 install -d "$venv/share/doc/dockerd-py"
 install -m 0644 "$here/README.md" "$here"/docs/*.md "$venv/share/doc/dockerd-py/"
 
+echo "==> the docker group (its members may use the socket, as with Docker)"
+getent group docker >/dev/null || groupadd --system docker
+
 echo "==> systemd units"
 install -m 0644 "$here/systemd/dockerd-py.service" "$here/systemd/dockerd-py.socket" \
     /etc/systemd/system/
