@@ -55,6 +55,11 @@ class DaemonConfig:
     init_path: str | None = None
     registry_mirrors: list[str] = field(default_factory=list)
     insecure_registries: list[str] = field(default_factory=list)
+    tls: bool | None = None          # None: not said (a TCP listener then needs tlsverify)
+    tlsverify: bool = False
+    tlscacert: str = ""
+    tlscert: str = ""
+    tlskey: str = ""
     registry_certs_dir: str = "/etc/docker/certs.d"   # where Docker users keep them
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
@@ -116,6 +121,11 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "registry-mirrors": ("registry_mirrors", list),
     "insecure-registries": ("insecure_registries", list),
     "registry-certs-dir": ("registry_certs_dir", str),
+    "tls": ("tls", bool),
+    "tlsverify": ("tlsverify", bool),
+    "tlscacert": ("tlscacert", str),
+    "tlscert": ("tlscert", str),
+    "tlskey": ("tlskey", str),
     "max-concurrent-downloads": ("max_concurrent_downloads", int),
     "max-concurrent-uploads": ("max_concurrent_uploads", int),
     "max-download-attempts": ("max_download_attempts", int),
@@ -145,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dockerd-py", description="A Docker-compatible engine")
     add = p.add_argument
     add("-H", "--host", dest="hosts", action="append", help="daemon socket(s) to connect to")
+    add("--tlscacert", dest="tlscacert", help="trust certs signed only by this CA")
+    add("--tlscert", dest="tlscert", help="path to TLS certificate file")
+    add("--tlskey", dest="tlskey", help="path to TLS key file")
     add("--data-root", dest="data_root", help="root directory of persistent state")
     add("--exec-root", dest="exec_root", help="root directory for execution state files")
     add("--config-file", dest="config_file", help="daemon configuration file")
@@ -164,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, attr in (("iptables", "iptables"), ("ip-forward", "ip_forward"),
                        ("ip-masq", "ip_masq"), ("icc", "icc"),
                        ("userland-proxy", "userland_proxy"), ("live-restore", "live_restore"),
-                       ("experimental", "experimental")):
+                       ("experimental", "experimental"), ("tls", "tls"),
+                       ("tlsverify", "tlsverify")):
         add(f"--{name}", dest=attr, type=_bool_flag, nargs="?", const=True)
     add("-s", "--storage-driver", dest="storage_driver", help="storage driver (overlay2, vfs)")
     add("--default-runtime", dest="default_runtime", help="default OCI runtime (runc, crun)")
@@ -301,8 +315,28 @@ def validate(cfg: DaemonConfig) -> None:
     except Exception as exc:  # InvalidParameter, with Docker's text
         raise ConfigError(str(getattr(exc, "message", exc))) from None
     for host in cfg.hosts:
-        if not (host.startswith("unix://") or host.startswith("fd://")):
-            raise ConfigError(f"unsupported host {host!r}: use unix://PATH or fd://")
+        if not host.startswith(("unix://", "fd://", "tcp://")):
+            raise ConfigError(f"unsupported host {host!r}: use unix://PATH, fd:// or "
+                              "tcp://HOST:PORT")
+        if host.startswith("tcp://") and not (cfg.tls or cfg.tlsverify) and cfg.tls is not False:
+            raise ConfigError(f"refusing to listen on {host} without TLS: anyone who reaches "
+                              "it is root on this host. Use --tlsverify with --tlscacert, "
+                              "--tlscert and --tlskey, or say --tls=false to accept that")
+    _tls_files(cfg)
+
+
+def _tls_files(cfg: DaemonConfig) -> None:
+    """Docker's defaults: ca.pem, cert.pem, key.pem in $DOCKER_CERT_PATH or ~/.docker."""
+    if not (cfg.tls or cfg.tlsverify):
+        return
+    base = os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker")
+    cfg.tlscacert = cfg.tlscacert or os.path.join(base, "ca.pem")
+    cfg.tlscert = cfg.tlscert or os.path.join(base, "cert.pem")
+    cfg.tlskey = cfg.tlskey or os.path.join(base, "key.pem")
+    needed = [cfg.tlscert, cfg.tlskey] + ([cfg.tlscacert] if cfg.tlsverify else [])
+    for path in needed:
+        if not os.path.isfile(path):
+            raise ConfigError(f"could not load the TLS file {path}: no such file")
 
 
 def from_argv(argv: list[str] | None = None) -> tuple[DaemonConfig, argparse.Namespace]:

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from .daemon.daemon import Daemon, DaemonStartError
 from .errors import DockerError
 from .server.app import make_app
 from .server.hijack import close_all
-from .server.listeners import ListenerError, open_listeners, serve_sockets
+from .server.listeners import ListenerError, open_listeners, serve_sockets, server_tls
 
 log = logging.getLogger("dockerd-py")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -44,8 +45,14 @@ async def serve(cfg: DaemonConfig) -> int:
     daemon = Daemon(cfg)
     try:
         await daemon.start()
-        sockets = open_listeners(cfg.hosts, cfg.group)
-    except (DaemonStartError, ListenerError, OSError, DockerError) as exc:
+        tls = server_tls(cfg.tlscert, cfg.tlskey, cfg.tlscacert if cfg.tlsverify else None) \
+            if (cfg.tls or cfg.tlsverify) else None
+        if tls is None and any(h.startswith("tcp://") for h in cfg.hosts):
+            log.warning("[DEPRECATION NOTICE]: API is accessible on tcp without encryption. "
+                        "Startup is intentionally being slowed down to show this message")
+            await asyncio.sleep(15)
+        sockets = open_listeners(cfg.hosts, cfg.group, tls)
+    except (DaemonStartError, ListenerError, OSError, DockerError, ssl.SSLError) as exc:
         log.error("failed to start daemon: %s", exc)
         await daemon.shutdown()
         return 1
@@ -57,7 +64,7 @@ async def serve(cfg: DaemonConfig) -> int:
                            handle_signals=False)
     await runner.setup()
     assert runner.server is not None
-    listening = await serve_sockets(runner.server, sockets)
+    listening = await serve_sockets(runner.server, sockets, tls)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,5 +1,6 @@
-"""Where the API listens: unix sockets (mode 0660, group docker) and sockets
-handed over by systemd (fd://, LISTEN_FDS)."""
+"""Where the API listens: unix sockets (mode 0660, group docker), sockets
+handed over by systemd (fd://, LISTEN_FDS), and TCP with TLS (tcp://, with
+--tlsverify requiring client certificates signed by the CA)."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ import grp
 import logging
 import os
 import socket
+import ssl
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,43 @@ def unix_socket(path: str, group: str | None) -> socket.socket:
     return sock
 
 
-def open_listeners(hosts: list[str], group: str | None) -> list[socket.socket]:
+def tcp_socket(host: str, tls: bool) -> socket.socket:
+    """tcp://ADDR:PORT (2376 with TLS, else 2375, as dockerd)."""
+    rest = host[len("tcp://"):].rstrip("/")
+    addr, _, port = rest.rpartition(":") if ":" in rest.split("]")[-1] else (rest, "", "")
+    addr = addr.strip("[]") or "0.0.0.0"
+    try:
+        number = int(port) if port else (2376 if tls else 2375)
+        infos = socket.getaddrinfo(addr, number, type=socket.SOCK_STREAM)
+    except (ValueError, OSError) as exc:
+        raise ListenerError(f"invalid host {host}: {exc}") from None
+    family, _, _, _, sockaddr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise ListenerError(f"failed to listen on {host}: {exc.strerror}") from None
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def server_tls(cert: str, key: str, ca: str | None) -> ssl.SSLContext:
+    """TLS 1.2+ with our pair; with a CA, clients must present a certificate it signed."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    if ca:
+        ctx.load_verify_locations(cafile=ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def open_listeners(hosts: list[str], group: str | None,
+                   tls: ssl.SSLContext | None = None) -> list[socket.socket]:
+    """The sockets to serve; TCP ones carry the TLS context as `dpy_tls`."""
     sockets: list[socket.socket] = []
     activated: list[socket.socket] | None = None
     for host in hosts:
@@ -85,6 +123,12 @@ def open_listeners(hosts: list[str], group: str | None) -> list[socket.socket]:
                 sockets.extend(activated)
         elif host.startswith("unix://"):
             sockets.append(unix_socket(host[len("unix://"):], group))
+        elif host.startswith("tcp://"):
+            sock = tcp_socket(host, tls is not None)
+            if tls is None:
+                log.warning("API listening on %s WITHOUT TLS: anyone who can reach it is root "
+                            "on this host", host)
+            sockets.append(sock)
         else:
             raise ListenerError(f"unsupported host {host}")
     return sockets
@@ -132,7 +176,8 @@ class _HeaderDeadline(asyncio.Protocol):
         self.inner.resume_writing()
 
 
-async def serve_sockets(server: Callable[[], Any], sockets: list[socket.socket]) -> list[Any]:
+async def serve_sockets(server: Callable[[], Any], sockets: list[socket.socket],
+                        tls: ssl.SSLContext | None = None) -> list[Any]:
     """Listen on the sockets with aiohttp's handler behind the header deadline."""
     loop = asyncio.get_running_loop()
     servers = []
@@ -142,5 +187,5 @@ async def serve_sockets(server: Callable[[], Any], sockets: list[socket.socket])
         if sock.family == socket.AF_UNIX:
             servers.append(await loop.create_unix_server(factory, sock=sock))
         else:
-            servers.append(await loop.create_server(factory, sock=sock))
+            servers.append(await loop.create_server(factory, sock=sock, ssl=tls))
     return servers

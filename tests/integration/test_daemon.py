@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import docker
+import docker.tls
 import pytest
 
 from .conftest import busybox_daemon, import_busybox, new_daemon
@@ -415,5 +417,59 @@ def test_a_connection_that_sends_no_request_head_is_closed(workdir):
             assert 1 <= time.monotonic() - started < 10
             sock.close()
         assert request(d.sock, "GET", "/_ping").status == 200
+    finally:
+        d.cleanup()
+
+
+def test_tcp_with_tlsverify_needs_a_client_certificate(workdir, tmp_path, monkeypatch):
+    """-H tcp:// with --tlsverify: the real Docker CLI and the SDK get in with a
+    certificate the CA signed, and nothing gets in without one; a TCP listener
+    without TLS is refused unless the operator says --tls=false."""
+    trustme = pytest.importorskip("trustme")
+    from .daemonctl import DOCKER_CLI
+    from .registries import free_port
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # requests lets these beat our CA
+        monkeypatch.delenv(var, raising=False)
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    client = ca.issue_cert("client")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    server.cert_chain_pems[0].write_to_path(str(tmp_path / "server-cert.pem"))
+    server.private_key_pem.write_to_path(str(tmp_path / "server-key.pem"))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    client.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    port = free_port()
+    d = new_daemon(workdir, "tls")
+    refused = subprocess.run(d.args() + ["-H", f"tcp://127.0.0.1:{port}"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "without TLS" in refused.stderr + refused.stdout
+    try:
+        d.start(args=d.args() + ["-H", f"tcp://127.0.0.1:{port}", "--tlsverify",
+                                 "--tlscacert", str(tmp_path / "ca.pem"),
+                                 "--tlscert", str(tmp_path / "server-cert.pem"),
+                                 "--tlskey", str(tmp_path / "server-key.pem")])
+        tls = docker.tls.TLSConfig(client_cert=(str(tmp_path / "cert.pem"),
+                                                str(tmp_path / "key.pem")),
+                                   ca_cert=str(tmp_path / "ca.pem"), verify=True)
+        remote = docker.APIClient(base_url=f"https://127.0.0.1:{port}", tls=tls)
+        assert remote.version()["ApiVersion"] == "1.44"
+        with pytest.raises(docker.errors.DockerException):   # no client certificate
+            docker.APIClient(base_url=f"https://127.0.0.1:{port}",
+                             tls=docker.tls.TLSConfig(ca_cert=str(tmp_path / "ca.pem"),
+                                                      verify=True)).version()
+        if os.path.exists(DOCKER_CLI):
+            env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+            env["DOCKER_CERT_PATH"] = str(tmp_path)
+            ok = subprocess.run([DOCKER_CLI, "--tlsverify", "-H", f"tcp://127.0.0.1:{port}",
+                                 "version", "--format", "{{.Server.APIVersion}}"],
+                                capture_output=True, text=True, env=env, timeout=30)
+            assert ok.stdout.strip() == "1.44", ok.stderr
+            (tmp_path / "cert.pem").unlink()
+            (tmp_path / "key.pem").unlink()
+            bad = subprocess.run([DOCKER_CLI, "--tls", "--tlscacert", str(tmp_path / "ca.pem"),
+                                  "-H", f"tcp://127.0.0.1:{port}", "version"],
+                                 capture_output=True, text=True, env=env, timeout=30)
+            assert bad.returncode != 0
     finally:
         d.cleanup()
