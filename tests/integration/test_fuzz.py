@@ -78,6 +78,7 @@ def session(fuzz_daemon):  # type: ignore[no-untyped-def]
     s.close()
 
 
+@pytest.mark.timeout(240 + EXAMPLES * 15)
 def test_fuzz_every_route(fuzz_daemon, session):  # type: ignore[no-untyped-def]
     pid = fuzz_daemon.proc.pid  # type: ignore[union-attr]
     before = _proc_counts(pid)
