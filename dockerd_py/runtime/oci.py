@@ -99,6 +99,17 @@ class OCIRuntime:
         args = ["kill"] + (["--all"] if all_processes else []) + [container_id, str(signal)]
         await self._run(*args)
 
+    def has_state(self, container_id: str) -> bool:
+        """Whether the runtime keeps state for the container (cheap: no exec)."""
+        return os.path.isdir(os.path.join(self.root, container_id))
+
+    def state_ids(self) -> list[str]:
+        try:
+            return [n for n in os.listdir(self.root)
+                    if os.path.isdir(os.path.join(self.root, n))]
+        except FileNotFoundError:
+            return []
+
     async def delete(self, container_id: str) -> None:
         code, out, err = await run_command(*self._argv("delete", "--force", container_id))
         if code != 0 and "does not exist" not in err and "not exist" not in err:

@@ -302,6 +302,9 @@ class Lifecycle:
             if ctr.running:
                 ctr.stop_requested = True
                 await self.stop(ctr, timeout=0, sig_text="KILL")
+            runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
+            if runtime is not None and runtime.has_state(ctr.id):
+                await runtime.delete(ctr.id)  # left by a start that a crash cut short
             async with ctr.lock:
                 ctr.set_status("removing")
                 await d.repo.delete(ctr)

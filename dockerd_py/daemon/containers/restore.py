@@ -55,6 +55,7 @@ class ContainerRestore:
                 await self._record_exit_while_down(ctr)
             elif ctr.status == "removing":
                 self.monitor.spawn(self.lifecycle.remove(ctr, force=True))
+        await self._forget_stray_runtime_state(adopted)
         if not self.deps.cfg.live_restore:
             await asyncio.gather(*(self.lifecycle.stop_quietly(c) for c in adopted))
         for ctr in self.deps.repo.all():
@@ -63,6 +64,18 @@ class ContainerRestore:
                         ctr.host_config.get("RestartPolicy") or {}, ctr.state["ExitCode"],
                         ctr.internal.user_stopped):
                 self.monitor.spawn(self._restart_on_boot(ctr))
+
+    async def _forget_stray_runtime_state(self, adopted: list[Container]) -> None:
+        """Runtime containers that nothing runs any more: those a crash cut off
+        between `runtime create` and the record (or before `start`). Deleting
+        them also ends their `init` process, their conmon and their cgroups."""
+        live = {c.id for c in adopted}
+        for name, runtime in self.deps.runtimes.items():
+            for cid in runtime.state_ids():
+                if cid in live or cid.startswith("dpy-probe"):
+                    continue
+                log.info("removing %s state of %s, which nothing runs", name, cid[:12])
+                await runtime.delete(cid)
 
     async def _adopt(self, ctr: Container) -> bool:
         """Watch a container whose process and conmon still live."""

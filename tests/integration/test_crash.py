@@ -1,0 +1,142 @@
+"""kill -9 of the daemon at many moments of busy work (create, start, rm,
+commit, volumes, networks, loads), each followed by a restart that must repair:
+every object in the API works (inspect, remove), running containers are still
+running and manageable, and once everything is removed nothing of ours is left
+(no runc container, conmon, mount, scratch file). DPY_CRASH_ROUNDS=50 for a
+longer run by hand."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from typing import Iterator
+
+import docker
+import pytest
+
+from . import archives
+from .conftest import busybox_daemon
+from .daemonctl import Daemon, mounts
+
+ROUNDS = int(os.environ.get("DPY_CRASH_ROUNDS", "8"))
+
+
+@pytest.fixture
+def crash_daemon(workdir, rootfs_tar) -> Iterator[Daemon]:  # type: ignore[no-untyped-def]
+    with busybox_daemon(workdir, rootfs_tar, "crash") as d:
+        yield d
+
+
+def _busy(d: Daemon, stop: threading.Event, round_no: int, errors: list[str]) -> None:
+    """Work of every kind, as fast as it goes, until the daemon dies under it."""
+    api = docker.APIClient(base_url=d.url, timeout=10)
+    n = 0
+    layers = [archives.layer_tar({f"etc/crash{round_no}": b"x" * 20000})]
+    while not stop.is_set():
+        n += 1
+        try:
+            kind = n % 6
+            if kind == 0:
+                ctr = api.create_container("busybox", ["sleep", "300"], name=f"c{round_no}-{n}")
+                api.start(ctr)
+            elif kind == 1:
+                ctr = api.create_container("busybox", ["sh", "-c", "echo x > /y"])
+                api.start(ctr)
+                api.wait(ctr, timeout=5)
+                api.commit(ctr, f"crash/commit{round_no}", str(n))
+                api.remove_container(ctr, force=True)
+            elif kind == 2:
+                api.create_volume(f"v{round_no}-{n}")
+            elif kind == 3:
+                api.create_network(f"n{round_no}-{n}")
+            elif kind == 4:
+                config = archives.image_config(layers, ["sh"])
+                api.load_image(archives.legacy_archive(layers, config, [f"crash/load:{n}"]))
+            else:
+                for c in api.containers(all=True)[:2]:
+                    api.remove_container(c["Id"], force=True)
+        except Exception as exc:  # the daemon dies at any moment: errors are expected
+            errors.append(type(exc).__name__)
+
+
+def _our_runc_containers(d: Daemon) -> list[str]:
+    state = d.exec_root / "runtime-runc"
+    if not state.is_dir():
+        return []
+    out = subprocess.run(["runc", "--root", str(state), "list", "-q"], capture_output=True,
+                         text=True).stdout.split()
+    return [c for c in out if not c.startswith("dpy-probe")]
+
+
+def _conmons(d: Daemon) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read()
+        except OSError:
+            continue
+        if b"conmon" in args.split(b"\0")[0] and str(d.exec_root).encode() in args:
+            found.append(int(pid))
+    return found
+
+
+def _check_repaired(d: Daemon) -> None:
+    api = d.api()
+    for c in api.containers(all=True):
+        info = api.inspect_container(c["Id"])
+        if info["State"]["Running"]:
+            assert api.exec_start(api.exec_create(c["Id"], ["true"])) == b""
+    for image in api.images(all=True):
+        api.inspect_image(image["Id"])
+    for volume in api.volumes()["Volumes"] or []:
+        api.inspect_volume(volume["Name"])
+    for network in api.networks():
+        api.inspect_network(network["Id"])
+    assert not os.listdir(d.data_root / "tmp") if (d.data_root / "tmp").exists() else True
+
+
+def test_kill_9_at_many_moments_then_restart_repairs(crash_daemon):
+    d = crash_daemon
+    rng = random.Random(1234)
+    for round_no in range(ROUNDS):
+        stop = threading.Event()
+        errors: list[str] = []
+        workers = [threading.Thread(target=_busy, args=(d, stop, round_no, errors))
+                   for _ in range(3)]
+        for w in workers:
+            w.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        d.stop(signal.SIGKILL)
+        stop.set()
+        for w in workers:
+            w.join(30)
+        d.start()
+        _check_repaired(d)
+    api = d.api()
+    for c in api.containers(all=True):
+        api.remove_container(c["Id"], force=True)
+    for volume in api.volumes()["Volumes"] or []:
+        api.remove_volume(volume["Name"])
+    for network in api.networks():
+        if network["Name"] not in ("bridge", "host", "none"):
+            api.remove_network(network["Id"])
+    assert api.containers(all=True) == []
+    assert _our_runc_containers(d) == []
+    deadline = time.time() + 10
+    while _conmons(d) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _conmons(d) == []
+    leftover = [m for m in mounts.mounts_under(str(d.root))]
+    assert leftover == [], leftover
+    # with only busybox left, a restart's garbage collection keeps only its layer
+    for image in api.images(all=True):
+        if "busybox:latest" not in (image["RepoTags"] or []):
+            api.remove_image(image["Id"], force=True)
+    d.restart()
+    kept = sorted(n for n in os.listdir(d.data_root / "overlay2") if n != "l")
+    assert len(kept) <= 3, kept          # busybox's layer, its init layer, the empty init
+    assert not (d.data_root / "tmp").exists() or not os.listdir(d.data_root / "tmp")
