@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -63,6 +66,13 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 
+RESERVE_BYTES = 8 << 20
+
+
+def _disk_full(exc: sqlite3.OperationalError) -> bool:
+    return "full" in str(exc).lower()
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -78,6 +88,7 @@ class Store:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
         self._conn = conn
+        self._make_reserve()
         self._thread = threading.current_thread()
 
     def close(self) -> None:
@@ -98,16 +109,59 @@ class Store:
         return self._executor.submit(self._transaction, fn).result()
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return self._transaction_once(fn)
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc) or not self._release_reserve():
+                raise
+            return self._transaction_once(fn)  # with the reserve's room
+
+    def _transaction_once(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn
         assert conn is not None, "store is closed"
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn)
         except BaseException:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                pass  # nothing began, or SQLite already rolled back
             raise
         conn.execute("COMMIT")
         return result
+
+    # -- the space reserve: on a full disk, removals still get to run ---------------
+    @property
+    def _reserve(self) -> str:
+        return os.path.join(os.path.dirname(self.path), "space-reserve")
+
+    def _make_reserve(self) -> None:
+        """RESERVE_BYTES kept aside while there is room, given back when a write
+        finds the disk full, so that `rm`, `rmi` and prunes can free space."""
+        if os.path.exists(self._reserve):
+            return
+        try:
+            with open(self._reserve + ".tmp", "wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(self._reserve + ".tmp", self._reserve)
+        except OSError:
+            for path in (self._reserve + ".tmp", self._reserve):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    def _release_reserve(self) -> bool:
+        try:
+            os.unlink(self._reserve)
+        except FileNotFoundError:
+            return False
+        log.warning("the data root's disk is full: released the space reserve so that "
+                    "removals can free space (it comes back at the next start)")
+        return True
 
     # -- helpers used by the services -------------------------------------------
     def integrity_check(self) -> str:

@@ -1,6 +1,9 @@
 """The API version check and the one place where errors become status codes."""
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 import json
 import logging
 from typing import Awaitable, Callable
@@ -102,6 +105,20 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(exc.status, exc.reason or "error")
     except ConnectionError:  # the client went away
         raise
-    except Exception as exc:  # a bug: answer, log, keep serving
+    except Exception as exc:  # a full disk, or a bug: answer, log, keep serving
+        full = disk_full_text(exc)
+        if full is not None:
+            log.error("%s %s: %s", request.method, request.path, full)
+            return error_response(500, full)
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, f"internal error: {exc}")
+
+
+def disk_full_text(exc: BaseException) -> str | None:
+    """Docker's words for a full disk (`…: no space left on device`)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"write {exc.filename}: no space left on device" if exc.filename \
+            else "no space left on device"
+    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+        return "no space left on device: the metadata database cannot grow"
+    return None

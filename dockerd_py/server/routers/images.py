@@ -9,6 +9,7 @@ from shared import jsonstream
 
 from ...daemon.images import ImageService
 from ...errors import DockerError, InvalidParameter, NotImplementedByEngine
+from ..middlewares import disk_full_text
 from ..http import (
     api_version,
     body_chunks,
@@ -85,6 +86,11 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
             lines, error = await svc.load_archive(body_chunks(request)), None
         except DockerError as exc:
             lines, error = [], exc.message
+        except OSError as exc:
+            full = disk_full_text(exc)
+            if full is None:
+                raise
+            lines, error = [], full
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)
         for line in lines:

@@ -10,7 +10,9 @@ page-size limit, as in Docker.
 """
 from __future__ import annotations
 
+import errno
 import os
+import re
 import secrets
 import string
 import subprocess
@@ -22,6 +24,7 @@ from ..extract import Whiteouts
 from .base import DriverError, GraphDriver, remove_tree
 
 _LINK_CHARS = string.ascii_uppercase + string.digits
+_LINK_RE = re.compile(r"^[A-Z0-9]{26}$")
 
 
 class Overlay2Driver(GraphDriver):
@@ -59,8 +62,8 @@ class Overlay2Driver(GraphDriver):
         try:
             os.mkdir(os.path.join(d, "diff"), 0o755)
             link = "".join(secrets.choice(_LINK_CHARS) for _ in range(26))
+            _write(os.path.join(d, "link"), link)  # first: remove() must find the name
             os.symlink(f"../{layer_id}/diff", os.path.join(self.home, "l", link))
-            _write(os.path.join(d, "link"), link)
             if parent is not None:
                 self._write_lower(d, parent)
                 os.mkdir(os.path.join(d, "work"), 0o700)
@@ -92,7 +95,10 @@ class Overlay2Driver(GraphDriver):
 
     def _link(self, layer_id: str) -> str:
         with open(os.path.join(self._dir(layer_id), "link")) as f:
-            return "l/" + f.read().strip()
+            link = f.read().strip()
+        if not _LINK_RE.match(link):
+            raise OSError(errno.EINVAL, f"layer {layer_id} has a damaged link file")
+        return "l/" + link
 
     def _lower(self, layer_id: str) -> str:
         try:
@@ -117,9 +123,14 @@ class Overlay2Driver(GraphDriver):
             mounts.umount(merged, detach=True)
         try:
             with open(os.path.join(d, "link")) as f:
-                os.unlink(os.path.join(self.home, "l", f.read().strip()))
+                link = f.read().strip()
         except FileNotFoundError:
-            pass
+            link = ""
+        if _LINK_RE.match(link):  # a half-written (full disk) link file names nothing
+            try:
+                os.unlink(os.path.join(self.home, "l", link))
+            except FileNotFoundError:
+                pass
         remove_tree(d)
 
     def get(self, layer_id: str) -> str:
