@@ -60,7 +60,10 @@ def test_boolean_flags_accept_dockerd_forms():
 @pytest.mark.parametrize("args,message", [
     (["--storage-driver", "zfs"], "unsupported storage driver"),
     (["--instance-prefix", "Bad-Prefix"], "instance-prefix"),
-    (["-H", "tcp://0.0.0.0:2375"], "unsupported host"),
+    (["-H", "ssh://somewhere"], "unsupported host"),
+    (["-H", "tcp://0.0.0.0:2375"], "without TLS"),
+    (["-H", "tcp://0.0.0.0:2376", "--tlsverify", "--tlscacert", "/nonexistent/ca.pem"],
+     "could not load the TLS file"),
     (["-b", "a-very-long-bridge-name"], "longer than 15"),
 ])
 def test_invalid_values(args, message):
