@@ -111,3 +111,19 @@ def docker_cli(daemon: Daemon):  # type: ignore[no-untyped-def]
     if not os.path.exists(DOCKER_CLI):
         pytest.skip(f"the Docker CLI ({DOCKER_CLI}) is not installed")
     return daemon.docker
+
+
+# Skips a root run may have, each with its documented reason (crun refusing
+# hybrid cgroups here); more means tests that stopped testing.
+ALLOWED_ROOT_SKIPS = 3
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or os.geteuid() != 0:
+        return
+    skipped = [r for r in reporter.stats.get("skipped", []) if "integration" in r.nodeid]
+    if len(skipped) > ALLOWED_ROOT_SKIPS and exitstatus == 0:
+        reporter.write_line(f"{len(skipped)} integration tests skipped as root (at most "
+                            f"{ALLOWED_ROOT_SKIPS} may): failing the run", red=True)
+        session.exitstatus = 1
