@@ -77,3 +77,71 @@ def test_image_removal_racing_a_create(daemon, client):
         c.remove()
     if client.api.images("racy:1"):
         client.api.remove_image("racy:1")
+
+
+def test_start_racing_a_force_remove_leaves_nothing(fresh_daemon):
+    """`start` and `rm -f` of one container at once: whichever wins, no process,
+    conmon, runtime state, veth or cgroup outlives the container."""
+    import os
+    import subprocess
+    import threading
+    import time
+
+    import docker
+    d = fresh_daemon
+    api = d.api()
+    links_before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    bridge_links = {ln.split(":")[1].strip().split("@")[0] for ln in links_before.splitlines()
+                    if ln.split(":")[1].strip().startswith(d.prefix)}
+    for _ in range(10):
+        ctr = api.create_container("busybox", ["sleep", "60"])
+        barrier = threading.Barrier(2)
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                d.api().start(ctr)
+            except docker.errors.APIError:
+                pass  # lost the race: a 404 or a 409 is a fine answer
+
+        def remove() -> None:
+            barrier.wait()
+            try:
+                d.api().remove_container(ctr, force=True)
+            except docker.errors.APIError:
+                pass
+        workers = [threading.Thread(target=start), threading.Thread(target=remove)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(30)
+        try:
+            api.remove_container(ctr, force=True)   # if start won, the container is still here
+        except docker.errors.NotFound:
+            pass
+    assert api.containers(all=True) == []
+    state = d.exec_root / "runtime-runc"
+    listed = subprocess.run(["runc", "--root", str(state), "list", "-q"], capture_output=True,
+                            text=True).stdout.split() if state.is_dir() else []
+    assert [c for c in listed if not c.startswith("dpy-probe")] == []
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        conmons = [p for p in filter(str.isdigit, os.listdir("/proc"))
+                   if _cmdline_has(p, b"conmon", str(d.exec_root).encode())]
+        if not conmons:
+            break
+        time.sleep(0.1)
+    assert conmons == []
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    ours = {ln.split(":")[1].strip().split("@")[0] for ln in links.splitlines()
+            if ln.split(":")[1].strip().startswith(d.prefix)}
+    assert ours == bridge_links
+
+
+def _cmdline_has(pid: str, program: bytes, needle: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read()
+    except OSError:
+        return False
+    return program in args.split(b"\0")[0] and needle in args

@@ -299,18 +299,22 @@ class Lifecycle:
         rules.check_removable(ctr, force)
         ctr.removing = True
         try:
-            if ctr.running:
-                ctr.stop_requested = True
-                await self.stop(ctr, timeout=0, sig_text="KILL")
-            runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
-            if runtime is not None and runtime.has_state(ctr.id):
-                await runtime.delete(ctr.id)  # left by a start that a crash cut short
-            async with ctr.lock:
-                ctr.set_status("removing")
-                await d.repo.delete(ctr)
-                await asyncio.to_thread(remove_filesystem, d.layers, d.paths, ctr.id,
-                                        ctr.internal.top_layer)
-                ctr.set_status("dead")
+            while True:
+                if ctr.running:
+                    ctr.stop_requested = True
+                    await self.stop(ctr, timeout=0, sig_text="KILL")
+                async with ctr.lock:
+                    if ctr.running:
+                        continue  # a start that held the lock finished meanwhile: stop it too
+                    runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
+                    if runtime is not None and runtime.has_state(ctr.id):
+                        await runtime.delete(ctr.id)  # left by a start a crash cut short
+                    ctr.set_status("removing")
+                    await d.repo.delete(ctr)
+                    await asyncio.to_thread(remove_filesystem, d.layers, d.paths, ctr.id,
+                                            ctr.internal.top_layer)
+                    ctr.set_status("dead")
+                    break
         except BaseException:
             ctr.removing = False
             raise
