@@ -145,7 +145,27 @@ def _copy_out(client: Any, name: str, src: str, dest: str, follow: bool) -> None
             for member in members:
                 if member.name == base or member.name.startswith(base + "/"):
                     member.name = rename + member.name[len(base):]
-        tar.extractall(target, members=members, filter="tar")
+        if hasattr(tarfile, "tar_filter"):
+            tar.extractall(target, members=members, filter="tar")
+        else:  # Python before 3.11.4: the same refusals, by hand
+            tar.extractall(target, members=[_checked(m) for m in members])
+
+
+def _checked(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """What tarfile's "tar" filter refuses: names or links that leave the
+    destination, and set-id bits."""
+    name = member.name.lstrip("/")
+    if ".." in name.split("/"):
+        raise CLIError(f"refusing to extract {member.name!r}: it leaves the destination", 1)
+    if member.islnk() or member.issym():
+        target = member.linkname if member.islnk() else os.path.normpath(
+            os.path.join(os.path.dirname(name), member.linkname))
+        if member.linkname.startswith("/") or target.split("/")[0] == "..":
+            raise CLIError(f"refusing to extract {member.name!r}: its link leaves the "
+                           "destination", 1)
+    member.name = name
+    member.mode &= ~0o6000
+    return member
 
 
 @click.command()
