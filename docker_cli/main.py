@@ -22,7 +22,7 @@ COMMANDS = {
     "volume": "volume:volume", "system": "system_group:system",
     "pull": "registry:pull", "push": "registry:push", "login": "registry:login",
     "logout": "registry:logout", "search": "registry:search", "build": "build:build",
-    "builder": "build:builder",
+    "builder": "build:builder", "completion": "system:completion",
 }
 # the top-level forms of container commands (`docker ps`, `docker run`, ...)
 for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "logs", "wait",

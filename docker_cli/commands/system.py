@@ -180,3 +180,18 @@ def events(ctx: click.Context, since: str | None, until: str | None, filters: tu
             attrs = ",".join(f"{k}={v}" for k, v in sorted(ev["Actor"]["Attributes"].items()))
             stamp = rfc3339_nano_fixed(ev["timeNano"])
             click.echo(f"{stamp} {ev['Type']} {ev['Action']} {ev['Actor']['ID']} ({attrs})")
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Generate the autocompletion script for the specified shell.
+
+    bash: `source <(docker-py completion bash)`; zsh: `docker-py completion zsh >
+    "${fpath[1]}/_docker-py"`."""
+    from click.shell_completion import get_completion_class
+    cls = get_completion_class(shell)
+    assert cls is not None
+    root = ctx.find_root().command
+    click.echo(cls(root, {}, "docker-py", "_DOCKER_PY_COMPLETE").source())
