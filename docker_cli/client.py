@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import urllib.parse
 from typing import Any, Iterator
 
@@ -59,10 +60,34 @@ class Response:
         return jsonstream.decode(self.iter_chunks())
 
 
+def tls_context(verify: bool, ca: str | None, cert: str | None,
+                key: str | None) -> ssl.SSLContext:
+    """As the Docker CLI: files from --tls* or $DOCKER_CERT_PATH (~/.docker);
+    with --tlsverify the daemon's certificate must chain to the CA."""
+    base = os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker")
+    ca = ca or os.path.join(base, "ca.pem")
+    cert = cert or os.path.join(base, "cert.pem")
+    key = key or os.path.join(base, "key.pem")
+    ctx = ssl.create_default_context(cafile=ca if verify else None)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if os.path.exists(cert) and os.path.exists(key):
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 class Client:
-    def __init__(self, host: str | None = None, version: str | None = None) -> None:
+    def __init__(self, host: str | None = None, version: str | None = None,
+                 tls: tuple[bool, str | None, str | None, str | None] | None = None) -> None:
         self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
         self.version = version or os.environ.get("DOCKER_API_VERSION") or API_VERSION
+        if tls is None and os.environ.get("DOCKER_TLS_VERIFY"):
+            tls = (True, None, None, None)
+        try:
+            self._tls = tls_context(*tls) if tls is not None else None
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectionFailed(f"could not read the TLS files: {exc}") from None
         if self.host.startswith("unix://"):
             self._unix = self.host[len("unix://"):]
             self._tcp = None
@@ -77,6 +102,10 @@ class Client:
         if self._unix is not None:
             return _UnixConnection(self._unix, timeout=timeout)
         assert self._tcp is not None
+        if self._tls is not None:
+            return http.client.HTTPSConnection(self._tcp.hostname or "localhost",
+                                               self._tcp.port or 2376, timeout=timeout,
+                                               context=self._tls)
         return http.client.HTTPConnection(self._tcp.hostname or "localhost",
                                           self._tcp.port or 2375, timeout=timeout)
 
@@ -116,6 +145,9 @@ class Client:
             conn.close()
             raise ConnectionFailed(f"Cannot connect to the Docker daemon at {self.host}. "
                                    f"Is the docker daemon running? ({exc.strerror})") from None
+        except (ssl.SSLError, ConnectionResetError) as exc:
+            conn.close()
+            raise ConnectionFailed(f"error during connect: {self.host}: {exc}") from None
         resp = Response(raw, conn)
         if check and resp.status >= 400:
             raise APIError.from_response(resp.status, resp.read())
@@ -141,9 +173,12 @@ class Client:
         else:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             assert self._tcp is not None
-            target = (self._tcp.hostname, self._tcp.port or 2375)
+            target = (self._tcp.hostname, self._tcp.port or (2376 if self._tls else 2375))
         try:
             sock.connect(target)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._tcp.hostname
+                                             if self._tcp else None)
         except OSError as exc:
             sock.close()
             raise ConnectionFailed(f"Cannot connect to the Docker daemon at {self.host}. "

@@ -36,13 +36,21 @@ for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "
 @click.option("-H", "--host", "host", envvar="DOCKER_HOST", default=None,
               help="Daemon socket to connect to (default unix:///run/dockerd-py.sock)")
 @click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
+@click.option("--tls", is_flag=True, default=False, help="Use TLS; implied by --tlsverify")
+@click.option("--tlsverify", is_flag=True, default=False, envvar="DOCKER_TLS_VERIFY",
+              help="Use TLS and verify the remote")
+@click.option("--tlscacert", default=None, help="Trust certs signed only by this CA")
+@click.option("--tlscert", default=None, help="Path to TLS certificate file")
+@click.option("--tlskey", default=None, help="Path to TLS key file")
 @click.version_option(PRODUCT_VERSION, "-v", "--version", prog_name="docker-py",
                       message="%(prog)s version %(version)s, build dockerd-py",
                       help="Print version information and quit")
 @click.pass_context
-def cli(ctx: click.Context, host: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, host: str | None, debug: bool, tls: bool, tlsverify: bool,
+        tlscacert: str | None, tlscert: str | None, tlskey: str | None) -> None:
     """A self-sufficient runtime for containers (dockerd-py's CLI)."""
-    ctx.obj = {"host": host, "debug": debug}
+    ctx.obj = {"host": host, "debug": debug,
+               "tls": (tlsverify, tlscacert, tlscert, tlskey) if (tls or tlsverify) else None}
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ def client_of(ctx: click.Context) -> "Client":
     root = ctx.find_root()
     obj = root.obj or {}
     if "client" not in obj:
-        obj["client"] = Client(obj.get("host"))
+        obj["client"] = Client(obj.get("host"), tls=obj.get("tls"))
         root.obj = obj
     return obj["client"]
 

@@ -458,9 +458,13 @@ def test_tcp_with_tlsverify_needs_a_client_certificate(workdir, tmp_path, monkey
             docker.APIClient(base_url=f"https://127.0.0.1:{port}",
                              tls=docker.tls.TLSConfig(ca_cert=str(tmp_path / "ca.pem"),
                                                       verify=True)).version()
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+        env["DOCKER_CERT_PATH"] = str(tmp_path)
+        ours = subprocess.run([sys.executable, "-m", "docker_cli", "--tlsverify", "-H",
+                               f"tcp://127.0.0.1:{port}", "ps"], capture_output=True, text=True,
+                              env=env, timeout=30)
+        assert ours.returncode == 0 and ours.stdout.startswith("CONTAINER ID"), ours.stderr
         if os.path.exists(DOCKER_CLI):
-            env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-            env["DOCKER_CERT_PATH"] = str(tmp_path)
             ok = subprocess.run([DOCKER_CLI, "--tlsverify", "-H", f"tcp://127.0.0.1:{port}",
                                  "version", "--format", "{{.Server.APIVersion}}"],
                                 capture_output=True, text=True, env=env, timeout=30)
