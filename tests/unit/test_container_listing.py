@@ -34,3 +34,11 @@ def test_before_and_since_with_sub_second_times():
     assert names(views.list(True, -1, False, Filters({"since": {"a"}}))) == ["/c", "/b"]
     assert names(views.list(True, -1, False, Filters({"before": {"c"}}))) == ["/b", "/a"]
     assert names(views.list(True, 1, False, Filters({}))) == ["/c"]
+
+
+def test_command_quotes_arguments_with_spaces_as_dockerd():
+    from dockerd_py.daemon.containers.listing import command_line
+    assert command_line("/bin/sh", ["-c", "echo before && false"]) == \
+        "/bin/sh -c 'echo before && false'"
+    assert command_line("sleep", ["30"]) == "sleep 30"
+    assert command_line("true", []) == "true"

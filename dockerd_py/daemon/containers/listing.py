@@ -147,7 +147,7 @@ class ContainerViews:
         doc: dict[str, Any] = {
             "Id": ctr.id, "Names": ["/" + ctr.name], "Image": image_name,
             "ImageID": ctr.image_id,
-            "Command": " ".join([ctr.doc["Path"]] + list(ctr.doc["Args"])),
+            "Command": command_line(ctr.doc["Path"], ctr.doc["Args"]),
             "Created": ctr.created_ns // 1_000_000_000,
             "Ports": port_list(ctr.doc["NetworkSettings"].get("Ports") or {}),
             "Labels": ctr.config.get("Labels") or {}, "State": ctr.status,
@@ -183,3 +183,8 @@ def _match_network(ctr: Container, values: set[str]) -> bool:
     nets = ctr.doc["NetworkSettings"].get("Networks") or {}
     ids = {ep.get("NetworkID", "") for ep in nets.values()}
     return any(v in nets or any(i.startswith(v) for i in ids if i) for v in values)
+
+
+def command_line(path: str, args: list[str]) -> str:
+    """dockerd's Command of a listed container: arguments with spaces in quotes."""
+    return " ".join([path] + [f"'{a}'" if " " in a else a for a in args or []])
