@@ -220,7 +220,12 @@ class Builder:
         """A step that changes only the config (ENV, LABEL, CMD...): a container
         is made and committed, as dockerd's classic builder does."""
         cmd = state.shell + (["#(nop) ", comment] if split else ["#(nop) " + comment])
-        probe = self.probe(state, cmd)
+        await self.container_step(state, self.probe(state, cmd))
+
+    async def container_step(self, state: StageState, probe: dict[str, Any],
+                             work: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """From the cache, or: a container of the step's config, `work` done in it
+        (WORKDIR makes its directory), committed and let go."""
         if await self.from_cache(state, probe):
             return
         if state.image is None:
@@ -228,6 +233,8 @@ class Builder:
             return
         cid = await self.backend.create(state.image, probe, self.options.run)
         await self.out.stream(f" ---> Running in {short(cid)}\n")
+        if work is not None:
+            await work(cid)
         await self.commit(state, cid, probe)
 
     def cleanup_scratch(self) -> None:

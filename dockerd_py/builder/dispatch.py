@@ -217,15 +217,7 @@ async def _workdir(b: "Builder", state: StageState, ins: Instruction) -> None:
     path = posixpath.normpath(path if path.startswith("/") else posixpath.join(current, path))
     state.run_config["WorkingDir"] = path
     probe = b.probe(state, state.shell + ["#(nop) WORKDIR " + path])
-    if await b.from_cache(state, probe):
-        return
-    if state.image is None:
-        await b.commit(state, None, probe)
-        return
-    cid = await b.backend.create(state.image, probe, b.options.run)
-    await b.out.stream(f" ---> Running in {cid[:12]}\n")
-    await b.backend.mkdir(cid, path, None)
-    await b.commit(state, cid, probe)
+    await b.container_step(state, probe, lambda cid: b.backend.mkdir(cid, path, None))
 
 
 async def _copy(b: "Builder", state: StageState, ins: Instruction) -> None:

@@ -3,12 +3,12 @@ an image's config (what `docker import --change` and `docker commit --change` ta
 """
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from typing import Any
 
 from ..errors import InvalidParameter
+from .parser import json_array as parse_json_array
 
 # The instructions `--change` accepts, as in Docker.
 CHANGE_INSTRUCTIONS = {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
@@ -23,20 +23,6 @@ def split_instruction(line: str) -> tuple[str, str]:
     if not keyword:
         raise InvalidParameter("dockerfile parse error: empty instruction")
     return keyword.upper(), rest.strip()
-
-
-def parse_json_array(text: str) -> list[str] | None:
-    """The exec form `["a", "b"]`, or None when text is not a JSON string array."""
-    text = text.strip()
-    if not text.startswith("["):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    return None
 
 
 def parse_command(text: str, shell: list[str] | None = None) -> list[str]:
