@@ -61,6 +61,8 @@ class DaemonConfig:
     tlscert: str = ""
     tlskey: str = ""
     registry_certs_dir: str = "/etc/docker/certs.d"   # where Docker users keep them
+    plugin_dirs: list[str] = field(default_factory=lambda: [
+        "/run/docker/plugins", "/etc/docker/plugins", "/usr/lib/docker/plugins"])
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
     max_download_attempts: int = 5
@@ -121,6 +123,7 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "registry-mirrors": ("registry_mirrors", list),
     "insecure-registries": ("insecure_registries", list),
     "registry-certs-dir": ("registry_certs_dir", str),
+    "plugin-dirs": ("plugin_dirs", list),
     "tls": ("tls", bool),
     "tlsverify": ("tlsverify", bool),
     "tlscacert": ("tlscacert", str),
@@ -195,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--insecure-registry", dest="insecure_registries", action="append")
     add("--registry-certs-dir", dest="registry_certs_dir",
         help="directory of per-registry TLS files, <host:port>/{ca.crt,client.cert,client.key}")
+    add("--plugin-dir", dest="plugin_dirs", action="append",
+        help="where volume plugins' sockets and spec files are (Docker's by default)")
     add("--max-concurrent-downloads", dest="max_concurrent_downloads", type=int)
     add("--max-concurrent-uploads", dest="max_concurrent_uploads", type=int)
     add("--max-download-attempts", dest="max_download_attempts", type=int)

@@ -149,7 +149,8 @@ class Daemon:
 
     # -- views -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        plugins = {"Volume": ["local"], "Network": sorted(NETWORK_DRIVERS),
+        plugins = {"Volume": ["local"] + self.volumes.plugin_names(),
+                   "Network": sorted(NETWORK_DRIVERS),
                    "Log": self.log_drivers.names()}
         doc = system.info_doc(self.cfg, self.containers.views.counts(), self.images.count(),
                               self.driver.name, self.driver.status(), self.runtimes.by_name,

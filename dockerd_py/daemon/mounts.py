@@ -116,7 +116,7 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
         return tmpfs(target, ",".join(data), read_only=bool(m.get("ReadOnly")))
     if kind == "volume":
         options = m.get("VolumeOptions") or {}
-        driver = (options.get("DriverConfig") or {}).get("Name") or "local"
+        driver = (options.get("DriverConfig") or {}).get("Name") or ""
         entry = volume(m.get("Source") or "", target, "", not m.get("ReadOnly"),
                        bool(options.get("NoCopy")), driver)
         entry["_driver_opts"] = dict((options.get("DriverConfig") or {}).get("Options") or {})
@@ -126,8 +126,9 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def volume(name: str, target: str, mode: str, rw: bool, nocopy: bool,
-           driver: str = "local") -> dict[str, Any]:
-    """A volume mount; an empty name is an anonymous volume (named at create)."""
+           driver: str = "") -> dict[str, Any]:
+    """A volume mount; an empty name is an anonymous volume (named at create), an
+    empty driver the existing volume's (else --volume-driver, else local)."""
     return {"Type": "volume", "Name": name, "Source": "", "Destination": target,
             "Driver": driver, "Mode": mode, "RW": rw, "Propagation": "",
             "_nocopy": nocopy}

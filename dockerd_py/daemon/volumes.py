@@ -15,6 +15,7 @@ from shared.filters import Filters
 from ..config import DaemonConfig
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..volumes.drivers import VOLUME_DRIVERS, VolumeDriver, VolumeDriverError
+from ..volumes.drivers.plugin import PluginDriver, find_plugin
 from .containers.record import Container
 from .events import Events
 from .store import Store, dumps, loads
@@ -37,6 +38,7 @@ class VolumeService:
         self.containers = containers  # every container, to know who uses a volume
         root = os.path.join(cfg.data_root, "volumes")
         self.drivers: dict[str, VolumeDriver] = {n: cls(root) for n, cls in VOLUME_DRIVERS.items()}
+        self.plugin_dirs = list(cfg.plugin_dirs)
         self.volumes: dict[str, dict[str, Any]] = {}
 
     async def load(self) -> None:
@@ -45,11 +47,22 @@ class VolumeService:
             self.volumes[name] = loads(doc)
 
     def driver_of(self, doc: dict[str, Any]) -> VolumeDriver:
-        driver = self.drivers.get(doc["Driver"])
+        return self.driver(doc["Driver"])
+
+    def driver(self, name: str) -> VolumeDriver:
+        """A built-in driver, or a plugin found in the plugin directories (file
+        lookups only here: the plugin is first spoken to from a worker thread)."""
+        driver = self.drivers.get(name)
         if driver is None:
-            raise NotFound(f'error looking up volume plugin {doc["Driver"]}: plugin '
-                           f'"{doc["Driver"]}" not found')
+            address = find_plugin(name, self.plugin_dirs)
+            if address is None:
+                raise NotFound(f'error looking up volume plugin {name}: plugin "{name}" '
+                               "not found")
+            driver = self.drivers[name] = PluginDriver(name, address)
         return driver
+
+    def plugin_names(self) -> list[str]:
+        return sorted(n for n, d in self.drivers.items() if isinstance(d, PluginDriver))
 
     # -- create, get, remove ------------------------------------------------------
     async def create(self, name: str | None, driver_name: str = "local",
@@ -62,26 +75,24 @@ class VolumeService:
                                    'local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are '
                                    "allowed. If you intended to pass a host directory, use "
                                    "absolute path")
-        driver_name = driver_name or "local"
         existing = self.volumes.get(name)
-        if existing is not None:
-            if existing["Driver"] != driver_name:
+        if existing is not None:  # no driver named (`-v name:/path`): whatever it has
+            if driver_name and existing["Driver"] != driver_name:
                 raise Conflict(f"create {name}: volume name must be unique")
             return existing
-        driver = self.drivers.get(driver_name)
-        if driver is None:
-            raise NotFound(f'error looking up volume plugin {driver_name}: plugin '
-                           f'"{driver_name}" not found')
+        driver_name = driver_name or "local"
+        driver = self.driver(driver_name)
         labels = dict(labels or {})
         if anonymous:
             labels.setdefault(ANONYMOUS, "")
         options = {str(k): str(v) for k, v in (options or {}).items()}
         try:
             await asyncio.to_thread(driver.create, name, options)
+            mountpoint = await asyncio.to_thread(driver.path, name)
         except VolumeDriverError as exc:
             raise InvalidParameter(f"create {name}: {exc}") from None
         doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "Driver": driver_name, "Labels": labels, "Mountpoint": driver.path(name),
+               "Driver": driver_name, "Labels": labels, "Mountpoint": mountpoint,
                "Name": name, "Options": options or None, "Scope": "local"}
         try:
             await self.db.run(lambda c: c.execute(

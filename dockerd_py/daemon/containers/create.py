@@ -124,7 +124,7 @@ class ContainerCreator:
         config["Image"] = image_ref
         made_filesystem = False
         try:
-            await self._make_volumes(mount_list)
+            await self._make_volumes(mount_list, hc.get("VolumeDriver") or "")
             await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
             made_filesystem = True
             doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,
@@ -178,14 +178,14 @@ class ContainerCreator:
                 covered.add(m["Destination"])
         return out
 
-    async def _make_volumes(self, mount_list: list[dict[str, Any]]) -> None:
+    async def _make_volumes(self, mount_list: list[dict[str, Any]], default_driver: str) -> None:
         """Create the named volumes that do not exist yet and the anonymous ones."""
         volumes = self.deps.volumes
         for m in mount_list:
             if m["Type"] != "volume":
                 continue
             anonymous = not m["Name"]
-            doc = await volumes.create(m["Name"] or None, m.get("Driver") or "local",
+            doc = await volumes.create(m["Name"] or None, m.get("Driver") or default_driver,
                                        m.pop("_driver_opts", None), m.pop("_labels", None))
             m.update(Name=doc["Name"], Source=doc["Mountpoint"], Driver=doc["Driver"])
             if anonymous:
