@@ -69,8 +69,9 @@ def test_token_auth_flow(workdir, daemon):
     from .registries import TokenServer
     root = Path(tempfile.mkdtemp(prefix="dpy-reg-token-"))
     tokens = TokenServer(root, {"bob": PASSWORD}).start()
-    reg = Registry(root / "reg", token=tokens.registry_auth()).start()
+    reg = Registry(root / "reg", token=tokens.registry_auth())
     try:
+        reg.start()
         api = daemon.api()
         auth = {"username": "bob", "password": PASSWORD, "serveraddress": reg.host}
         assert api.login("bob", PASSWORD, registry=reg.host, reauth=True)["Status"] == \
@@ -149,7 +150,7 @@ def test_tls_client_certificates_from_certs_d_and_mirrors_with_fallback(
     server.private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
     client_ca.cert_pem.write_to_path(str(root / "client-ca.pem"))
     tls = Registry(root / "reg", tls=(str(root / "server.pem"), str(root / "server.pem")),
-                   client_ca=str(root / "client-ca.pem")).start()
+                   client_ca=str(root / "client-ca.pem"))
     certs = root / "certs.d"
     host_dir = certs / tls.host
     host_dir.mkdir(parents=True)
@@ -160,10 +161,11 @@ def test_tls_client_certificates_from_certs_d_and_mirrors_with_fallback(
     # the mirror serves Docker Hub names; the first mirror is down, so the second is used
     dead = f"http://127.0.0.1:{tls.port + 1 if tls.port < 65535 else tls.port - 1}"
     api = daemon.api()
-    api.tag("busybox:latest", f"{registry.host}/library/hubonly", "latest")
-    assert "error" not in list(api.push(f"{registry.host}/library/hubonly", tag="latest",
-                                        stream=True, decode=True))[-1]
     try:
+        tls.start()
+        api.tag("busybox:latest", f"{registry.host}/library/hubonly", "latest")
+        assert "error" not in list(api.push(f"{registry.host}/library/hubonly", tag="latest",
+                                            stream=True, decode=True))[-1]
         with busybox_daemon(workdir, rootfs_tar, "tls", extra_args=[
                 "--registry-certs-dir", str(certs), "--registry-mirror", dead,
                 "--registry-mirror", registry.url]) as d:
@@ -187,7 +189,10 @@ def test_tls_client_certificates_from_certs_d_and_mirrors_with_fallback(
                 own.pull(ref, tag="v1")
             assert own.ping()
     finally:
-        api.remove_image(f"{registry.host}/library/hubonly:latest")
+        try:
+            api.remove_image(f"{registry.host}/library/hubonly:latest")
+        except docker.errors.APIError:
+            pass
         tls.stop()
         shutil.rmtree(root, ignore_errors=True)
 
