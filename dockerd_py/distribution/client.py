@@ -19,7 +19,10 @@ from .hosts import Endpoint
 MAX_MANIFEST = 4 << 20
 CHUNK = 1 << 20
 USER_AGENT = "docker/28.0.0 (dockerd-py)"
-TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15, sock_read=60)
+# A registry that stops answering fails a pull after this long without a byte
+# (DPY_REGISTRY_TIMEOUT shortens it for tests).
+READ_TIMEOUT = float(os.environ.get("DPY_REGISTRY_TIMEOUT", "60"))
+TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15, sock_read=READ_TIMEOUT)
 
 
 class RegistryError(Exception):

@@ -329,6 +329,10 @@ def garbage_registry() -> Iterator[str]:
 
         def do_GET(self) -> None:  # noqa: N802
             tag = self.path.rsplit("/", 1)[-1]
+            if tag == "hang":  # a registry that stops answering
+                import time
+                time.sleep(30)
+                return
             status, ctype, body = answers.get(tag, (200, "application/json", b"{}"))
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -436,3 +440,20 @@ def test_parallel_pulls_of_shared_layers_keep_counts_right(daemon, registry, big
     api.pull(repo, tag="v1")
     api.tag(f"{repo}:v1", "dpy-test/big", "1")
     api.remove_image(f"{repo}:v1")
+
+
+def test_a_registry_that_stops_answering_fails_the_pull_in_time(workdir, garbage_registry):
+    from .conftest import new_daemon
+    d = new_daemon(workdir, "stall")
+    try:
+        d.start(env={**os.environ, "DPY_REGISTRY_TIMEOUT": "2"})
+        api = d.api()
+        started = __import__("time").monotonic()
+        with pytest.raises(docker.errors.APIError) as err:
+            api.pull(f"{garbage_registry}/bad/image", tag="hang")
+        assert __import__("time").monotonic() - started < 20
+        assert err.value.status_code == 500
+        assert "timeout" in err.value.explanation
+        assert api.ping()
+    finally:
+        d.cleanup()
