@@ -1,6 +1,8 @@
 """`run`/`create` flags and the container create request they make."""
 from __future__ import annotations
 
+import ipaddress
+
 from typing import Any
 
 import click
@@ -86,16 +88,15 @@ def ulimits(values: tuple[str, ...]) -> list[dict[str, Any]] | None:
     return out or None
 
 
-def _port_range(text: str, spec: str) -> list[int]:
+def _port_range(text: str, what: str) -> list[int]:
+    """Ports as `-p` reads them; Docker's texts (`invalid containerPort: abc`)."""
     lo, _, hi = text.partition("-")
     try:
         first, last = int(lo), int(hi or lo)
     except ValueError:
-        raise CLIError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid '
-                       f'containerPort: {text}', EXIT_DAEMON) from None
+        raise CLIError(f"invalid {what}: {text}", EXIT_DAEMON) from None
     if not 0 < first <= last < 65536:
-        raise CLIError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid '
-                       f'port range: {text}', EXIT_DAEMON)
+        raise CLIError(f"invalid {what}: {text}", EXIT_DAEMON)
     return list(range(first, last + 1))
 
 
@@ -116,12 +117,16 @@ def port_bindings(values: tuple[str, ...],
             parts = [ip] + rest.lstrip(":").split(":")
         else:
             parts = spec.split(":")
-        if len(parts) > 3:
-            raise CLIError(f'invalid argument "{original}" for "-p, --publish" flag: too many '
-                           'colons', EXIT_DAEMON)
+        if len(parts) > 3:  # everything before host:container is the address
+            parts = [":".join(parts[:-2])] + parts[-2:]
         ip, host, ctr = ([""] * (3 - len(parts)) + parts)
-        ctr_ports = _port_range(ctr, original)
-        host_ports = _port_range(host, original) if host else []
+        if ip:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise CLIError(f"invalid IP address: {ip}", EXIT_DAEMON) from None
+        ctr_ports = _port_range(ctr, "containerPort")
+        host_ports = _port_range(host, "hostPort") if host else []
         if host_ports and len(host_ports) != len(ctr_ports) and len(ctr_ports) != 1:
             raise CLIError(f'invalid argument "{original}" for "-p, --publish" flag: invalid '
                            f'ranges specified for container and host Ports: {ctr} and {host}',
@@ -225,7 +230,7 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
     optional = {
         "NetworkMode": opts["network"][0] if opts["network"] else None,
         "RestartPolicy": restart_policy(opts["restart"]),
-        "Memory": ram_flag(opts["memory"], "--memory"),
+        "Memory": ram_flag(opts["memory"], "-m, --memory"),
         "MemorySwap": ram_flag(opts["memory_swap"], "--memory-swap"),
         "MemoryReservation": ram_flag(opts["memory_reservation"], "--memory-reservation"),
         "NanoCpus": int(opts["cpus"] * 1e9) if opts["cpus"] is not None else None,

@@ -23,6 +23,14 @@ class ConnectionFailed(CLIError):
     pass
 
 
+class FlagError(CLIError):
+    """A flag's value refused as the Docker CLI's flag parser refuses it: printed
+    as is (no program prefix), exit 125."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 125)
+
+
 class APIError(CLIError):
     def __init__(self, http_status: int, message: str) -> None:
         super().__init__(f"Error response from daemon: {message}")

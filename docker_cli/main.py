@@ -59,7 +59,13 @@ def main() -> None:
     except click.exceptions.NoSuchOption as exc:
         _usage(exc, f"unknown flag: {exc.option_name}")
     except click.exceptions.UsageError as exc:
-        _usage(exc, exc.format_message())
+        if not exc.message.startswith("No such command"):
+            _usage(exc, exc.format_message())
+        name = exc.message.split("'")[1] if "'" in exc.message else ""
+        path = exc.ctx.command_path if exc.ctx else "docker-py"
+        print(f"docker-py: unknown command: {path} {name}\n\nRun '{path} --help' for more "
+              "information", file=sys.stderr)
+        sys.exit(1)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.exceptions.Exit as exc:

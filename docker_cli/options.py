@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from shared.timeutil import parse_duration
 from shared.units import parse_ram
 
-from .errors import EXIT_DAEMON, CLIError
+from .errors import EXIT_DAEMON, CLIError, FlagError
 
 
 def filters_json(values: tuple[str, ...] | list[str]) -> str | None:
@@ -71,8 +72,10 @@ def ram_flag(value: str | None, flag: str) -> int | None:
     try:
         return parse_ram(value)
     except ValueError:
-        raise CLIError(f'invalid argument "{value}" for "{flag}" flag: invalid size: '
-                       f"'{value}'", EXIT_DAEMON) from None
+        number = re.match(r"^\d+(?:\.\d+)*\s?", value)
+        why = f"invalid suffix: '{value[number.end():]}'" if number \
+            else f"invalid size: '{value}'"
+        raise FlagError(f'invalid argument "{value}" for "{flag}" flag: {why}') from None
 
 
 def duration_ns(value: str | None, flag: str) -> int | None:

@@ -146,6 +146,12 @@ def rmi(ctx: click.Context, force: bool, no_prune: bool, names: tuple[str, ...])
 @click.pass_context
 def tag(ctx: click.Context, source: str, target: str) -> None:
     """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
+    from shared import reference as refs
+    try:
+        refs.parse(target)
+    except refs.ReferenceError as exc:
+        raise CLIError(f'Error parsing reference: "{target}" is not a valid repository/tag: '
+                       f"{exc}", 1) from None
     repo, tag_name = target, None
     if ":" in target.rsplit("/", 1)[-1]:
         repo, _, tag_name = target.rpartition(":")

@@ -7,7 +7,7 @@ import click
 
 from shared.units import human_size
 
-from ..formatting.table import table
+from ..formatting.table import format_rows, table
 from ..options import filters_json
 from . import client_of, print_deleted
 from .image import deleted_image_lines
@@ -22,8 +22,9 @@ def _percent(part: int, whole: int) -> str:
 
 @click.command()
 @click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space usage")
+@click.option("--format", "fmt", default=None, help="Format output using a Go template")
 @click.pass_context
-def df(ctx: click.Context, verbose: bool) -> None:
+def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
     """Show docker disk usage."""
     doc = client_of(ctx).get("/system/df")
     images = doc.get("Images") or []
@@ -46,7 +47,14 @@ def df(ctx: click.Context, verbose: bool) -> None:
              _percent(idle_ctr, ctr_size)],
             ["Local Volumes", str(len(volumes)), str(len(vol_active)), human_size(vol_size),
              _percent(idle_vol, vol_size)],
-            ["Build Cache", str(len(cache)), "0", "0B", "0B"]]
+            ["Build Cache", str(len(cache)), "0",
+             human_size(sum(c.get("Size", 0) for c in cache)),
+             human_size(sum(c.get("Size", 0) for c in cache if not c.get("InUse")))]]
+    if fmt and fmt != "table":
+        keys = ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
+        click.echo(format_rows(fmt, [dict(zip(keys, row)) for row in rows],
+                               dict(zip(keys, DF_HEADERS)), lambda r: r))
+        return
     click.echo(table(DF_HEADERS, rows))
     if verbose:
         click.echo("\nLocal Volumes space usage:\n")

@@ -86,8 +86,17 @@ def kill(ctx: click.Context, sig: str | None, names: tuple[str, ...]) -> None:
 @click.pass_context
 def rm(ctx: click.Context, force: bool, volumes: bool, names: tuple[str, ...]) -> None:
     """Remove one or more containers."""
-    for_each_echo(ctx, names, lambda c, n: c.request(
-        "DELETE", f"/containers/{n}", params={"force": force, "v": volumes}).read())
+    def remove(client: Any, name: str) -> None:
+        try:
+            client.request("DELETE", f"/containers/{name}",
+                           params={"force": force, "v": volumes}).read()
+        except APIError as exc:
+            if force and exc.http_status == 404:  # as docker: said, but not a failure
+                print(exc.message, file=sys.stderr)
+                return
+            raise
+        click.echo(name)
+    for_each(ctx, names, remove)
 
 
 @click.command()

@@ -97,5 +97,5 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, size: bool, last: int, lates
 def container_inspect(ctx: click.Context, fmt: str | None, size: bool,
                       names: tuple[str, ...]) -> None:
     """Display detailed information on one or more containers."""
-    from .system import inspect as inspect_any
+    from ..system import inspect as inspect_any
     ctx.invoke(inspect_any, fmt=fmt, kind="container", size=size, names=names)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ...create_body import build_create_body, create_options
-from ...errors import EXIT_DAEMON, APIError, CLIError, run_exit_status
+from ...errors import EXIT_DAEMON, APIError, CLIError, FlagError, run_exit_status
 from ...streams import pump
 from ...tty import raw_mode, size
 from .. import client_of
@@ -53,6 +53,8 @@ def _pull(ctx: click.Context, image: str, platform: str | None) -> None:
 
 
 def _run_error(exc: CLIError) -> CLIError:
+    if isinstance(exc, FlagError):
+        return exc
     message = exc.message
     status = EXIT_DAEMON
     if isinstance(exc, APIError):
