@@ -222,6 +222,9 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
     for port in opts["expose"]:
         exposed[port if "/" in port else f"{port}/tcp"] = {}
     bindings = port_bindings(opts["publish"], exposed)
+    if opts["rm"] and opts["restart"] and opts["restart"] != "no":
+        raise CLIError("conflicting options: cannot specify both --restart and --rm",
+                       EXIT_DAEMON)
     hc: dict[str, Any] = {
         "AutoRemove": opts["rm"], "Privileged": opts["privileged"],
         "ReadonlyRootfs": opts["read_only"], "PublishAllPorts": opts["publish_all"],

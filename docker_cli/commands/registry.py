@@ -130,10 +130,8 @@ def login(ctx: click.Context, username: str | None, password: str | None,
 def logout(server: str | None) -> None:
     """Log out from a registry."""
     key = credentials.server_key(server)
-    if not credentials.erase(key):
-        click.echo(f"Not logged in to {key}")
-        return
-    click.echo(f"Removing login credentials for {key}")
+    click.echo(f"Removing login credentials for {key}")   # as docker, logged in or not
+    credentials.erase(key)
 
 
 SEARCH_HEADERS = {"Name": "NAME", "Description": "DESCRIPTION", "StarCount": "STARS",

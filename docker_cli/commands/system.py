@@ -95,37 +95,51 @@ def info(ctx: click.Context, fmt: str | None) -> None:
         click.echo(warning, err=True)
 
 
+INSPECT_TYPES = ("config", "container", "image", "network", "node", "plugin", "secret",
+                 "service", "task", "volume")
+_INSPECT_PATHS = {"container": "/containers/{}/json", "image": "/images/{}/json",
+                  "network": "/networks/{}", "volume": "/volumes/{}"}
+
+
 @click.command()
 @click.option("-f", "--format", "fmt", default=None, help="Format the output using a Go template")
-@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None)
+@click.option("--type", "kind", default=None, help="Return JSON for specified type")
 @click.option("-s", "--size", is_flag=True, help="Display total file sizes if the type is container")
 @click.argument("names", nargs=-1, required=True)
 @click.pass_context
 def inspect(ctx: click.Context, fmt: str | None, kind: str | None, size: bool,
             names: tuple[str, ...]) -> None:
     """Return low-level information on Docker objects."""
+    if kind is not None and kind not in INSPECT_TYPES:
+        raise CLIError(f'unknown type: "{kind}": must be one of '
+                       + ", ".join(f'"{t}"' for t in INSPECT_TYPES), 1)
     client = client_of(ctx)
     docs = []
-    missing = []
+    errors = []
     for name in names:
         doc = None
-        for candidate in ([kind] if kind else ["container", "image"]):
-            path = (f"/containers/{name}/json" if candidate == "container"
-                    else f"/images/{name}/json")
+        error = f"Error: No such object: {name}"
+        for candidate in ([kind] if kind else ["container", "image", "network", "volume"]):
+            if candidate not in _INSPECT_PATHS:
+                error = "Error response from daemon: This node is not a swarm manager."
+                break
             try:
-                doc = client.get(path, params={"size": size} if candidate == "container" else None)
+                doc = client.get(_INSPECT_PATHS[candidate].format(name),
+                                 params={"size": size} if candidate == "container" else None)
                 break
             except APIError as exc:
                 if exc.http_status != 404:
                     raise
+                if kind:  # one type asked for: the daemon's own words
+                    error = exc.message
         if doc is None:
-            missing.append(name)
+            errors.append(error)
         else:
             docs.append(doc)
     print_docs(docs, fmt)
-    if missing:
-        for name in missing:
-            click.echo(f"Error: No such object: {name}", err=True)
+    if errors:
+        for error in errors:
+            click.echo(error, err=True)
         sys.exit(1)
 
 

@@ -35,7 +35,8 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
     """`--format`: a Go template per item (`\\t` and `\\n` as Docker reads them);
     `table ...` adds aligned headers; `json` is one JSON object a line."""
     if fmt.strip() == "json":
-        return "\n".join(json.dumps(view(item), separators=(",", ":")) for item in items)
+        return "\n".join(json.dumps({k: v for k, v in view(item).items() if not callable(v)},
+                                     separators=(",", ":")) for item in items)
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
     try:
         if fmt.startswith("table"):

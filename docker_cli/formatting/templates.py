@@ -319,6 +319,9 @@ def _eval_command(cmd: list[tuple[str, Any]], ctx: _Ctx, piped: list[Any]) -> An
         args = [_eval_operand(op, ctx) for op in cmd[1:]] + piped
         return FUNCS[head[1]](*args)
     if len(cmd) > 1 or piped:
+        target = _eval_operand(head, ctx) if head[0] == "field" else None
+        if callable(target):  # a method of the row: {{.Label "com.example"}}
+            return target(*([_eval_operand(op, ctx) for op in cmd[1:]] + piped))
         raise TemplateError(f"can't give argument to non-function {head[1]}")
     return _eval_operand(head, ctx)
 

@@ -79,6 +79,7 @@ def _stat(client: Any, name: str, path: str) -> dict[str, Any] | None:
                           check=False)
     resp.read()
     if resp.status == 404:
+        client.get(f"/containers/{name}/json")  # a missing container says so, as docker
         return None
     if resp.status >= 400:
         raise APIError(resp.status, f"Could not find the file {path} in container {name}")

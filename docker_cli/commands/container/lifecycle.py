@@ -152,7 +152,7 @@ def update(ctx: click.Context, names: tuple[str, ...], **opts: Any) -> None:
         "BlkioWeight": opts["blkio_weight"], "CpuPeriod": opts["cpu_period"],
         "CpuQuota": opts["cpu_quota"], "CpuShares": opts["cpu_shares"],
         "NanoCpus": int(opts["cpus"] * 1e9) if opts["cpus"] is not None else None,
-        "CpusetCpus": opts["cpuset_cpus"], "Memory": ram_flag(opts["memory"], "--memory"),
+        "CpusetCpus": opts["cpuset_cpus"], "Memory": ram_flag(opts["memory"], "-m, --memory"),
         "MemoryReservation": ram_flag(opts["memory_reservation"], "--memory-reservation"),
         "MemorySwap": ram_flag(opts["memory_swap"], "--memory-swap"),
         "PidsLimit": opts["pids_limit"], "RestartPolicy": restart_policy(opts["restart"])}.items()

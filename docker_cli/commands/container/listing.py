@@ -43,6 +43,7 @@ def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:
         "Ports": _ports(c.get("Ports") or []),
         "State": c["State"], "Status": c["Status"], "Names": ",".join(names),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted((c.get("Labels") or {}).items())),
+        "Label": lambda key, labels=dict(c.get("Labels") or {}): labels.get(key, ""),
         "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or []),
         "Networks": ",".join(sorted((c.get("NetworkSettings") or {}).get("Networks") or {})),
     }

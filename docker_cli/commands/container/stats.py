@@ -95,6 +95,7 @@ def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: 
 def port(ctx: click.Context, name: str, private: str | None) -> None:
     """List port mappings or a specific mapping for the container."""
     ports = client_of(ctx).get(f"/containers/{name}/json")["NetworkSettings"].get("Ports") or {}
+    asked = private
     if private and "/" not in private:
         private += "/tcp"
     found = False
@@ -108,4 +109,4 @@ def port(ctx: click.Context, name: str, private: str | None) -> None:
             click.echo(f"{addr}:{binding['HostPort']}" if private else
                        f"{key} -> {addr}:{binding['HostPort']}")
     if private and not found:
-        raise CLIError(f"Error: No public port '{private}' published for {name}", 1)
+        raise CLIError(f"Error: No public port '{asked}' published for {name}", 1)
