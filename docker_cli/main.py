@@ -56,8 +56,9 @@ def cli(ctx: click.Context, host: str | None, debug: bool, tls: bool, tlsverify:
 def main() -> None:
     try:
         cli.main(args=sys.argv[1:], prog_name="docker-py", standalone_mode=False)
-    except click.exceptions.NoSuchOption as exc:
-        _usage(exc, f"unknown flag: {exc.option_name}")
+    except click.exceptions.NoSuchOption as exc:  # docker's first line, and only that
+        print(f"unknown flag: {exc.option_name}", file=sys.stderr)
+        sys.exit(125)
     except click.exceptions.UsageError as exc:
         if not exc.message.startswith("No such command"):
             _usage(exc, exc.format_message())

@@ -44,7 +44,7 @@ def test_run_exit_codes(cli):
     assert cli("run", "--rm", "busybox", "/etc").returncode == 126
     out = cli("run", "--no-such-flag", "busybox")
     assert out.returncode == 125
-    assert out.stderr.startswith(b"docker-py run: unknown flag: --no-such-flag")
+    assert out.stderr == b"unknown flag: --no-such-flag\n"
     assert out.stderr.count(b"\n") == 1
     out = cli("run", "--rm", "-m", "1", "busybox", "true")
     assert out.returncode == 125 and b"Minimum memory limit allowed is 6MB" in out.stderr

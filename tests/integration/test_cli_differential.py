@@ -180,15 +180,29 @@ LINES = [
     "load -i /nonexistent-archive.tar",
     "logout 127.0.0.1:9",
     "info --format {{.Images}}",
+    "events --since 1h --until 1s --filter container=nosuchcontainer",
+    "stats --no-stream nosuchcontainer",
+    "stats --no-stream --format {{.Name}} {c}",
+    "container stats --no-stream --all --filter name=nosuch",
+    "attach nosuchcontainer",
+    "exec nosuchcontainer true",
+    "exec -it {c} true",
+    "container ls --filter name={c} -a --format {{.Names}}",
+    "image ls busybox --format {{.Repository}}",
+    "container top {c}",
+    "container port {c}",
+    "container diff nosuchcontainer",
+    "volume inspect --format {{.Name}} {v} nosuchvolume",
+    "network inspect --format {{.Name}} bridge nosuchnet",
+    "builder prune -f --filter until=1s",
     "nosuchcommand",
     "ps --nosuchflag",
 ]
 
 # Lines whose output may differ, and why (kept short; empty when all match).
 KNOWN: dict[str, tuple[str, bool]] = {   # line -> (why, whether the exit code still matches)
-    "ps --nosuchflag": ("docker prints cobra's usage text; docker-py one line", True),
-    "run --rm --nosuchflag busybox true": ("docker prints cobra's usage text; docker-py one "
-                                           "line", True),
+    "builder prune -f --filter until=1s": ("the Docker CLI warns that its legacy builder "
+                                           "is deprecated; docker-py has only that one", True),
     "ps --format {{.Nope}}": ("with no rows to format, docker still checks the template "
                               "against its row type; docker-py checks it on rows only", False),
 }

@@ -80,6 +80,8 @@ def exec_(ctx: click.Context, detach: bool, detach_keys: str | None, env: tuple[
           interactive: bool, privileged: bool, tty: bool, user: str | None,
           workdir: str | None, name: str, command: tuple[str, ...]) -> None:
     """Execute a command in a running container."""
+    if tty and interactive and not detach and not sys.stdin.isatty():
+        raise CLIError("the input device is not a TTY", 1)
     client = client_of(ctx)
     body: dict[str, Any] = {"AttachStdin": interactive and not detach,
                             "AttachStdout": not detach, "AttachStderr": not detach,
