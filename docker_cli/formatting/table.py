@@ -3,6 +3,7 @@ and `--format` handling shared by the listing commands."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Sequence
 
 from ..errors import CLIError
@@ -31,19 +32,44 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
-                view: Callable[[Any], dict[str, Any]]) -> str:
+                view: Callable[[Any], dict[str, Any]], sample: Any = None,
+                type_name: str = "") -> str:
     """`--format`: a Go template per item (`\\t` and `\\n` as Docker reads them);
-    `table ...` adds aligned headers; `json` is one JSON object a line."""
+    `table ...` adds aligned headers; `json` is one JSON object a line. With no
+    items, the template is still checked against a sample row (as Docker checks
+    it against its row type), so a field that does not exist is an error."""
     if fmt.strip() == "json":
         return "\n".join(json.dumps({k: v for k, v in view(item).items() if not callable(v)},
                                      separators=(",", ":")) for item in items)
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
     try:
+        if not items and sample is not None:
+            check = fmt[len("table"):].strip() if fmt.startswith("table") else fmt
+            if check:
+                render(check, _row(view(sample), type_name))
         if fmt.startswith("table"):
             body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
             head = render(body, {k: v for k, v in headers.items()})
-            out_rows = [render(body, Struct(view(item))).split("\t") for item in items]
+            out_rows = [render(body, _row(view(item), type_name)).split("\t") for item in items]
             return table(head.split("\t"), out_rows)
-        return "\n".join(render(fmt, Struct(view(item))) for item in items)
+        return "\n".join(render(fmt, _row(view(item), type_name)) for item in items)
     except TemplateError as exc:
-        raise CLIError(f"template: {exc}", 1) from None
+        raise CLIError(_docker_template_error(fmt, str(exc)), 1) from None
+
+
+def _row(fields: dict[str, Any], type_name: str) -> Struct:
+    row = Struct(fields)
+    if type_name:
+        row.type_name = type_name
+    return row
+
+
+def _docker_template_error(source: str, message: str) -> str:
+    """As the Docker CLI words an execution error: where in the template, too."""
+    match = re.search(r"at <(\.[A-Za-z0-9_.]+)>", message)
+    if match is None or match.group(1) not in source:
+        return f"template: {message}"
+    offset = source.index(match.group(1))
+    line = source.count("\n", 0, offset) + 1
+    col = offset - (source.rfind("\n", 0, offset) + 1)
+    return f"failed to execute template: template: :{line}:{col}: {message}"

@@ -203,8 +203,6 @@ LINES = [
 KNOWN: dict[str, tuple[str, bool]] = {   # line -> (why, whether the exit code still matches)
     "builder prune -f --filter until=1s": ("the Docker CLI warns that its legacy builder "
                                            "is deprecated; docker-py has only that one", True),
-    "ps --format {{.Nope}}": ("with no rows to format, docker still checks the template "
-                              "against its row type; docker-py checks it on rows only", False),
 }
 
 _HEX = re.compile(r"\b[0-9a-f]{12}(?:[0-9a-f]{52})?\b")

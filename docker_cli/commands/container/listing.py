@@ -54,6 +54,8 @@ def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:
     return view
 
 
+EMPTY_CONTAINER = {"Id": "", "Image": "", "Command": "", "Created": 0, "Names": [],
+                   "State": "", "Status": ""}
 PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
               "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES"}
 
@@ -81,7 +83,8 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, size: bool, last: int, lates
             click.echo(c["Id"][:12] if trunc else c["Id"])
         return
     if fmt and fmt != "table":
-        click.echo(format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc)))
+        click.echo(format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc),
+                               sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext"))
         return
     headers = dict(PS_HEADERS)
     if size:
