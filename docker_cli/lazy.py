@@ -20,5 +20,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, _, attr = self.lazy[name].partition(":")
-            return getattr(importlib.import_module(f"docker_cli.commands.{module}"), attr)
-        return super().get_command(ctx, name)
+            command = getattr(importlib.import_module(f"docker_cli.commands.{module}"), attr)
+        else:
+            command = super().get_command(ctx, name)
+        if command is not None and ctx.resilient_parsing:  # only while completing
+            from .completion import add_name_completion
+            add_name_completion(command)
+        return command

@@ -297,3 +297,24 @@ def test_system_df_and_prune(fresh_daemon):
     assert b"Total reclaimed space:" in out.stdout
     assert cli("inspect", "prunable").returncode == 1
     assert cli("system", "info").returncode == 0
+
+
+def test_shell_completion_of_object_names(daemon, cli):
+    import os
+    import subprocess
+    import sys
+    assert cli("run", "--name", "complete-me", "busybox", "true").returncode == 0
+    try:
+        def complete(words: str, cword: int) -> list[str]:
+            env = dict(daemon.env(), COMP_WORDS=words, COMP_CWORD=str(cword),
+                       _DOCKER_PY_COMPLETE="bash_complete")
+            out = subprocess.run([sys.executable, "-m", "docker_cli"], env=env,
+                                 capture_output=True, text=True, timeout=30).stdout
+            return [line.split(",", 1)[1] for line in out.splitlines() if "," in line]
+        assert complete("docker-py rm complete", 2) == ["complete-me"]
+        assert complete("docker-py container logs complete", 3) == ["complete-me"]
+        assert "busybox:latest" in complete("docker-py rmi busy", 2)
+        assert "bridge" in complete("docker-py network inspect br", 3)
+        assert os.environ.get("_DOCKER_PY_COMPLETE") is None
+    finally:
+        cli("rm", "complete-me")
