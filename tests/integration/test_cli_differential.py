@@ -181,6 +181,8 @@ LINES = [
     "logout 127.0.0.1:9",
     "info --format {{.Images}}",
     "events --since 1h --until 1s --filter container=nosuchcontainer",
+    "events --since 1h --until 1s --filter container={c} --filter event=start --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'",
+    "events --since 1h --until 1s --filter volume={v} --format '{{json .Action}}'",
     "stats --no-stream nosuchcontainer",
     "stats --no-stream --format {{.Name}} {c}",
     "container stats --no-stream --all --filter name=nosuch",
