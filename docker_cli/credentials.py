@@ -34,6 +34,16 @@ def load_config() -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def setting(key: str) -> str | None:
+    """A string setting of config.json (psFormat, imagesFormat, detachKeys...);
+    None when absent or the file cannot be read."""
+    try:
+        value = load_config().get(key)
+    except CLIError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def save_config(doc: dict[str, Any]) -> None:
     path = config_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

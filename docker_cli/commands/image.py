@@ -51,6 +51,9 @@ def _rows(images: list[dict], trunc: bool) -> list[dict[str, Any]]:
 def images(ctx: click.Context, all_: bool, quiet: bool, digests: bool, filters: tuple[str, ...],
            fmt: str | None, no_trunc: bool, reference: str | None) -> None:
     """List images."""
+    if fmt is None:
+        from ..credentials import setting
+        fmt = setting("imagesFormat")
     filters = filters + ((f"reference={reference}",) if reference else ())
     items = client_of(ctx).get("/images/json", params={
         "all": all_ or None, "filters": filters_json(filters), "digests": digests or None})

@@ -274,3 +274,18 @@ def test_docker_py_answers_as_docker(state, line):
             assert got[2] == want[2], (line, got, want)
         return
     assert got == want, line
+
+
+def test_ps_and_images_formats_from_config_json(daemon, tmp_path, state):  # type: ignore[no-untyped-def]
+    """psFormat and imagesFormat in $DOCKER_CONFIG/config.json, as the docker
+    command reads them (--format still wins)."""
+    import json as _json
+    (tmp_path / "config.json").write_text(_json.dumps({
+        "psFormat": "table {{.Names}}\t{{.Status}}", "imagesFormat": "{{.Repository}}/{{.Tag}}"}))
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    _, names = state["py"]
+    for args in (("ps", "-a", "--filter", f"name={names['c']}"),
+                 ("images", "busybox"), ("images", "busybox", "--format", "{{.Tag}}")):
+        theirs, ours = daemon.docker(*args, env=env), daemon.docker_py(*args, env=env)
+        assert ours.returncode == theirs.returncode == 0
+        assert _normal(ours.stdout.decode(), {}) == _normal(theirs.stdout.decode(), {}), args

@@ -73,6 +73,9 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
 def ps(ctx: click.Context, all_: bool, quiet: bool, size: bool, last: int, latest: bool,
        filters: tuple[str, ...], fmt: str | None, no_trunc: bool) -> None:
     """List containers."""
+    if fmt is None:
+        from ...credentials import setting
+        fmt = setting("psFormat")
     limit = 1 if latest else last
     items = client_of(ctx).get("/containers/json", params={
         "all": all_ or None, "limit": limit if limit > 0 else None, "size": size or None,
