@@ -281,11 +281,13 @@ def test_ps_and_images_formats_from_config_json(daemon, tmp_path, state):  # typ
     command reads them (--format still wins)."""
     import json as _json
     (tmp_path / "config.json").write_text(_json.dumps({
-        "psFormat": "table {{.Names}}\t{{.Status}}", "imagesFormat": "{{.Repository}}/{{.Tag}}"}))
+        "psFormat": "table {{.Names}}\t{{.Status}}", "imagesFormat": "{{.Repository}}/{{.Tag}}",
+        "statsFormat": "{{.Name}}"}))
     env = {"DOCKER_CONFIG": str(tmp_path)}
     _, names = state["py"]
     for args in (("ps", "-a", "--filter", f"name={names['c']}"),
-                 ("images", "busybox"), ("images", "busybox", "--format", "{{.Tag}}")):
+                 ("images", "busybox"), ("images", "busybox", "--format", "{{.Tag}}"),
+                 ("stats", "--no-stream", names["c"])):
         theirs, ours = daemon.docker(*args, env=env), daemon.docker_py(*args, env=env)
         assert ours.returncode == theirs.returncode == 0
         assert _normal(ours.stdout.decode(), {}) == _normal(theirs.stdout.decode(), {}), args

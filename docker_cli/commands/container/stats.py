@@ -69,6 +69,9 @@ STATS_HEADERS = {"ID": "CONTAINER ID", "Name": "NAME", "CPUPerc": "CPU %",
 def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: str | None,
           names: tuple[str, ...]) -> None:
     """Display a live stream of container(s) resource usage statistics."""
+    if fmt is None:
+        from ...credentials import setting
+        fmt = setting("statsFormat")
     client = client_of(ctx)
     if not names:
         names = tuple(c["Id"] for c in client.get("/containers/json", params={"all": all_ or None}))
