@@ -44,6 +44,11 @@ def setting(key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def detach_keys(flag: str | None) -> str | None:
+    """--detach-keys, else config.json's detachKeys, else the daemon's ctrl-p,ctrl-q."""
+    return flag or setting("detachKeys")
+
+
 def save_config(doc: dict[str, Any]) -> None:
     path = config_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

@@ -9,13 +9,30 @@ import threading
 from shared.stdcopy import Demuxer
 
 
-def _send_stdin(sock: socket.socket) -> None:
+class _Typed:
+    """Whether the last bytes typed were the detach keys."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        if self.keys:
+            self.tail = (self.tail + data)[-len(self.keys):]
+
+    @property
+    def detached(self) -> bool:
+        return bool(self.keys) and self.tail == self.keys
+
+
+def _send_stdin(sock: socket.socket, typed: _Typed) -> None:
     fd = sys.stdin.fileno()
     try:
         while True:
             data = os.read(fd, 32768)
             if not data:
                 break
+            typed.feed(data)
             sock.sendall(data)
     except OSError:
         return
@@ -25,11 +42,14 @@ def _send_stdin(sock: socket.socket) -> None:
         pass
 
 
-def pump(sock: socket.socket, initial: bytes, tty: bool, stdin: bool) -> None:
+def pump(sock: socket.socket, initial: bytes, tty: bool, stdin: bool,
+         detach_keys: str | None = None) -> bool:
     """Until the daemon closes the stream: its output to our stdout/stderr (split
-    by frame header unless it is a TTY), and our stdin to it."""
+    by frame header unless it is a TTY), and our stdin to it. True when it closed
+    because the detach keys were typed (the container goes on running)."""
+    typed = _Typed(_keys(detach_keys) if stdin and tty else b"")
     if stdin:
-        threading.Thread(target=_send_stdin, args=(sock,), daemon=True).start()
+        threading.Thread(target=_send_stdin, args=(sock, typed), daemon=True).start()
     out = sys.stdout.buffer
     err = sys.stderr.buffer
     demux = Demuxer()
@@ -52,3 +72,12 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, stdin: bool) -> None:
         pass
     finally:
         sock.close()
+    return typed.detached
+
+
+def _keys(spec: str | None) -> bytes:
+    from shared import detachkeys
+    try:
+        return detachkeys.parse(spec)
+    except ValueError:
+        return b""

@@ -2,30 +2,15 @@
 end the attachment and leave the container running."""
 from __future__ import annotations
 
+from shared import detachkeys
+
 from ..errors import InvalidParameter
 
-DEFAULT = "ctrl-p,ctrl-q"
-_CTRL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
-
-
 def parse(spec: str | None) -> bytes:
-    spec = spec or DEFAULT
-    out = bytearray()
-    for key in spec.split(","):
-        key = key.strip()
-        if len(key) == 1:
-            out.append(ord(key))
-        elif key.lower().startswith("ctrl-") and len(key) == 6:
-            char = key[5].lower()
-            if "a" <= char <= "z":
-                out.append(ord(char) - ord("a") + 1)
-            elif char in _CTRL:
-                out.append(_CTRL[char])
-            else:
-                raise InvalidParameter(f"Invalid detach keys ({spec}) provided")
-        else:
-            raise InvalidParameter(f"Invalid detach keys ({spec}) provided")
-    return bytes(out)
+    try:
+        return detachkeys.parse(spec)
+    except ValueError as exc:
+        raise InvalidParameter(str(exc)) from None
 
 
 class Scanner:

@@ -318,3 +318,32 @@ def test_shell_completion_of_object_names(daemon, cli):
         assert os.environ.get("_DOCKER_PY_COMPLETE") is None
     finally:
         cli("rm", "complete-me")
+
+
+def test_run_it_detaches_with_the_keys_and_returns_at_once(daemon, tmp_path):
+    """Ctrl-P Ctrl-Q (or --detach-keys, or config.json's detachKeys) gives the
+    terminal back at once with exit 0; the container goes on running."""
+    import json as _json
+    import time
+    pexpect = pytest.importorskip("pexpect")
+    (tmp_path / "config.json").write_text(_json.dumps({"detachKeys": "ctrl-x,x"}))
+    cases = ((["--detach-keys", "ctrl-a,b"], {}, "\x01b"),
+             ([], {"DOCKER_CONFIG": str(tmp_path)}, "\x18x"), ([], {}, "\x10\x11"))
+    for n, (flags, extra, keys) in enumerate(cases):
+        name = f"detach-{n}"
+        child = pexpect.spawn(sys.executable, ["-m", "docker_cli", "run", "-it", "--name", name,
+                                               *flags, "busybox", "sh"],
+                              env={**daemon.env(), **extra}, timeout=15)
+        try:
+            child.expect("#")
+            child.sendline("echo attached")
+            child.expect("attached")
+            started = time.monotonic()
+            child.send(keys)
+            child.expect(pexpect.EOF, timeout=10)
+            child.close()
+            assert child.exitstatus == 0 and time.monotonic() - started < 5
+            assert daemon.api().inspect_container(name)["State"]["Running"]
+        finally:
+            child.close(force=True)
+            daemon.docker_py("rm", "-f", name)

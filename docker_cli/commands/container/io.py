@@ -9,6 +9,7 @@ import click
 
 from shared.stdcopy import Demuxer
 
+from ... import credentials
 from ...errors import CLIError
 from ...streams import pump
 from ...tty import raw_mode, size
@@ -46,9 +47,10 @@ def logs(ctx: click.Context, follow: bool, since: str | None, until: str | None,
 
 @click.command()
 @click.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
 @click.argument("name")
 @click.pass_context
-def attach(ctx: click.Context, no_stdin: bool, name: str) -> None:
+def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, name: str) -> None:
     """Attach local standard input, output, and error streams to a running container."""
     client = client_of(ctx)
     doc = client.get(f"/containers/{name}/json")
@@ -56,7 +58,8 @@ def attach(ctx: click.Context, no_stdin: bool, name: str) -> None:
         raise CLIError("You cannot attach to a stopped container, start it first", 1)
     stdin = doc["Config"]["OpenStdin"] and not no_stdin
     sock, rest, _ = client.hijack(f"/containers/{name}/attach", params={
-        "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1})
+        "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1,
+        "detachKeys": credentials.detach_keys(detach_keys)})
     with raw_mode(doc["Config"]["Tty"] and stdin):
         pump(sock, rest, doc["Config"]["Tty"], stdin)
     state = client.get(f"/containers/{name}/json")["State"]
@@ -92,8 +95,9 @@ def exec_(ctx: click.Context, detach: bool, detach_keys: str | None, env: tuple[
         body["User"] = user
     if workdir:
         body["WorkingDir"] = workdir
-    if detach_keys:
-        body["DetachKeys"] = detach_keys
+    keys = credentials.detach_keys(detach_keys)
+    if keys:
+        body["DetachKeys"] = keys
     if tty and size():
         body["ConsoleSize"] = list(size())  # type: ignore[arg-type]
     exec_id = client.post(f"/containers/{name}/exec", body=body)["Id"]

@@ -18,9 +18,11 @@ from .. import client_of, for_each, for_each_echo, print_deleted
 @click.command()
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
 @click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
 @click.argument("names", nargs=-1, required=True)
 @click.pass_context
-def start(ctx: click.Context, attach: bool, interactive: bool, names: tuple[str, ...]) -> None:
+def start(ctx: click.Context, attach: bool, interactive: bool, detach_keys: str | None,
+          names: tuple[str, ...]) -> None:
     """Start one or more stopped containers."""
     if not (attach or interactive):
         def act(client: Any, name: str) -> None:
@@ -33,12 +35,15 @@ def start(ctx: click.Context, attach: bool, interactive: bool, names: tuple[str,
     client = client_of(ctx)
     doc = client.get(f"/containers/{names[0]}/json")
     tty = doc["Config"]["Tty"]
+    from ...credentials import detach_keys as keys_of
     sock, rest, _ = client.hijack(f"/containers/{names[0]}/attach", params={
-        "stream": 1, "stdin": int(interactive), "stdout": 1, "stderr": 1})
+        "stream": 1, "stdin": int(interactive), "stdout": 1, "stderr": 1,
+        "detachKeys": keys_of(detach_keys)})
     wait = client.request("POST", f"/containers/{names[0]}/wait", params={"condition": "next-exit"})
     client.request("POST", f"/containers/{names[0]}/start").read()
     with raw_mode(tty and interactive):
-        pump(sock, rest, tty, interactive)
+        if pump(sock, rest, tty, interactive, keys_of(detach_keys)):
+            return  # detached: the container goes on
     sys.exit(int((wait.json() or {}).get("StatusCode", 0)))
 
 

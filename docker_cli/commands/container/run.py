@@ -78,12 +78,13 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print ID")
 @click.option("-a", "--attach", "attach_streams", multiple=True, help="Attach to STDIN, STDOUT or STDERR")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
 @create_options
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
-        attach_streams: tuple[str, ...], **opts: Any) -> None:
+        attach_streams: tuple[str, ...], detach_keys: str | None, **opts: Any) -> None:
     """Create and run a new container from an image."""
     if opts["tty"] and opts["interactive"] and not detach and not sys.stdin.isatty():
         raise CLIError("the input device is not a TTY", 1)
@@ -102,9 +103,10 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     streams = {s.lower() for s in attach_streams} or {"stdout", "stderr"}
     if opts["interactive"]:
         streams.add("stdin")
+    from ...credentials import detach_keys as keys_of
     sock, rest, _ = client.hijack(f"/containers/{cid}/attach", params={
         "stream": 1, "stdin": int("stdin" in streams), "stdout": int("stdout" in streams),
-        "stderr": int("stderr" in streams)})
+        "stderr": int("stderr" in streams), "detachKeys": keys_of(detach_keys)})
     condition = "removed" if opts["rm"] else "next-exit"
     wait = client.request("POST", f"/containers/{cid}/wait", params={"condition": condition})
     try:
@@ -119,7 +121,9 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         except CLIError:
             pass
     with raw_mode(opts["tty"] and opts["interactive"]):
-        pump(sock, rest, opts["tty"], "stdin" in streams)
+        detached = pump(sock, rest, opts["tty"], "stdin" in streams, keys_of(detach_keys))
+    if detached:  # the container goes on; the terminal is the user's again
+        return
     status = wait.json() or {}
     if status.get("Error"):
         print(f"docker-py: {status['Error'].get('Message')}", file=sys.stderr)
