@@ -19,6 +19,8 @@ HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
 
 
 def http_get(host: str, port: int, timeout: float = 3) -> bytes:
+    """The answer; retried while the server is not up yet: a refused connection,
+    or (through the userland proxy, which accepts at once) one closed unanswered."""
     deadline = time.time() + timeout
     while True:
         try:
@@ -27,11 +29,12 @@ def http_get(host: str, port: int, timeout: float = 3) -> bytes:
                 data = b""
                 while chunk := s.recv(65536):
                     data += chunk
+            if data or time.time() > deadline:
                 return data
         except OSError:
             if time.time() > deadline:
                 raise
-            time.sleep(0.1)
+        time.sleep(0.1)
 
 
 def host_port(c, key: str = "80/tcp") -> int:  # type: ignore[no-untyped-def]
