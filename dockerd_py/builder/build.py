@@ -11,6 +11,8 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from shared import jsonstream
+
 from ..errors import DockerError, InvalidParameter
 from . import dispatch
 from .backend import Backend, BaseImage, Commit, RunOptions
@@ -52,15 +54,12 @@ class Output:
         self._sink = sink
         self.quiet = quiet
 
-    async def _line(self, doc: dict[str, Any]) -> None:
-        await self._sink((json.dumps(doc, separators=(",", ":")) + "\r\n").encode())
-
     async def stream(self, text: str, always: bool = False) -> None:
         if not self.quiet or always:
-            await self._line({"stream": text})
+            await self._sink(jsonstream.message(stream=text))
 
     async def aux(self, doc: dict[str, Any]) -> None:
-        await self._line({"aux": doc})
+        await self._sink(jsonstream.message(aux=doc))
 
     async def raw(self, data: bytes) -> None:
         """Pull progress, as the pull itself writes it."""

@@ -8,10 +8,10 @@ dockerd renders at its fixed width of 200) when there are byte counts.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any, Awaitable, Callable
 
+from shared import jsonstream
 from shared.units import human_size
 
 Sink = Callable[[bytes], Awaitable[None]]
@@ -30,10 +30,6 @@ def progress_text(current: int, total: int) -> str:
     if current > total:
         return bar + f"{human_size(current, 4):>8}"
     return bar + f"{human_size(current, 4):>8}/{human_size(total, 4)}"
-
-
-def _line(doc: dict[str, Any]) -> bytes:
-    return (json.dumps(doc, separators=(",", ":")) + "\r\n").encode()
 
 
 def short_id(digest: str) -> str:
@@ -55,7 +51,7 @@ class Progress:
     async def _write(self, doc: dict[str, Any]) -> None:
         async with self._lock:
             self.started = True
-            await self._sink(_line(doc))
+            await self._sink(jsonstream.message(**doc))
 
     async def status(self, text: str, ident: str | None = None) -> None:
         doc: dict[str, Any] = {"status": text}

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from shared import jsonstream
+
 from ...builder.backend import RunOptions
 from ...builder.build import BuildError, BuildOptions
 from ...daemon.builds import BuildRequest, BuildService
@@ -100,8 +102,7 @@ def setup(add, svc: BuildService) -> None:  # type: ignore[no-untyped-def]
             detail: dict[str, Any] = {"message": exc.message}
             if isinstance(exc, BuildError) and exc.code is not None:
                 detail = {"code": exc.code, "message": exc.message}
-            await stream.write((json.dumps({"errorDetail": detail, "error": exc.message},
-                                           separators=(",", ":")) + "\r\n").encode())
+            await stream.write(jsonstream.message(errorDetail=detail, error=exc.message))
         return await stream.finish()
 
     async def prune(request: web.Request) -> web.Response:
