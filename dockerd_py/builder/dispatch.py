@@ -7,7 +7,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidParameter
-from .dockerfile import parse_healthcheck, parse_ports
+from .dockerfile import parse_healthcheck, parse_ports, split_pairs
 from .parser import Instruction
 from .shell import split_words
 from .state import StageState
@@ -48,14 +48,8 @@ def _key_values(b: "Builder", state: StageState, ins: Instruction) -> list[tuple
         if not value.strip():
             raise InvalidParameter(f"{ins.keyword} must have two arguments")
         return [(key, b.lexer.process_word(value.strip(), env))]
-    pairs = []
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise InvalidParameter(f"Syntax error - can't find = in \"{word}\". "
-                                   "Must be of the form: name=value")
-        pairs.append((b.lexer.process_word(key, env), b.lexer.process_word(value, env)))
-    return pairs
+    return [(b.lexer.process_word(key, env), b.lexer.process_word(value, env))
+            for key, value in split_pairs(words)]
 
 
 # -- config-only instructions ---------------------------------------------------------------
@@ -108,20 +102,16 @@ async def _volume(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "VOLUME [" + " ".join(paths) + "]")
 
 
-async def _user(b: "Builder", state: StageState, ins: Instruction) -> None:
-    user = b.lexer.process_word(ins.args.strip(), state.env_map())
-    if not user:
-        raise InvalidParameter("USER requires exactly one argument")
-    state.run_config["User"] = user
-    await b.nop(state, "USER " + user)
+async def _one_word(b: "Builder", state: StageState, ins: Instruction) -> None:
+    """USER and STOPSIGNAL: one expanded word into the config."""
+    value = b.lexer.process_word(ins.args.strip(), state.env_map())
+    if not value:
+        raise InvalidParameter(f"{ins.keyword} requires exactly one argument")
+    state.run_config[_ONE_WORD[ins.keyword]] = value
+    await b.nop(state, f"{ins.keyword} {value}")
 
 
-async def _stopsignal(b: "Builder", state: StageState, ins: Instruction) -> None:
-    sig = b.lexer.process_word(ins.args.strip(), state.env_map())
-    if not sig:
-        raise InvalidParameter("STOPSIGNAL requires exactly one argument")
-    state.run_config["StopSignal"] = sig
-    await b.nop(state, "STOPSIGNAL " + sig)
+_ONE_WORD = {"USER": "User", "STOPSIGNAL": "StopSignal"}
 
 
 async def _shell(b: "Builder", state: StageState, ins: Instruction) -> None:
@@ -227,7 +217,7 @@ async def _copy(b: "Builder", state: StageState, ins: Instruction) -> None:
 
 _HANDLERS: dict[str, Any] = {
     "ENV": _env, "LABEL": _label, "MAINTAINER": _maintainer, "EXPOSE": _expose,
-    "VOLUME": _volume, "USER": _user, "STOPSIGNAL": _stopsignal, "SHELL": _shell,
+    "VOLUME": _volume, "USER": _one_word, "STOPSIGNAL": _one_word, "SHELL": _shell,
     "HEALTHCHECK": _healthcheck, "CMD": _cmd, "ENTRYPOINT": _entrypoint, "ONBUILD": _onbuild,
     "ARG": _arg, "RUN": _run, "WORKDIR": _workdir, "COPY": _copy, "ADD": _copy,
 }

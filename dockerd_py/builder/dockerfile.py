@@ -49,6 +49,11 @@ def parse_key_values(text: str, instruction: str) -> list[tuple[str, str]]:
             raise InvalidParameter(f"{instruction} names can not be blank" if not key
                                    else f"{instruction} must have two arguments")
         return [(key, value.strip())]
+    return split_pairs(words)
+
+
+def split_pairs(words: list[str]) -> list[tuple[str, str]]:
+    """`name=value` words as (name, value), with Docker's error for one without `=`."""
     pairs = []
     for word in words:
         key, sep, value = word.partition("=")
