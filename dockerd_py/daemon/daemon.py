@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import shutil
 import uuid
 from typing import Any
 
@@ -221,7 +222,6 @@ async def _conmon_version(binary: str) -> str:
 def _clear_scratch(path: str) -> None:
     """What loads, pulls and builds left half-done when the daemon died (spools,
     contexts): nothing references it once the daemon is down."""
-    import shutil
     if os.path.isdir(path):
         for name in os.listdir(path):
             target = os.path.join(path, name)

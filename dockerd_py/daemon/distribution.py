@@ -4,6 +4,7 @@ error texts). The wire work is in `dockerd_py.distribution`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -368,7 +369,6 @@ def _platform_doc(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    import json
     try:
         doc = json.loads(raw)
     except ValueError:
