@@ -170,42 +170,66 @@ class Daemon:
         """Remove every trace of this daemon from the host, even after a failure."""
         self.stop()
         for runtime in ("runc", "crun"):
-            state = self.exec_root / f"runtime-{runtime}"
-            if not state.is_dir():
-                continue
-            for cid in os.listdir(state):
-                if (state / cid).is_dir() and not cid.startswith("dpy-probe"):
-                    subprocess.run([runtime, "--root", str(state), "delete", "--force", cid],
-                                   capture_output=True)
+            for cid in runtime_containers(str(self.exec_root), runtime):
+                subprocess.run([runtime, "--root", str(self.exec_root / f"runtime-{runtime}"),
+                                "delete", "--force", cid], capture_output=True)
         _wait_conmons_gone(str(self.exec_root))
         for point in mounts.mounts_under(str(self.root)):
             mounts.umount(point, detach=True)
         # every link with the prefix: the default bridge, user networks' bridges,
         # veths, and test-made parents and clients
-        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            name = line.split(":")[1].strip().split("@")[0]
-            if name.startswith(self.prefix):
-                subprocess.run(["ip", "link", "del", name], capture_output=True)
+        for name in links(self.prefix):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
         asyncio.run(IptablesRestore(self.prefix.upper()).teardown())
         remove_cgroups(self.prefix)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+# -- what a daemon holds on the host (tests check these are gone) ----------------------
+def runtime_containers(exec_root: str, runtime: str = "runc") -> list[str]:
+    """Containers the runtime keeps state for under this daemon's exec root."""
+    state = os.path.join(exec_root, f"runtime-{runtime}")
+    try:
+        names = os.listdir(state)
+    except FileNotFoundError:
+        return []
+    return [c for c in names if os.path.isdir(os.path.join(state, c))
+            and not c.startswith("dpy-probe")]
+
+
+def conmons(exec_root: str) -> list[int]:
+    """conmon processes of this daemon, found by their exec root."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read()
+        except OSError:
+            continue
+        if b"conmon" in args.split(b"\0")[0] and exec_root.encode() in args:
+            found.append(int(pid))
+    return found
+
+
+def links(prefix: str) -> list[str]:
+    """Network links whose names start with the prefix."""
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+    return [n for n in names if n.startswith(prefix)]
+
+
+def cgroup_tops(prefix: str) -> list[Path]:
+    """The daemon's parent cgroup in each hierarchy (v1) or the one (v2)."""
+    base = Path("/sys/fs/cgroup")
+    candidates = [base / prefix] if (base / "cgroup.controllers").exists() else \
+        [d / prefix for d in base.iterdir() if d.is_dir()]
+    return [top for top in candidates if top.is_dir()]
+
+
 def _wait_conmons_gone(exec_root: str, timeout: float = 10) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        alive = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    args = f.read()
-            except OSError:
-                continue
-            if b"conmon" in args.split(b"\0")[0] and exec_root.encode() in args:
-                alive.append(int(pid))
+        alive = conmons(exec_root)
         if not alive:
             return
         time.sleep(0.1)
@@ -217,12 +241,7 @@ def _wait_conmons_gone(exec_root: str, timeout: float = 10) -> None:
 
 
 def remove_cgroups(prefix: str) -> None:
-    base = Path("/sys/fs/cgroup")
-    candidates = [base / prefix] if (base / "cgroup.controllers").exists() else \
-        [d / prefix for d in base.iterdir() if d.is_dir()]
-    for top in candidates:
-        if not top.is_dir():
-            continue
+    for top in cgroup_tops(prefix):
         for dirpath, dirnames, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
             try:
                 os.rmdir(dirpath)

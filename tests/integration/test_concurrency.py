@@ -82,17 +82,15 @@ def test_image_removal_racing_a_create(daemon, client):
 def test_start_racing_a_force_remove_leaves_nothing(fresh_daemon):
     """`start` and `rm -f` of one container at once: whichever wins, no process,
     conmon, runtime state, veth or cgroup outlives the container."""
-    import os
-    import subprocess
     import threading
     import time
 
     import docker
+
+    from .daemonctl import conmons, links, runtime_containers
     d = fresh_daemon
     api = d.api()
-    links_before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    bridge_links = {ln.split(":")[1].strip().split("@")[0] for ln in links_before.splitlines()
-                    if ln.split(":")[1].strip().startswith(d.prefix)}
+    bridge_links = set(links(d.prefix))
     for _ in range(10):
         ctr = api.create_container("busybox", ["sleep", "60"])
         barrier = threading.Barrier(2)
@@ -120,28 +118,9 @@ def test_start_racing_a_force_remove_leaves_nothing(fresh_daemon):
         except docker.errors.NotFound:
             pass
     assert api.containers(all=True) == []
-    state = d.exec_root / "runtime-runc"
-    listed = subprocess.run(["runc", "--root", str(state), "list", "-q"], capture_output=True,
-                            text=True).stdout.split() if state.is_dir() else []
-    assert [c for c in listed if not c.startswith("dpy-probe")] == []
+    assert runtime_containers(str(d.exec_root)) == []
     deadline = time.time() + 10
-    while time.time() < deadline:
-        conmons = [p for p in filter(str.isdigit, os.listdir("/proc"))
-                   if _cmdline_has(p, b"conmon", str(d.exec_root).encode())]
-        if not conmons:
-            break
+    while conmons(str(d.exec_root)) and time.time() < deadline:
         time.sleep(0.1)
-    assert conmons == []
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    ours = {ln.split(":")[1].strip().split("@")[0] for ln in links.splitlines()
-            if ln.split(":")[1].strip().startswith(d.prefix)}
-    assert ours == bridge_links
-
-
-def _cmdline_has(pid: str, program: bytes, needle: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            args = f.read()
-    except OSError:
-        return False
-    return program in args.split(b"\0")[0] and needle in args
+    assert conmons(str(d.exec_root)) == []
+    assert set(links(d.prefix)) == bridge_links

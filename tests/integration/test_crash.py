@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from typing import Iterator
@@ -19,7 +18,7 @@ import pytest
 
 from . import archives
 from .conftest import busybox_daemon
-from .daemonctl import Daemon, mounts
+from .daemonctl import Daemon, conmons, mounts, runtime_containers
 
 ROUNDS = int(os.environ.get("DPY_CRASH_ROUNDS", "8"))
 
@@ -60,28 +59,6 @@ def _busy(d: Daemon, stop: threading.Event, round_no: int, errors: list[str]) ->
                     api.remove_container(c["Id"], force=True)
         except Exception as exc:  # the daemon dies at any moment: errors are expected
             errors.append(type(exc).__name__)
-
-
-def _our_runc_containers(d: Daemon) -> list[str]:
-    state = d.exec_root / "runtime-runc"
-    if not state.is_dir():
-        return []
-    out = subprocess.run(["runc", "--root", str(state), "list", "-q"], capture_output=True,
-                         text=True).stdout.split()
-    return [c for c in out if not c.startswith("dpy-probe")]
-
-
-def _conmons(d: Daemon) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read()
-        except OSError:
-            continue
-        if b"conmon" in args.split(b"\0")[0] and str(d.exec_root).encode() in args:
-            found.append(int(pid))
-    return found
 
 
 def _check_repaired(d: Daemon) -> None:
@@ -125,11 +102,11 @@ def test_kill_9_at_many_moments_then_restart_repairs(crash_daemon):
         if network["Name"] not in ("bridge", "host", "none"):
             api.remove_network(network["Id"])
     assert api.containers(all=True) == []
-    assert _our_runc_containers(d) == []
+    assert runtime_containers(str(d.exec_root)) == []
     deadline = time.time() + 10
-    while _conmons(d) and time.time() < deadline:
+    while conmons(str(d.exec_root)) and time.time() < deadline:
         time.sleep(0.1)
-    assert _conmons(d) == []
+    assert conmons(str(d.exec_root)) == []
     leftover = [m for m in mounts.mounts_under(str(d.root))]
     assert leftover == [], leftover
     # with only busybox left, a restart's garbage collection keeps only its layer

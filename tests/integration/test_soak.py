@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from .conftest import busybox_daemon
-from .daemonctl import Daemon, mounts
+from .daemonctl import Daemon, cgroup_tops, links, mounts
 
 CYCLES = int(os.environ.get("DPY_SOAK_CYCLES", "40"))
 
@@ -29,25 +28,12 @@ def _counts(pid: int) -> tuple[int, int, float]:
     return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task")), rss
 
 
-def _links(prefix: str) -> list[str]:
-    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()
-            if line.split(":")[1].strip().startswith(prefix)]
-
-
-def _cgroups(prefix: str) -> list[str]:
-    base = Path("/sys/fs/cgroup")
-    tops = [base / prefix] if (base / "cgroup.controllers").exists() else \
-        [d / prefix for d in base.iterdir() if d.is_dir()]
-    return [str(c) for top in tops if top.is_dir() for c in top.iterdir() if c.is_dir()]
-
-
 @pytest.mark.timeout(120 + CYCLES * 3)
 def test_lifecycles_leave_nothing_behind(soak_daemon):
     d = soak_daemon
     api = d.api()
     pid = d.proc.pid  # type: ignore[union-attr]
-    bridge_links = set(_links(d.prefix))
+    bridge_links = set(links(d.prefix))
     def cycle(n: int) -> None:  # noqa: E306
         ctr = api.create_container("busybox", ["sh", "-c", f"echo cycle {n}; sleep 30"])
         api.start(ctr)
@@ -73,9 +59,9 @@ def test_lifecycles_leave_nothing_behind(soak_daemon):
     assert after[1] <= before[1] + 4, (before, after)
     assert after[2] <= before[2] + 25, (before, after)
     assert api.containers(all=True) == []
-    assert set(_links(d.prefix)) == bridge_links          # no veth left
+    assert set(links(d.prefix)) == bridge_links           # no veth left
     assert [m for m in mounts.mounts_under(str(d.root))] == []
-    assert _cgroups(d.prefix) == []
+    assert [c for top in cgroup_tops(d.prefix) for c in top.iterdir() if c.is_dir()] == []
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     assert "--to-destination" not in "\n".join(
         line for line in rules.splitlines() if d.prefix.upper() in line)
