@@ -297,6 +297,19 @@ def latencies(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
     return sorted(timed(fn) for _ in range(runs))
 
 
+def create_rm_ms(runs: int, create, remove) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median milliseconds of create(i) and of remove(what create returned)."""
+    creates, removes = [], []
+    for i in range(runs):
+        start = time.perf_counter()
+        made = create(i)
+        creates.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        remove(made)
+        removes.append(time.perf_counter() - start)
+    return statistics.median(creates) * 1000, statistics.median(removes) * 1000
+
+
 def socket_owner(path: str) -> int:
     """The pid of the process listening on a unix socket (dockerd or ours)."""
     out = subprocess.run(["ss", "-xlpnH"], capture_output=True, text=True).stdout
@@ -474,16 +487,9 @@ def bench_networks(api: API, image: str, runs: int) -> dict[str, float]:
     """Network create/remove, run --rm on the default bridge and on a user network,
     and a name lookup with 100 containers on the network, as a container asks it."""
     results: dict[str, float] = {}
-    creates, removes = [], []
-    for i in range(runs):
-        start = time.perf_counter()
-        net = api.json("POST", "/networks/create", {"Name": f"bench-net-{i}"})["Id"]  # type: ignore[index]
-        creates.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        api.call("DELETE", f"/networks/{net}").read()
-        removes.append(time.perf_counter() - start)
-    results["net_create_ms"] = statistics.median(creates) * 1000
-    results["net_rm_ms"] = statistics.median(removes) * 1000
+    results["net_create_ms"], results["net_rm_ms"] = create_rm_ms(
+        runs, lambda i: api.json("POST", "/networks/create", {"Name": f"bench-net-{i}"})["Id"],  # type: ignore[index]
+        lambda net: api.call("DELETE", f"/networks/{net}").read())
     net = api.json("POST", "/networks/create", {"Name": "bench-user"})["Id"]  # type: ignore[index]
     members: list[str] = []
     try:

@@ -9,23 +9,17 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench import API, UnixHTTP, chunks, drop_caches, latencies, make_layer, run_rm
+from bench import (API, UnixHTTP, chunks, create_rm_ms, drop_caches, latencies, make_layer,
+                   run_rm)
 
 
 def bench_volumes(api: API, image: str, runs: int, size_mb: int) -> dict[str, float]:
     """Volume create/remove and list, run --rm with a named volume beside without,
     and copy-up of `size_mb` MB of the image into a new volume beside `cp -a`."""
     results: dict[str, float] = {}
-    creates, removes = [], []
-    for i in range(runs):
-        start = time.perf_counter()
-        api.json("POST", "/volumes/create", {"Name": f"bench-vol-{i}"})
-        creates.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        api.call("DELETE", f"/volumes/bench-vol-{i}").read()
-        removes.append(time.perf_counter() - start)
-    results["vol_create_ms"] = statistics.median(creates) * 1000
-    results["vol_rm_ms"] = statistics.median(removes) * 1000
+    results["vol_create_ms"], results["vol_rm_ms"] = create_rm_ms(
+        runs, lambda i: api.json("POST", "/volumes/create", {"Name": f"bench-vol-{i}"})["Name"],  # type: ignore[index]
+        lambda name: api.call("DELETE", f"/volumes/{name}").read())
     names = [f"bench-many-{i}" for i in range(1000)]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: api.json("POST", "/volumes/create", {"Name": n}), names))
