@@ -161,6 +161,7 @@ CREATE_OPTIONS = [
     click.option("--network-alias", "--net-alias", "network_alias", multiple=True, help="Add network-scoped alias for the container"),
     click.option("--link", multiple=True, help="Add link to another container"),
     click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)"),
+    click.option("--ip6", default=None, help="IPv6 address (e.g., 2001:db8::33)"),
     click.option("--mac-address", default=None, help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     click.option("--restart", default=None, help="Restart policy to apply when a container exits"),
     click.option("-m", "--memory", default=None, help="Memory limit"),
@@ -289,18 +290,20 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
 
 
 def _networking(opts: dict[str, Any]) -> dict[str, Any]:
-    """--network (several), --network-alias, --ip, --mac-address: the endpoint of
-    the first network carries the aliases and addresses, as the Docker CLI does."""
+    """--network (several), --network-alias, --ip, --ip6, --mac-address: the
+    endpoint of the first network carries the aliases and addresses, as the
+    Docker CLI does."""
     names = list(opts["network"]) or ["default"]
-    if (opts["ip"] or opts["network_alias"] or opts["mac_address"]) and not opts["network"]:
-        if opts["network_alias"]:
-            raise CLIError("docker-py: Error response from daemon: network-scoped alias is "
-                           "supported only for containers in user defined networks", EXIT_DAEMON)
-    if len(names) == 1 and not (opts["ip"] or opts["network_alias"] or opts["mac_address"]):
+    if opts["network_alias"] and not opts["network"]:
+        raise CLIError("docker-py: Error response from daemon: network-scoped alias is "
+                       "supported only for containers in user defined networks", EXIT_DAEMON)
+    addresses = {key: opts[flag] for key, flag in (("IPv4Address", "ip"), ("IPv6Address", "ip6"))
+                 if opts[flag]}
+    if len(names) == 1 and not (addresses or opts["network_alias"] or opts["mac_address"]):
         return {}
     first: dict[str, Any] = {}
-    if opts["ip"]:
-        first["IPAMConfig"] = {"IPv4Address": opts["ip"]}
+    if addresses:
+        first["IPAMConfig"] = addresses
     if opts["network_alias"]:
         first["Aliases"] = list(opts["network_alias"])
     if opts["mac_address"]:

@@ -33,6 +33,9 @@ class DaemonConfig:
     bip: str | None = None
     ip: str = "0.0.0.0"   # the host address published ports bind by default
     fixed_cidr: str | None = None
+    ipv6: bool = False                  # IPv6 on the default bridge (needs fixed_cidr_v6)
+    fixed_cidr_v6: str | None = None
+    ip6tables: bool = True              # IPv6 rules as for IPv4 (Docker 27's default)
     default_gateway: str | None = None
     mtu: int = 1500
     dns: list[str] = field(default_factory=list)
@@ -100,6 +103,9 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "bip": ("bip", str),
     "ip": ("ip", str),
     "fixed-cidr": ("fixed_cidr", str),
+    "ipv6": ("ipv6", bool),
+    "fixed-cidr-v6": ("fixed_cidr_v6", str),
+    "ip6tables": ("ip6tables", bool),
     "default-gateway": ("default_gateway", str),
     "mtu": ("mtu", int),
     "dns": ("dns", list),
@@ -172,12 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--bip", dest="bip", help="IP address and netmask of the default bridge")
     add("--ip", dest="ip", help="default IP when binding container ports (0.0.0.0)")
     add("--fixed-cidr", dest="fixed_cidr", help="IPv4 subnet for fixed IPs")
+    add("--fixed-cidr-v6", dest="fixed_cidr_v6", help="IPv6 subnet of the default bridge")
     add("--default-gateway", dest="default_gateway", help="container default gateway")
     add("--mtu", dest="mtu", type=int, help="network MTU")
     add("--dns", dest="dns", action="append", help="DNS server to use")
     add("--dns-search", dest="dns_search", action="append", help="DNS search domains")
     add("--dns-opt", dest="dns_opts", action="append", help="DNS options")
-    for name, attr in (("iptables", "iptables"), ("ip-forward", "ip_forward"),
+    for name, attr in (("iptables", "iptables"), ("ip6tables", "ip6tables"), ("ipv6", "ipv6"),
+                       ("ip-forward", "ip_forward"),
                        ("ip-masq", "ip_masq"), ("icc", "icc"),
                        ("userland-proxy", "userland_proxy"), ("live-restore", "live_restore"),
                        ("experimental", "experimental"), ("tls", "tls"),

@@ -146,18 +146,21 @@ def rm(ctx: click.Context, force: bool, names: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--alias", multiple=True, help="Add network-scoped alias for the container")
 @click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)")
+@click.option("--ip6", default=None, help="IPv6 address (e.g., 2001:db8::33)")
 @click.option("--link", multiple=True, help="Add link to another container")
 @click.option("--driver-opt", multiple=True, help="driver options for the network")
 @click.argument("network")
 @click.argument("container")
 @click.pass_context
-def connect(ctx: click.Context, alias: tuple[str, ...], ip: str | None, link: tuple[str, ...],
-            driver_opt: tuple[str, ...], network: str, container: str) -> None:
+def connect(ctx: click.Context, alias: tuple[str, ...], ip: str | None, ip6: str | None,
+            link: tuple[str, ...], driver_opt: tuple[str, ...], network: str,
+            container: str) -> None:
     """Connect a container to a network."""
     config: dict[str, Any] = {"Aliases": list(alias) or None, "Links": list(link) or None,
                               "DriverOpts": parse_labels(driver_opt) or None}
-    if ip:
-        config["IPAMConfig"] = {"IPv4Address": ip}
+    addresses = {k: v for k, v in (("IPv4Address", ip), ("IPv6Address", ip6)) if v}
+    if addresses:
+        config["IPAMConfig"] = addresses
     client_of(ctx).request("POST", f"/networks/{network}/connect",
                            body={"Container": container, "EndpointConfig": config}).read()
 

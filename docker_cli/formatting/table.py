@@ -73,3 +73,10 @@ def _docker_template_error(source: str, message: str) -> str:
     line = source.count("\n", 0, offset) + 1
     col = offset - (source.rfind("\n", 0, offset) + 1)
     return f"failed to execute template: template: :{line}:{col}: {message}"
+
+
+def natural_key(text: str) -> list:
+    """Sort key of a natural order ("5/tcp" before "443/tcp"), as the Docker CLI's
+    sortorder.NaturalLess orders lines."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text) if part]

@@ -13,6 +13,7 @@ from typing import Any
 from ..config import DaemonConfig
 from ..errors import DockerError
 from ..logging.registry import LogDrivers
+from ..network.bridge import ipv6_on_host
 from ..network.drivers import NETWORK_DRIVERS
 from ..network.firewall import choose_backend, new_firewall
 from ..runtime import conmon
@@ -100,7 +101,8 @@ class Daemon:
         self.conmon_version = await _conmon_version(cfg.conmon)
         backend = await choose_backend(cfg.firewall_backend) if cfg.iptables else "recorder"
         self.firewall = new_firewall(backend, cfg.chain_prefix,
-                                     loopback_nat=not cfg.userland_proxy)
+                                     loopback_nat=not cfg.userland_proxy,
+                                     ipv6=cfg.ip6tables and ipv6_on_host())
         self.log_drivers = LogDrivers()
         repo = ContainerRepository(self.store)
         self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)

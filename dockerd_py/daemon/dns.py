@@ -5,6 +5,7 @@ to the host's resolvers (never from an internal network)."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any
 
@@ -86,7 +87,7 @@ class EmbeddedDns:
                 continue
             for other in self.networks.members(net):
                 ep = other.doc["NetworkSettings"]["Networks"].get(name) or {}
-                if other.running and ep.get("IPAddress"):
+                if other.running and (ep.get("IPAddress") or ep.get("GlobalIPv6Address")):
                     out.append((other, name, ep))
         return out
 
@@ -95,13 +96,32 @@ class EmbeddedDns:
         for other, network, ep in self._peers(ctr):
             names = {n.lower() for n in dns_names(other, ep)}
             if name in names or name in {f"{n}.{network.lower()}" for n in names}:
-                addresses.append(ep["IPAddress"])
+                addresses += [a for a in (ep.get("IPAddress"), ep.get("GlobalIPv6Address")) if a]
         return list(dict.fromkeys(addresses)) or None
 
     def _reverse(self, ctr: Container, name: str) -> list[str] | None:
-        if not name.endswith(".in-addr.arpa"):
+        address = _reverse_address(name)
+        if address is None:
             return None
-        address = ".".join(reversed(name[:-len(".in-addr.arpa")].split(".")))
         hosts = [f"{other.name}.{network}" for other, network, ep in self._peers(ctr)
-                 if ep["IPAddress"] == address]
+                 if address in (ep.get("IPAddress"), _normal(ep.get("GlobalIPv6Address")))]
         return hosts or None
+
+
+def _normal(address: str | None) -> str | None:
+    return str(ipaddress.ip_address(address)) if address else None
+
+
+def _reverse_address(name: str) -> str | None:
+    """The address a PTR name asks about (in-addr.arpa or ip6.arpa), or None."""
+    try:
+        if name.endswith(".in-addr.arpa"):
+            return str(ipaddress.IPv4Address(".".join(reversed(
+                name[:-len(".in-addr.arpa")].split(".")))))
+        if name.endswith(".ip6.arpa"):
+            nibbles = "".join(reversed(name[:-len(".ip6.arpa")].split(".")))
+            if len(nibbles) == 32:
+                return str(ipaddress.IPv6Address(int(nibbles, 16)))
+    except ValueError:
+        pass
+    return None

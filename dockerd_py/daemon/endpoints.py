@@ -21,6 +21,7 @@ from .dns import EMBEDDED_DNS, EmbeddedDns, dns_names
 from .ports import Ports, Target
 
 log = logging.getLogger(__name__)
+Addresses = tuple[str | None, str | None]   # an endpoint's (IPv4, IPv6)
 
 
 def mode_network(mode: str) -> str:
@@ -80,15 +81,21 @@ class Endpoints:
         if not isinstance(config, dict):
             raise InvalidParameter("invalid EndpointSettings")
         ipam_config = config.get("IPAMConfig") or None
-        static = (ipam_config or {}).get("IPv4Address")
-        if static:
+        for key, version in (("IPv4Address", 4), ("IPv6Address", 6)):
+            static = (ipam_config or {}).get(key)
+            if not static:
+                continue
             if net.name in PREDEFINED:
                 raise InvalidParameter("user specified IP address is supported on user defined "
                                        "networks only")
-            if net.pool is not None:
-                if ipam.parse_address(static, "IPv4") not in net.pool.subnet:
-                    raise InvalidParameter(f"no configured subnet or ip-range contain the IP "
-                                           f"address {static}")
+            address = ipam.parse_address(static, f"IPv{version}", version)
+            pool = net.pool if version == 4 else net.pool6
+            if pool is None and self.networks.driver_of(net).uses_ipam:
+                raise InvalidParameter("user specified IP address is supported only when "
+                                       "connecting to networks with user configured subnets")
+            if pool is not None and address not in pool.subnet:
+                raise InvalidParameter(f"no configured subnet or ip-range contain the IP "
+                                       f"address {static}")
         aliases = config.get("Aliases") or None
         if aliases and net.name in PREDEFINED:
             raise InvalidParameter("network-scoped alias is supported only for containers in "
@@ -99,42 +106,56 @@ class Endpoints:
 
     # -- at start and stop ------------------------------------------------------------
     def allocate(self, ctr: Container) -> None:
-        """Give each endpoint an address (a static one if asked), before the start;
-        all or nothing."""
-        done: list[tuple[Network, str]] = []
+        """Give each endpoint its addresses (static ones if asked), before the
+        start; all or nothing."""
+        done: list[tuple[Network, Addresses]] = []
         try:
             for name, ep in ctr.doc["NetworkSettings"]["Networks"].items():
                 net = self.networks.get(name)
-                ip = self._take_address(net, ep)
-                if ip is not None:
-                    done.append((net, ip))
-                self._fill(ep, net, ip)
+                addresses = self._take_addresses(net, ep)
+                done.append((net, addresses))
+                self._fill(ep, net, addresses)
                 if net.name not in PREDEFINED:
                     ep["DNSNames"] = dns_names(ctr, ep)
         except BaseException:
-            for net, ip in done:
-                net.pool.release(ip)  # type: ignore[union-attr]
+            for net, addresses in done:
+                _give_back(net, addresses)
             raise
         self._mirror_default(ctr.doc["NetworkSettings"])
 
-    def _take_address(self, net: Network, ep: dict[str, Any]) -> str | None:
-        if net.pool is None:
-            return None
-        static = (ep.get("IPAMConfig") or {}).get("IPv4Address")
-        return str(net.pool.reserve(static) if static else net.pool.allocate())
+    @staticmethod
+    def _take_addresses(net: Network, ep: dict[str, Any]) -> Addresses:
+        """(IPv4, IPv6) from the network's pools: the static ones of IPAMConfig, or
+        the next free; None for a family the network does not have."""
+        static = ep.get("IPAMConfig") or {}
+        ip4 = ip6 = None
+        if net.pool is not None:
+            v4 = static.get("IPv4Address")
+            ip4 = str(net.pool.reserve(v4) if v4 else net.pool.allocate())
+        if net.pool6 is not None:
+            v6 = static.get("IPv6Address")
+            try:
+                ip6 = str(net.pool6.reserve(v6) if v6 else net.pool6.allocate())
+            except BaseException:
+                _give_back(net, (ip4, None))
+                raise
+        return ip4, ip6
 
-    def _fill(self, ep: dict[str, Any], net: Network, ip: str | None) -> None:
+    def _fill(self, ep: dict[str, Any], net: Network, addresses: Addresses) -> None:
         ep.update(EndpointID=secrets.token_hex(32), NetworkID=net.id)
         if net.name not in PREDEFINED:
             ep["DNSNames"] = None  # filled by allocate, which knows the container
-        if ip is None or net.pool is None:
-            return
-        mac = ep.get("MacAddress") or ipam.mac_for(ipam.parse_address(ip, "IPv4"))
-        gateway = str(net.pool.gateway)
-        if net.name == "bridge" and self.cfg.default_gateway:  # --default-gateway
-            gateway = self.cfg.default_gateway
-        ep.update(Gateway=gateway, IPAddress=ip,
-                  IPPrefixLen=net.pool.subnet.prefixlen, MacAddress=mac)
+        ip, ip6 = addresses
+        if ip is not None and net.pool is not None:
+            mac = ep.get("MacAddress") or ipam.mac_for(ipam.parse_address(ip, "IPv4", 4))  # type: ignore[arg-type]
+            gateway = str(net.pool.gateway)
+            if net.name == "bridge" and self.cfg.default_gateway:  # --default-gateway
+                gateway = self.cfg.default_gateway
+            ep.update(Gateway=gateway, IPAddress=ip,
+                      IPPrefixLen=net.pool.subnet.prefixlen, MacAddress=mac)
+        if ip6 is not None and net.pool6 is not None:
+            ep.update(GlobalIPv6Address=ip6, GlobalIPv6PrefixLen=net.pool6.subnet.prefixlen,
+                      IPv6Gateway=str(net.pool6.gateway))
 
     def release(self, ctr: Container) -> None:
         settings = ctr.doc["NetworkSettings"]
@@ -145,20 +166,22 @@ class Endpoints:
 
     def _release_endpoint(self, name: str, ep: dict[str, Any]) -> None:
         net = self.networks.find(name, missing_ok=True)
-        if net is not None and net.pool is not None:
-            net.pool.release(ep.get("IPAddress"))
+        if net is not None:
+            _give_back(net, (ep.get("IPAddress"), ep.get("GlobalIPv6Address")))
         mac = ep.get("MacAddress") or ""
         if ep.get("IPAddress") and mac == ipam.mac_for(ipam.parse_address(ep["IPAddress"],
-                                                                        "IPv4")):
+                                                                        "IPv4", 4)):  # type: ignore[arg-type]
             mac = ""  # derived from the address; one the user asked for stays
-        ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, MacAddress=mac)
+        ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, MacAddress=mac,
+                  GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")
 
     @staticmethod
     def _mirror_default(settings: dict[str, Any]) -> None:
         """The top-level fields repeat the default bridge endpoint (deprecated, still read)."""
         ep = settings["Networks"].get("bridge") or {}
-        for key in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"):
-            settings[key] = ep.get(key, 0 if key == "IPPrefixLen" else "")
+        for key in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
+                    "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"):
+            settings[key] = ep.get(key, 0 if key.endswith("PrefixLen") else "")
 
     async def attach(self, ctr: Container, pid: int) -> None:
         """Plug the container's endpoints in (it has a pid now) and publish its ports."""
@@ -179,9 +202,12 @@ class Endpoints:
         if not ep.get("EndpointID"):
             return
         await self.networks.bring_up(net)
-        gateway = ep.get("Gateway") if default_route and not net.internal else None
+        routed = default_route and not net.internal
         endpoint = Endpoint(ep["EndpointID"], ifname, ep.get("IPAddress", ""),
-                            ep.get("IPPrefixLen", 0), ep.get("MacAddress", ""), gateway or None)
+                            ep.get("IPPrefixLen", 0), ep.get("MacAddress", ""),
+                            (ep.get("Gateway") if routed else None) or None,
+                            ep.get("GlobalIPv6Address", ""), ep.get("GlobalIPv6PrefixLen", 0),
+                            (ep.get("IPv6Gateway") if routed else None) or None)
         await self.networks.driver_of(net).join(net, endpoint, pid)
         ctr.internal.interfaces[net.id] = ifname
 
@@ -196,7 +222,8 @@ class Endpoints:
             if bridge is not None:
                 default_ip = (net.options.get("com.docker.network.bridge.host_binding_ipv4")
                               or self.cfg.ip or "0.0.0.0")
-                return Target(bridge, ep["IPAddress"], ep["EndpointID"], default_ip)
+                return Target(bridge, ep["IPAddress"], ep["EndpointID"], default_ip,
+                              ep.get("GlobalIPv6Address") or "")
         return None
 
     async def detach(self, ctr: Container) -> None:
@@ -230,17 +257,16 @@ class Endpoints:
                             "to host network")
         ep = self._endpoint_doc(net, config)
         if ctr.running:
-            ip = self._take_address(net, ep)
+            addresses = self._take_addresses(net, ep)
             try:
-                self._fill(ep, net, ip)
+                self._fill(ep, net, addresses)
                 if net.name not in PREDEFINED:
                     ep["DNSNames"] = dns_names(ctr, ep)
                 used = set(ctr.internal.interfaces.values())
                 ifname = next(f"eth{i}" for i in range(64) if f"eth{i}" not in used)
                 await self._join(ctr, net, ep, ctr.state["Pid"], ifname, default_route=False)
             except BaseException:
-                if ip is not None and net.pool is not None:
-                    net.pool.release(ip)
+                _give_back(net, addresses)
                 raise
         networks[net.name] = ep
         if ctr.running:
@@ -283,11 +309,14 @@ class Endpoints:
         config, hc = ctr.config, ctr.host_config
         endpoints = list((ctr.doc["NetworkSettings"].get("Networks") or {}).values())
         address = next((ep["IPAddress"] for ep in endpoints if ep.get("IPAddress")), "")
+        address6 = next((ep["GlobalIPv6Address"] for ep in endpoints
+                         if ep.get("GlobalIPv6Address")), "")
         gateway = next((ep["Gateway"] for ep in endpoints if ep.get("Gateway")), "")
         return NameSettings(
             hostname=config.get("Hostname", ""), domainname=config.get("Domainname", ""),
             host_network=self.uses_host_namespace(hc.get("NetworkMode", "bridge")),
-            address=address, gateway=gateway, extra_hosts=list(hc.get("ExtraHosts") or []),
+            address=address, address6=address6, gateway=gateway,
+            extra_hosts=list(hc.get("ExtraHosts") or []),
             dns=list(hc.get("Dns") or self.cfg.dns or []),
             dns_search=list(hc.get("DnsSearch") or self.cfg.dns_search or []),
             dns_options=list(hc.get("DnsOptions") or self.cfg.dns_opts or []),
@@ -351,7 +380,10 @@ class Endpoints:
             members[ctr.id] = {"Name": ctr.name, "EndpointID": ep.get("EndpointID", ""),
                                "MacAddress": ep.get("MacAddress", ""),
                                "IPv4Address": f"{ep['IPAddress']}/{ep['IPPrefixLen']}"
-                               if ep.get("IPAddress") else "", "IPv6Address": ""}
+                               if ep.get("IPAddress") else "",
+                               "IPv6Address": f"{ep['GlobalIPv6Address']}/"
+                                              f"{ep['GlobalIPv6PrefixLen']}"
+                               if ep.get("GlobalIPv6Address") else ""}
         doc["Containers"] = members
         return doc
 
@@ -366,17 +398,25 @@ class Endpoints:
                 if net is None:
                     continue
                 await self.networks.bring_up(net)
-                if net.pool is not None and ep.get("IPAddress"):
+                for pool, key in ((net.pool, "IPAddress"), (net.pool6, "GlobalIPv6Address")):
+                    if pool is None or not ep.get(key):
+                        continue
                     try:
-                        net.pool.reserve(ep["IPAddress"])
+                        pool.reserve(ep[key])
                     except (Conflict, InvalidParameter):
-                        log.warning("address %s of %s is taken twice", ep["IPAddress"], ctr.id)
+                        log.warning("address %s of %s is taken twice", ep[key], ctr.id)
             await self.ports.publish(ctr, self._bridge_endpoint(ctr), restoring=True)
             if ctr.state.get("Pid"):
                 try:
                     await self.dns.start(ctr, ctr.state["Pid"])
                 except OSError as exc:
                     log.warning("no embedded DNS for %s: %s", ctr.id, exc)
+
+
+def _give_back(net: Network, addresses: Addresses) -> None:
+    for pool, address in zip((net.pool, net.pool6), addresses):
+        if pool is not None:
+            pool.release(address)
 
 
 def _address_on_bridge(ctr: Container) -> str:

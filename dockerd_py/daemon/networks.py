@@ -73,10 +73,18 @@ class NetworkService:
         await self.bring_up(bridge)
 
     def _make_pool(self, net: Network) -> None:
-        if self.driver_of(net).uses_ipam and net.ipam_config:
-            conf = net.ipam_config[0]
-            net.pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"),
-                                 conf.get("AuxiliaryAddresses"))
+        if not self.driver_of(net).uses_ipam:
+            return
+        for version in (4, 6):
+            conf = net.config_of(version)
+            if conf is None or (version == 6 and not net.ipv6):
+                continue
+            pool = ipam.Pool(conf["Subnet"], conf.get("Gateway"), conf.get("IPRange"),
+                             conf.get("AuxiliaryAddresses"))
+            if version == 4:
+                net.pool = pool
+            else:
+                net.pool6 = pool
 
     async def bring_up(self, net: Network | None) -> None:
         """Make the network real on the host (bridges are made lazily, at their first
@@ -89,8 +97,11 @@ class NetworkService:
         by_name = {n.name: n for n in self.networks.values()}
         bridge = by_name.get("bridge")
         wanted_subnet = self._default_subnet(bridge)
+        wanted_v6 = self._default_subnet_v6()
         if bridge is not None and (bridge.bridge_name != self.cfg.bridge
-                                   or bridge.ipam_config[0]["Subnet"] != wanted_subnet):
+                                   or bridge.ipam_config[0]["Subnet"] != wanted_subnet
+                                   or bridge.ipv6 != bool(wanted_v6)
+                                   or (bridge.config_of(6) or {}).get("Subnet") != wanted_v6):
             await self._delete_doc(bridge)
             bridge = None
         if bridge is None:
@@ -106,6 +117,9 @@ class NetworkService:
             if self.cfg.fixed_cidr:
                 doc["IPAM"]["Config"][0]["IPRange"] = str(ipaddress.IPv4Network(
                     self.cfg.fixed_cidr, strict=False))
+            if wanted_v6:
+                doc["EnableIPv6"] = True
+                doc["IPAM"]["Config"].append({"Subnet": wanted_v6})
             await self._save(Network(doc))
         if "host" not in by_name:
             await self._save(Network(network_doc("host", "host")))
@@ -124,6 +138,19 @@ class NetworkService:
         return str(ipam.first_free_subnet(self._taken(), ipam.pools_of(
             self.cfg.default_address_pools)))
 
+    def _default_subnet_v6(self) -> str | None:
+        """--ipv6 on the default bridge: its --fixed-cidr-v6 (dockerd wants one)."""
+        if not self.cfg.ipv6:
+            return None
+        if not self.cfg.fixed_cidr_v6:
+            raise InvalidParameter("--ipv6 needs --fixed-cidr-v6: the default bridge has no "
+                                   "IPv6 subnet")
+        try:
+            subnet = ipaddress.IPv6Network(self.cfg.fixed_cidr_v6, strict=False)
+        except ValueError:
+            raise InvalidParameter(f"invalid --fixed-cidr-v6 {self.cfg.fixed_cidr_v6}") from None
+        return str(subnet)
+
     def _check_default_gateway(self, subnet: str) -> None:
         gateway = self.cfg.default_gateway
         if gateway and ipaddress.IPv4Address(gateway) not in ipaddress.IPv4Network(subnet):
@@ -135,8 +162,8 @@ class NetworkService:
             return str(ipaddress.IPv4Interface(self.cfg.bip).ip)
         return str(ipaddress.IPv4Network(subnet).network_address + 1)
 
-    def _taken(self) -> list[ipaddress.IPv4Network]:
-        return [ipaddress.IPv4Network(c["Subnet"]) for n in self.networks.values()
+    def _taken(self) -> list[ipam.IPNetwork]:
+        return [ipaddress.ip_network(c["Subnet"]) for n in self.networks.values()
                 for c in n.ipam_config if c.get("Subnet")]
 
     async def _save(self, net: Network) -> None:
@@ -200,8 +227,6 @@ class NetworkService:
             raise Forbidden(f"only one instance of \"{driver_name}\" network is allowed")
         if any(n.name == name for n in self.networks.values()):
             raise Conflict(f"network with name {name} already exists")
-        if body.get("EnableIPv6"):
-            raise InvalidParameter("IPv6 networks are not supported by dockerd-py yet")
         doc = self._document(name, driver_name, body)
         net = Network(doc)
         driver = self.driver_of(net)
@@ -221,17 +246,21 @@ class NetworkService:
         if (ipam_body.get("Driver") or "default") != "default":
             raise driver_not_found(ipam_body["Driver"])
         configs = [ipam.check_config(c, self._taken()) for c in ipam_body.get("Config") or []]
-        if len(configs) > 1:
-            raise InvalidParameter("dockerd-py supports one IPv4 subnet per network")
-        if not configs and self.drivers[driver_name].uses_ipam:
-            subnet = ipam.first_free_subnet(self._taken(), ipam.pools_of(
-                self.cfg.default_address_pools))
-            configs = [{"Subnet": str(subnet), "Gateway": str(subnet.network_address + 1)}]
+        by_version = {v: [c for c in configs if (":" in c["Subnet"]) == (v == 6)] for v in (4, 6)}
+        if any(len(c) > 1 for c in by_version.values()):
+            raise InvalidParameter("dockerd-py supports one subnet of each IP version per network")
+        if self.drivers[driver_name].uses_ipam:
+            wanted = (4, 6) if body.get("EnableIPv6") else (4,)
+            for version in (v for v in wanted if not by_version[v]):
+                subnet = ipam.first_free_subnet(self._taken(), ipam.pools_of(
+                    self.cfg.default_address_pools), version)
+                auto = {"Subnet": str(subnet), "Gateway": str(subnet.network_address + 1)}
+                configs.insert(0 if version == 4 else len(configs), auto)
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
         labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
         net_id = secrets.token_hex(32)
         return {"Name": name, "Id": net_id, "Created": now_rfc3339(), "Scope": "local",
-                "Driver": driver_name, "EnableIPv6": False,
+                "Driver": driver_name, "EnableIPv6": bool(body.get("EnableIPv6")),
                 "IPAM": {"Driver": "default", "Options": ipam_body.get("Options") or {},
                          "Config": configs},
                 "Internal": bool(body.get("Internal")), "Attachable": bool(body.get("Attachable")),

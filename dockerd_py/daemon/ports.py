@@ -14,7 +14,8 @@ from ..config import DaemonConfig
 from ..errors import DockerError, InvalidParameter
 from ..network import conntrack
 from ..network.firewall import Firewall, PortMapping
-from ..network.proxy import ProxyError, TcpProxy, UdpProxy
+from ..network.bridge import ipv6_on_host
+from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket
 from .containers.record import Container
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,21 @@ class Target:
     container_ip: str
     endpoint_id: str
     default_ip: str      # the host address a binding without one uses
+    container_ip6: str = ""
+
+    def address_for(self, host_ip: str) -> str:
+        """An IPv6 host address leads to the container's IPv6 address if it has one
+        (else the proxy relays to its IPv4 address, as docker-proxy does)."""
+        return self.container_ip6 if ":" in host_ip and self.container_ip6 else self.container_ip
 
 
 @dataclass(frozen=True)
 class Binding:
-    """One asked-for publication: container port/proto on host_ip, host ports lo..hi
-    (0..0: any free one)."""
+    """One asked-for publication: container port/proto, the same host port (one
+    of lo..hi; 0..0: any free one) on each of host_ips."""
     container_port: int
     proto: str
-    host_ip: str
+    host_ips: tuple[str, ...]
     lo: int
     hi: int
 
@@ -68,8 +75,18 @@ def _host_range(text: str) -> tuple[int, int]:
     return first, last
 
 
+def _host_ips(asked: str, default_ip: str, dual_stack: bool) -> tuple[str, ...]:
+    """No address asked and the default one: every IPv4 and (on a host with
+    IPv6) every IPv6 address, as dockerd binds 0.0.0.0 and ::."""
+    if asked:
+        return (asked,)
+    if default_ip == "0.0.0.0" and dual_stack:
+        return ("0.0.0.0", "::")
+    return (default_ip,)
+
+
 def bindings_of(host_config: dict[str, Any], exposed: dict[str, Any] | None,
-                default_ip: str) -> list[Binding]:
+                default_ip: str, dual_stack: bool = False) -> list[Binding]:
     """PortBindings, plus every exposed port with -P (PublishAllPorts)."""
     wanted: dict[str, list[dict[str, str]]] = {}
     for key, items in (host_config.get("PortBindings") or {}).items():
@@ -82,7 +99,8 @@ def bindings_of(host_config: dict[str, Any], exposed: dict[str, Any] | None,
         port, proto = parse_port_key(key)
         for item in items:
             lo, hi = _host_range(str((item or {}).get("HostPort") or ""))
-            out.append(Binding(port, proto, (item or {}).get("HostIp") or default_ip, lo, hi))
+            asked = str((item or {}).get("HostIp") or "")
+            out.append(Binding(port, proto, _host_ips(asked, default_ip, dual_stack), lo, hi))
     return out
 
 
@@ -98,6 +116,7 @@ class Ports:
         self.taken: dict[tuple[str, int], set[str]] = {}   # (proto, port) -> host ips
         self.published: dict[str, list[tuple[PortMapping, Any]]] = {}
         self._next = 0
+        self.dual_stack = ipv6_on_host()
 
     def _ephemeral_range(self) -> tuple[int, int]:
         try:
@@ -108,8 +127,10 @@ class Ports:
             return 32768, 60999
 
     def _clashes(self, proto: str, port: int, ip: str) -> bool:
-        ips = self.taken.get((proto, port), set())
-        return bool(ips) and (ip == "0.0.0.0" or "0.0.0.0" in ips or ip in ips)
+        v6 = ":" in ip
+        wildcard = "::" if v6 else "0.0.0.0"
+        ips = {i for i in self.taken.get((proto, port), set()) if (":" in i) == v6}
+        return bool(ips) and (ip == wildcard or wildcard in ips or ip in ips)
 
     async def publish(self, ctr: Container, target: Target | None,
                       restoring: bool = False) -> None:
@@ -125,15 +146,19 @@ class Ports:
         held: list[tuple[PortMapping, Any]] = []
         try:
             if planned is None:
-                for binding in bindings_of(ctr.host_config, exposed, target.default_ip):
-                    held.append(await self._hold(binding, target))
+                for binding in bindings_of(ctr.host_config, exposed, target.default_ip,
+                                           self.dual_stack):
+                    held.extend(await self._hold(binding, target))
             else:
                 for mapping in planned:
                     held.append((mapping, await self._start_proxy(mapping)))
                     self.taken.setdefault((mapping.proto, mapping.host_port),
                                           set()).add(mapping.host_ip)
             if self.cfg.iptables and held:
-                await self.firewall.set_ports(ctr.id, [m for m, _ in held])
+                # NAT within one family; an IPv6 host address of an IPv4-only
+                # container is the proxy's alone
+                await self.firewall.set_ports(ctr.id, [m for m, _ in held if
+                                                       (":" in m.host_ip) == (m.family == 6)])
         except BaseException as exc:
             await self._let_go(held)
             if isinstance(exc, ProxyError):
@@ -144,7 +169,8 @@ class Ports:
         self.published[ctr.id] = held
         settings["Ports"] = self._ports_doc(exposed, [m for m, _ in held])
 
-    async def _hold(self, b: Binding, target: Target) -> tuple[PortMapping, Any]:
+    async def _hold(self, b: Binding, target: Target) -> list[tuple[PortMapping, Any]]:
+        """One host port, the same on every address of the binding."""
         if b.lo:
             candidates = range(b.lo, b.hi + 1)
         else:
@@ -154,22 +180,29 @@ class Ports:
             candidates = [lo + (start + i) % span for i in range(span)]  # type: ignore[assignment]
         last_error: Exception | None = None
         for port in candidates:
-            if self._clashes(b.proto, port, b.host_ip):
-                last_error = ProxyError(f"Bind for {b.host_ip}:{port} failed: port is already "
-                                        "allocated")
-                continue
-            mapping = PortMapping(b.proto, b.host_ip, port, target.container_ip,
-                                  b.container_port, target.bridge)
+            got: list[tuple[PortMapping, Any]] = []
             try:
-                proxy = await self._start_proxy(mapping)
+                for ip in b.host_ips:
+                    got.append(await self._hold_one(b, ip, port, target))
             except ProxyError as exc:
+                await self._let_go(got)
                 last_error = exc
                 continue
-            self.taken.setdefault((b.proto, port), set()).add(b.host_ip)
             if not b.lo:
                 self._next = port + 1
-            return mapping, proxy
+            return got
         raise last_error or ProxyError("no free host port")
+
+    async def _hold_one(self, b: Binding, ip: str, port: int,
+                        target: Target) -> tuple[PortMapping, Any]:
+        if self._clashes(b.proto, port, ip):
+            shown = f"[{ip}]" if ":" in ip else ip
+            raise ProxyError(f"Bind for {shown}:{port} failed: port is already allocated")
+        mapping = PortMapping(b.proto, ip, port, target.address_for(ip), b.container_port,
+                              target.bridge)
+        proxy = await self._start_proxy(mapping)
+        self.taken.setdefault((b.proto, port), set()).add(ip)
+        return mapping, proxy
 
     async def _start_proxy(self, m: PortMapping) -> Any:
         if not self.cfg.userland_proxy or m.proto == "sctp":
@@ -216,9 +249,9 @@ class Ports:
         for key, items in ports.items():
             port, proto = parse_port_key(key)
             for item in items or []:
-                out.append(PortMapping(proto, item.get("HostIp") or "0.0.0.0",
-                                       int(item["HostPort"]), target.container_ip, port,
-                                       target.bridge))
+                host_ip = item.get("HostIp") or "0.0.0.0"
+                out.append(PortMapping(proto, host_ip, int(item["HostPort"]),
+                                       target.address_for(host_ip), port, target.bridge))
         return out
 
     async def close(self) -> None:
@@ -232,9 +265,10 @@ class Ports:
 def _probe(m: PortMapping) -> None:
     """Without the userland proxy: is the host port free at all?"""
     kind = socket.SOCK_DGRAM if m.proto == "udp" else socket.SOCK_STREAM
-    with socket.socket(socket.AF_INET, kind) as sock:
+    with host_socket(kind, m.host_ip) as sock:
         try:
-            sock.bind((m.host_ip or "0.0.0.0", m.host_port))
+            sock.bind((m.host_ip, m.host_port))
         except OSError as exc:
-            raise ProxyError(f"Bind for {m.host_ip}:{m.host_port} failed: "
+            shown = f"[{m.host_ip}]" if ":" in m.host_ip else m.host_ip
+            raise ProxyError(f"Bind for {shown}:{m.host_port} failed: "
                              f"{(exc.strerror or str(exc)).lower()}") from None

@@ -19,6 +19,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from ..errors import DockerError
 
 log = logging.getLogger(__name__)
+IFA_F_NODAD = 0x02
 
 
 class NetworkError(DockerError):
@@ -35,6 +36,9 @@ class Attachment:
     mac: str
     gateway: str | None   # None: no default route through this interface
     mtu: int = 1500
+    address6: str = ""    # on networks with IPv6
+    prefixlen6: int = 0
+    gateway6: str | None = None
 
 
 def _write_sysctl(path: str, value: str) -> None:
@@ -73,9 +77,10 @@ class Links:
             raise
         return links[0]["index"] if links else None
 
-    async def ensure_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int,
+    async def ensure_bridge(self, name: str, gateways: list[tuple[str, int]], mtu: int,
                             route_localnet: bool = False) -> None:
-        """Create the bridge if missing, give it the gateway address, bring it up."""
+        """Create the bridge if missing, give it its gateway addresses (one per IP
+        version: (address, prefixlen)), bring it up."""
         ipr = await self._ip()
         async with self._lock:
             idx = await self.index(name)
@@ -88,10 +93,15 @@ class Links:
                 idx = await self.index(name)
             assert idx is not None
             addrs = await _collect(await ipr.addr("dump", index=idx))
-            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in addrs}
-            if (gateway, prefixlen) not in have:
+            have = {(ipaddress.ip_address(a.get_attr("IFA_ADDRESS")), a["prefixlen"])
+                    for a in addrs}
+            for gateway, prefixlen in gateways:
+                if (ipaddress.ip_address(gateway), prefixlen) in have:
+                    continue
+                extra = {"flags": IFA_F_NODAD} if ":" in gateway else {}
                 try:
-                    await ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+                    await ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen,
+                                   **extra)
                 except NetlinkError as exc:
                     if exc.code != errno.EEXIST:
                         raise NetworkError(f"failed to set {gateway}/{prefixlen} on {name}: "
@@ -150,12 +160,18 @@ class Links:
 
 
 def _address_commands(att: Attachment) -> list[str]:
-    """`ip` commands that give the interface in the namespace its address, and the
-    default route where it carries one."""
-    commands = [f"addr add {att.address}/{att.prefixlen} dev {att.ifname}",
-                f"link set {att.ifname} up", "link set lo up"]
+    """`ip` commands that give the interface in the namespace its addresses, and
+    the default routes where it carries them. IPv6 addresses skip duplicate
+    address detection: the daemon gave them out, and DAD would hold them back
+    for a second or more."""
+    commands = [f"addr add {att.address}/{att.prefixlen} dev {att.ifname}"]
+    if att.address6:
+        commands.append(f"addr add {att.address6}/{att.prefixlen6} dev {att.ifname} nodad")
+    commands += [f"link set {att.ifname} up", "link set lo up"]
     if att.gateway:
         commands.append(f"route add default via {att.gateway} dev {att.ifname}")
+    if att.gateway6:
+        commands.append(f"route add default via {att.gateway6} dev {att.ifname}")
     return commands
 
 
@@ -199,3 +215,26 @@ def enable_bridge_netfilter() -> str:
 
 def enable_ip_forward() -> None:
     _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+
+
+def ipv6_on_host() -> bool:
+    """Whether the host has IPv6 at all (a kernel without it, or disabled)."""
+    try:
+        with open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return False
+
+
+def enable_ipv6_forward() -> bool:
+    """Forwarding for IPv6 networks (as dockerd sets it); True when it was changed."""
+    path = "/proc/sys/net/ipv6/conf/all/forwarding"
+    try:
+        with open(path) as f:
+            if f.read().strip() == "1":
+                return False
+    except OSError:
+        return False
+    _write_sysctl("/proc/sys/net/ipv6/conf/default/forwarding", "1")
+    _write_sysctl(path, "1")
+    return True

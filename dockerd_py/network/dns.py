@@ -11,13 +11,14 @@ import socket
 import struct
 from typing import Callable
 
-from dnslib import QTYPE, RCODE, RR, A, DNSRecord, PTR
+from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord, PTR
 
 log = logging.getLogger(__name__)
 TTL = 600
 FORWARD_TIMEOUT = 2.0
 
-# name -> addresses (None: not ours, forward it); reverse name -> host names
+# name -> addresses of both families (None: not ours, forward it);
+# reverse name -> host names
 Lookup = Callable[[str], list[str] | None]
 ReverseLookup = Callable[[str], list[str] | None]
 
@@ -55,13 +56,15 @@ class Resolver:
         else:
             addresses = self.lookup(name)
             if addresses is not None:
-                if qtype in (QTYPE.A, QTYPE.ANY):
-                    shuffled = list(addresses)
-                    random.shuffle(shuffled)  # round robin among a shared alias's members
-                    for address in shuffled:
-                        reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(address),
+                shuffled = list(addresses)
+                random.shuffle(shuffled)  # round robin among a shared alias's members
+                for address in shuffled:
+                    v6 = ":" in address
+                    if qtype == QTYPE.ANY or qtype == (QTYPE.AAAA if v6 else QTYPE.A):
+                        reply.add_answer(RR(question.qname, QTYPE.AAAA if v6 else QTYPE.A,
+                                            rdata=AAAA(address) if v6 else A(address),
                                             ttl=TTL))
-                return reply.pack()  # AAAA and others: the name exists, no such record
+                return reply.pack()  # other types: the name exists, no such record
         if not self.may_forward or not self.upstreams:
             reply.header.rcode = RCODE.REFUSED if not self.may_forward else RCODE.SERVFAIL
             return reply.pack()

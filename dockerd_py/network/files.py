@@ -19,6 +19,7 @@ class NameSettings:
     domainname: str = ""
     host_network: bool = False
     address: str = ""            # the first endpoint's address, for the hostname line
+    address6: str = ""           # and its IPv6 address, for a second line
     gateway: str = ""            # host-gateway in --add-host resolves to it
     extra_hosts: list[str] = field(default_factory=list)
     dns: list[str] = field(default_factory=list)
@@ -58,11 +59,13 @@ def hosts_file(names: NameSettings) -> str:
         text += f"{addr}\t{name}\n"
     for address, link_names in names.links:
         text += f"{address}\t{link_names}\n"
-    if not names.host_network and names.address:
+    if not names.host_network:
         hostname = names.hostname
         if names.domainname:
             hostname = f"{hostname}.{names.domainname} {hostname}"
-        text += f"{names.address}\t{hostname}\n"
+        for address in (names.address, names.address6):
+            if address:
+                text += f"{address}\t{hostname}\n"
     return text
 
 

@@ -15,6 +15,7 @@ from .ipam import Pool
 class Network:
     doc: dict[str, Any]
     pool: Pool | None = None
+    pool6: Pool | None = None   # only on networks with EnableIPv6
     up: bool = False    # its driver made it real on the host (bridges: at first use)
 
     @property
@@ -41,6 +42,15 @@ class Network:
     def ipam_config(self) -> list[dict[str, Any]]:
         return self.doc["IPAM"].get("Config") or []
 
+    def config_of(self, version: int) -> dict[str, Any] | None:
+        """The IPAM.Config entry of one IP version."""
+        return next((c for c in self.ipam_config
+                     if (":" in c.get("Subnet", "")) == (version == 6)), None)
+
+    @property
+    def ipv6(self) -> bool:
+        return bool(self.doc.get("EnableIPv6"))
+
     @property
     def internal(self) -> bool:
         return bool(self.doc.get("Internal"))
@@ -59,6 +69,9 @@ class Endpoint:
     prefixlen: int
     mac: str
     gateway: str | None   # None: no default route through this interface
+    address6: str = ""    # on networks with IPv6
+    prefixlen6: int = 0
+    gateway6: str | None = None
 
 
 def network_doc(name: str, driver: str, subnet: str | None = None, gateway: str | None = None,

@@ -16,17 +16,28 @@ class ProxyError(Exception):
     """The host port could not be had; the text says why, as docker-proxy does."""
 
 
+def host_socket(kind: int, address: str) -> socket.socket:
+    """A socket of the address's family; an IPv6 one never takes IPv4 too (the
+    IPv4 binding of the same port is a socket of its own)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, kind)
+    if ":" in address:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    return sock
+
+
 def _bound(kind: int, listen: tuple[str, int]) -> socket.socket:
     """A socket on the host port, or docker-proxy's words for why not."""
-    sock = socket.socket(socket.AF_INET, kind)
+    sock = host_socket(kind, listen[0])
     if kind == socket.SOCK_STREAM:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(listen)
     except OSError as exc:
         sock.close()
-        proto = "tcp4" if kind == socket.SOCK_STREAM else "udp4"
-        raise ProxyError(f"Error starting userland proxy: listen {proto} {listen[0]}:"
+        v6 = ":" in listen[0]
+        proto = ("tcp" if kind == socket.SOCK_STREAM else "udp") + ("6" if v6 else "4")
+        host = f"[{listen[0]}]" if v6 else listen[0]
+        raise ProxyError(f"Error starting userland proxy: listen {proto} {host}:"
                          f"{listen[1]}: bind: {(exc.strerror or str(exc)).lower()}") from None
     return sock
 

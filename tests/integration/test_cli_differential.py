@@ -291,3 +291,26 @@ def test_ps_and_images_formats_from_config_json(daemon, tmp_path, state):  # typ
         theirs, ours = daemon.docker(*args, env=env), daemon.docker_py(*args, env=env)
         assert ours.returncode == theirs.returncode == 0
         assert _normal(ours.stdout.decode(), {}) == _normal(theirs.stdout.decode(), {}), args
+
+
+def test_ports_column_and_port_command_as_docker_draws_them(daemon):  # type: ignore[no-untyped-def]
+    """One container with exposed ports, a run published on the same numbers, a
+    loopback binding and [::] bindings: the PORTS column groups and orders them
+    as the Docker CLI does, and `port` lists them in its natural order."""
+    made = daemon.docker("run", "-d", "--name", "diff-ports", "--expose", "7", "--expose", "8",
+                         "--expose", "90", "-p", "28000-28001:28000-28001",
+                         "-p", "127.0.0.1:28005:5/udp", "-p", "28443:443", "busybox",
+                         "sleep", "60")
+    assert made.returncode == 0, made.stderr
+    try:
+        for args in (("ps", "--filter", "name=diff-ports", "--format", "{{.Ports}}"),
+                     ("port", "diff-ports"), ("port", "diff-ports", "443")):
+            theirs, ours = daemon.docker(*args), daemon.docker_py(*args)
+            assert ours.returncode == theirs.returncode == 0, (args, ours.stderr)
+            assert ours.stdout.decode() == theirs.stdout.decode(), args
+        shown = daemon.docker_py("ps", "--filter", "name=diff-ports", "--format",
+                                 "{{.Ports}}").stdout.decode()
+        assert shown.startswith("7-8/tcp, 90/tcp, 0.0.0.0:28000-28001->28000-28001/tcp, ")
+        assert "[::]:28443->443/tcp" in shown
+    finally:
+        daemon.docker("rm", "-f", "diff-ports")

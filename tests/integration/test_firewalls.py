@@ -29,12 +29,17 @@ SCRIPT = textwrap.dedent("""
     backend, saver = sys.argv[1], sys.argv[2]
 
     def dump(fw):
-        if saver == "-":
-            return {t: [" ".join(r) for r in rules] for t, rules in fw.rules().items()}
+        # filter and nat of iptables; filter6 and nat6 of ip6tables
         out = {}
-        for table in ("filter", "nat"):
-            text = subprocess.run([saver, "-t", table], capture_output=True, text=True).stdout
-            out[table] = [l for l in text.splitlines() if l.startswith(("-A", ":"))]
+        for family, suffix in ((4, ""), (6, "6")):
+            if saver == "-":
+                for t, rules in fw.rules(family).items():
+                    out[t + suffix] = [" ".join(r) for r in rules]
+                continue
+            tool = saver.replace("iptables", "ip6tables") if family == 6 else saver
+            for table in ("filter", "nat"):
+                text = subprocess.run([tool, "-t", table], capture_output=True, text=True).stdout
+                out[table + suffix] = [l for l in text.splitlines() if l.startswith(("-A", ":"))]
         return out
 
     async def main():
@@ -51,11 +56,16 @@ SCRIPT = textwrap.dedent("""
         await fw.add_bridge(two)
         await fw.add_bridge(two)  # idempotent
         await fw.add_bridge(BridgeRules("tfwbr2", "10.99.3.0/24", internal=True))
+        await fw.add_bridge(BridgeRules("tfwbr3", "10.99.4.0/24", subnet6="fd99:4::/64"))
         await fw.set_ports("ep1", [PortMapping("tcp", "", 8080, "10.99.1.2", 80, "tfwbr0"),
                                    PortMapping("udp", "127.0.0.1", 5353, "10.99.1.2", 53,
                                                "tfwbr0")])
+        await fw.set_ports("ep3", [PortMapping("tcp", "::", 8443, "fd99:4::2", 443, "tfwbr3"),
+                                   PortMapping("tcp", "0.0.0.0", 8443, "10.99.4.2", 443,
+                                               "tfwbr3")])
         steps["two"] = dump(fw)
         await fw.remove_ports("ep1")
+        await fw.remove_ports("ep3")
         await fw.remove_bridge(one)
         steps["one"] = dump(fw)
         await fw.teardown()
@@ -106,9 +116,19 @@ def test_backend_rules_lifecycle(name):
             "--to-destination 10.99.1.2:53") in two
     assert "-d 10.99.1.2/32 ! -i tfwbr0 -o tfwbr0 -p tcp -m tcp --dport 80 -j ACCEPT" in two
     assert "-s 10.99.1.2/32 -d 10.99.1.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE" in two
+    # IPv6: only the network with an IPv6 subnet, in ip6tables, with its port
+    six = " ".join(steps["two"]["filter6"] + steps["two"]["nat6"])
+    assert "-s fd99:4::/64 ! -o tfwbr3 -j MASQUERADE" in six
+    assert "-A TFW-ISOLATION-1 -i tfwbr3 ! -o tfwbr3 -j TFW-ISOLATION-2" in six
+    assert "! -i tfwbr3 -p tcp -m tcp --dport 8443 -j DNAT --to-destination [fd99:4::2]:443" in six
+    assert "-d fd99:4::2/128 ! -i tfwbr3 -o tfwbr3 -p tcp -m tcp --dport 443 -j ACCEPT" in six
+    assert "tfwbr0" not in six and "10.99." not in six
+    assert "--to-destination 10.99.4.2:443" in two and "fd99" not in two
     one = " ".join(steps["one"]["filter"] + steps["one"]["nat"])
     assert "tfwbr0" not in one and "tfwbr1" in one and "DNAT --to" not in one
+    assert "--to-destination" not in " ".join(steps["one"]["nat6"])
     assert not ours(steps["teardown"]["filter"] + steps["teardown"]["nat"])
+    assert not ours(steps["teardown"]["filter6"] + steps["teardown"]["nat6"])
     if SAVERS[name] is not None:
         setup = steps["setup"]["filter"] + steps["setup"]["nat"]
         # the chains are hooked into the built-in ones exactly once each
@@ -127,6 +147,7 @@ def test_real_backends_write_the_same_rules():
     seen = []
     for name in real:
         two = run_backend(name)["two"]
-        seen.append(sorted(ours(two["filter"] + two["nat"])))
-    assert len(seen[0]) >= 20
+        seen.append([sorted(ours(two["filter"] + two["nat"])),
+                     sorted(ours(two["filter6"] + two["nat6"]))])
+    assert len(seen[0][0]) >= 20 and len(seen[0][1]) >= 10
     assert seen[0] == seen[1]

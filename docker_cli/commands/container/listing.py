@@ -19,15 +19,34 @@ def _ellipsis(text: str, limit: int) -> str:
 
 
 def _ports(ports: list[dict]) -> str:
-    parts = []
-    for p in sorted(ports or [], key=lambda x: (x.get("PrivatePort", 0), x.get("Type", ""))):
-        if p.get("PublicPort"):
-            ip = p.get("IP", "0.0.0.0")
-            host = f"[{ip}]" if ":" in ip else ip
-            parts.append(f"{host}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}")
+    """The PORTS column as the Docker CLI draws it: runs of consecutive ports
+    grouped (exposed ones, and those published on the same port number), then
+    the other published ones, each in (private port, IP, public port) order."""
+    def order(p: dict) -> tuple:
+        return (p.get("PrivatePort", 0), p.get("IP", ""), p.get("PublicPort", 0),
+                p.get("Type", ""))
+    groups: dict[tuple[str, str], list[list[int]]] = {}   # (ip, proto) -> [first, last] runs
+    mappings = []
+    for p in sorted(ports or [], key=order):
+        private, ip, proto = p["PrivatePort"], p.get("IP", ""), p["Type"]
+        if ip and p.get("PublicPort") != private:
+            mappings.append(f"{_join_host(ip, p['PublicPort'])}->{private}/{proto}")
+            continue
+        runs = groups.setdefault((ip, proto), [])
+        if runs and runs[-1][1] + 1 == private:
+            runs[-1][1] = private
         else:
-            parts.append(f"{p['PrivatePort']}/{p['Type']}")
-    return ", ".join(parts)
+            runs.append([private, private])
+    grouped = []
+    for (ip, proto), runs in groups.items():
+        for first, last in runs:
+            span = str(first) if first == last else f"{first}-{last}"
+            grouped.append(f"{_join_host(ip, span)}->{span}/{proto}" if ip else f"{span}/{proto}")
+    return ", ".join(grouped + mappings)
+
+
+def _join_host(ip: str, port: object) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import click
 
 from shared.units import bytes_size, human_size
 
-from ...formatting.table import format_rows, table
+from ...formatting.table import format_rows, natural_key, table
 from ...errors import CLIError
 from .. import client_of
 
@@ -101,15 +101,17 @@ def port(ctx: click.Context, name: str, private: str | None) -> None:
     asked = private
     if private and "/" not in private:
         private += "/tcp"
-    found = False
-    for key in sorted(ports):
+    lines = []
+    for key in ports:
         if private and key != private:
             continue
         for binding in ports[key] or []:
-            found = True
             host = binding.get("HostIp") or "0.0.0.0"
-            addr = f"[{host}]" if ":" in host else host
-            click.echo(f"{addr}:{binding['HostPort']}" if private else
-                       f"{key} -> {addr}:{binding['HostPort']}")
+            addr = f"[{host}]:{binding['HostPort']}" if ":" in host else \
+                f"{host}:{binding['HostPort']}"
+            lines.append(addr if private else f"{key} -> {addr}")
+    found = bool(lines)
+    for line in sorted(lines, key=natural_key):  # the Docker CLI's natural order
+        click.echo(line)
     if private and not found:
         raise CLIError(f"Error: No public port '{asked}' published for {name}", 1)

@@ -4,10 +4,11 @@ the waiters, and hands the exit on (to the restart policy)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal as signal_mod
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from shared.timeutil import now_rfc3339
 
@@ -91,17 +92,22 @@ class ExitMonitor:
         self.notify_exit(ctr, code)
 
     async def release(self, ctr: Container) -> None:
-        """Give back what the run held: runtime state, endpoints, the mount."""
+        """Give back what the run held: runtime state, endpoints, the mount. A step
+        that fails is logged and the rest still run: an exit must be recorded
+        whatever the host did, or waiters (`rm -f`, `wait`) would hang."""
         d = self.deps
         await self.logs.finish(ctr)
         self.health.stop(ctr)
         self.unwatch(ctr)
         runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
-        if runtime is not None:
-            await runtime.delete(ctr.id)
-        await d.networks.detach(ctr)
+        with _logged(ctr, "deleting the runtime state"):
+            if runtime is not None:
+                await runtime.delete(ctr.id)
+        with _logged(ctr, "detaching from its networks"):
+            await d.networks.detach(ctr)
         d.networks.release(ctr)
-        await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+        with _logged(ctr, "unmounting its filesystem"):
+            await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
         for m in ctr.internal.mounts:
             if m["Type"] == "volume":
                 await asyncio.to_thread(d.volumes.unmount, m["Name"], ctr.id)
@@ -158,3 +164,11 @@ def _wake(ctr: Container, conditions: tuple[str, ...], result: tuple[int, str | 
             ctr.waiters.remove(waiter)
             if not waiter.future.done():
                 waiter.future.set_result(result)
+
+
+@contextlib.contextmanager
+def _logged(ctr: Container, what: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception:  # noqa: BLE001 - logged; the release goes on
+        log.exception("container %s: %s failed", ctr.id[:12], what)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC
 from dataclasses import dataclass
 
-from ..bridge import Links
+from ..bridge import Attachment, Links
 from ..firewall import Firewall
 from ..model import Endpoint, Network
 
@@ -59,3 +59,10 @@ class NetworkDriver(ABC):
         """The host-side name of an endpoint's link, with this instance's prefix."""
         prefix = self.ctx.instance_prefix
         return f"{prefix}v{ep.endpoint_id[:14 - len(prefix)]}"
+
+    def attachment(self, ep: Endpoint, mtu: int) -> Attachment:
+        """What the host-side code needs to plug the endpoint in."""
+        return Attachment(host_ifname=self.host_ifname(ep), ifname=ep.ifname,
+                          address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac,
+                          gateway=ep.gateway, mtu=mtu, address6=ep.address6,
+                          prefixlen6=ep.prefixlen6, gateway6=ep.gateway6)

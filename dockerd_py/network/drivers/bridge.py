@@ -2,11 +2,15 @@
 forwarding rules through the firewall seam."""
 from __future__ import annotations
 
+import logging
+
 from ...errors import InvalidParameter
-from ..bridge import Attachment
+from ..bridge import enable_ipv6_forward
 from ..firewall import BridgeRules
 from ..model import Endpoint, Network
 from .base import NetworkDriver
+
+log = logging.getLogger(__name__)
 
 
 class BridgeDriver(NetworkDriver):
@@ -30,7 +34,8 @@ class BridgeDriver(NetworkDriver):
     def _rules(self, net: Network) -> BridgeRules:
         opts = net.options
         return BridgeRules(
-            self.bridge_of(net), net.ipam_config[0]["Subnet"],
+            self.bridge_of(net), str(net.pool.subnet) if net.pool else "",
+            subnet6=str(net.pool6.subnet) if net.pool6 else "",
             masquerade=opts.get("com.docker.network.bridge.enable_ip_masquerade") != "false",
             icc=opts.get("com.docker.network.bridge.enable_icc") != "false",
             internal=net.internal)
@@ -39,10 +44,11 @@ class BridgeDriver(NetworkDriver):
         return int(net.options.get("com.docker.network.driver.mtu", self.ctx.mtu))
 
     async def create_network(self, net: Network) -> None:
-        assert net.pool is not None
-        await self.ctx.links.ensure_bridge(self.bridge_of(net), str(net.pool.gateway),
-                                           net.pool.subnet.prefixlen, self._mtu(net),
+        gateways = [(str(p.gateway), p.subnet.prefixlen) for p in (net.pool, net.pool6) if p]
+        await self.ctx.links.ensure_bridge(self.bridge_of(net), gateways, self._mtu(net),
                                            self.ctx.route_localnet)
+        if net.pool6 is not None and enable_ipv6_forward():
+            log.info("net.ipv6.conf.all.forwarding set to 1 (network %s has IPv6)", net.name)
         if self.ctx.iptables:
             await self.ctx.firewall.add_bridge(self._rules(net))
 
@@ -53,10 +59,7 @@ class BridgeDriver(NetworkDriver):
         await self.ctx.links.delete_link(bridge)
 
     async def join(self, net: Network, ep: Endpoint, pid: int) -> None:
-        att = Attachment(host_ifname=self.host_ifname(ep), ifname=ep.ifname,
-                         address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac,
-                         gateway=ep.gateway, mtu=self._mtu(net))
-        await self.ctx.links.attach(self.bridge_of(net), pid, att)
+        await self.ctx.links.attach(self.bridge_of(net), pid, self.attachment(ep, self._mtu(net)))
 
     async def leave(self, net: Network, ep: Endpoint) -> None:
         await self.ctx.links.delete_link(self.host_ifname(ep))

@@ -4,7 +4,6 @@ parent's LAN; the host itself cannot reach it through the parent."""
 from __future__ import annotations
 
 from ...errors import InvalidParameter
-from ..bridge import Attachment
 from ..model import Endpoint, Network
 from .base import NetworkDriver
 
@@ -34,8 +33,6 @@ class MacvlanDriver(NetworkDriver):
                                    f"{net.options['parent']}")
 
     async def join(self, net: Network, ep: Endpoint, pid: int) -> None:
-        att = Attachment(host_ifname=self.host_ifname(ep), ifname=ep.ifname,
-                         address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac,
-                         gateway=ep.gateway, mtu=int(net.options.get("mtu", self.ctx.mtu)))
+        att = self.attachment(ep, int(net.options.get("mtu", self.ctx.mtu)))
         await self.ctx.links.attach_macvlan(net.options["parent"],
                                             net.options.get("macvlan_mode", "bridge"), pid, att)

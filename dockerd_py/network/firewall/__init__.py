@@ -16,9 +16,10 @@ BACKENDS: dict[str, type[Firewall]] = {
 AUTO = "auto"
 
 
-def new_firewall(name: str, prefix: str, loopback_nat: bool = False) -> Firewall:
+def new_firewall(name: str, prefix: str, loopback_nat: bool = False,
+                 ipv6: bool = True) -> Firewall:
     try:
-        firewall = BACKENDS[name](prefix)
+        firewall = BACKENDS[name](prefix, ipv6)
     except KeyError:
         raise ValueError(f"unknown firewall backend {name!r}; known: "
                          + ", ".join(sorted(BACKENDS))) from None

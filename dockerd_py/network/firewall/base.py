@@ -4,11 +4,20 @@ Every backend keeps this instance's rules in chains named with its prefix, so
 several daemons (or a real Docker) share one host without touching each other.
 The rules are rendered here, from the state (bridges and published ports), the
 same for every backend; a backend only writes them, whole, on each change.
+IPv4 (iptables) and IPv6 (ip6tables) rules are rendered apart, as family 4 and 6.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+
+from ...errors import DockerError
+
+log = logging.getLogger(__name__)
+
+Rendered = dict[str, list[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,10 @@ class BridgeRules:
     masquerade: bool = True
     icc: bool = True
     internal: bool = False   # no traffic in or out of the network's subnet
+    subnet6: str = ""        # a network with IPv6 has rules in ip6tables too
+
+    def subnet_of(self, family: int) -> str:
+        return self.subnet6 if family == 6 else self.subnet
 
 
 @dataclass(frozen=True)
@@ -30,20 +43,50 @@ class PortMapping:
     container_port: int
     bridge: str
 
+    @property
+    def family(self) -> int:
+        return 6 if ":" in self.container_ip else 4
+
+
+def _host(address: str, family: int) -> str:
+    return f"{address}/{32 if family == 4 else 128}"
+
 
 class Firewall(ABC):
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, ipv6: bool = True) -> None:
         self.prefix = prefix  # e.g. DPY
         # --userland-proxy=false: loopback traffic is NATed too (route_localnet)
         self.loopback_nat = False
+        self.ipv6 = ipv6      # --ip6tables: write IPv6 rules too
         self.bridges: dict[str, BridgeRules] = {}
         self.ports: dict[str, list[PortMapping]] = {}  # by endpoint
+        self._written6: Rendered | None = None  # None: not known to be in place
+        self._lock = asyncio.Lock()  # one change at a time, as the xtables lock wants
 
-    @property
-    def chains(self) -> dict[str, list[tuple[str, str | None, list[str]]]]:
+    def families(self) -> list[int]:
+        return [4, 6] if self.ipv6 else [4]
+
+    def due(self) -> dict[int, Rendered]:
+        """What each family's tables must be given now: IPv4 always (a jump
+        someone removed is put back), IPv6 only when it changed: most hosts use
+        IPv6 networks seldom, and each write costs a save and a restore."""
+        out = {4: self.render(4)}
+        if self.ipv6:
+            six = self.render(6)
+            if six != self._written6:
+                out[6] = six
+        return out
+
+    def written(self, family: int, rendered: Rendered | None) -> None:
+        """A backend wrote (or, with None, tore down) a family's rules."""
+        if family == 6:
+            self._written6 = rendered
+
+    def chains(self, family: int = 4) -> dict[str, list[tuple[str, str | None, list[str]]]]:
         """table -> [(our chain, built-in chain it hangs off or None, jump match)]."""
         p = self.prefix
-        output = [] if self.loopback_nat else ["!", "-d", "127.0.0.0/8"]
+        loopback = "127.0.0.0/8" if family == 4 else "::1/128"
+        output = [] if self.loopback_nat else ["!", "-d", loopback]
         return {
             "filter": [(f"{p}-FORWARD", "FORWARD", []), (f"{p}-ISOLATION-1", None, []),
                        (f"{p}-ISOLATION-2", None, [])],
@@ -52,7 +95,7 @@ class Firewall(ABC):
                     (f"{p}-DNAT", "OUTPUT", [*output, "-m", "addrtype", "--dst-type", "LOCAL"])],
         }
 
-    def bridge_rules(self, rules: BridgeRules) -> dict[str, list[list[str]]]:
+    def bridge_rules(self, rules: BridgeRules, family: int = 4) -> Rendered:
         """The rules of one bridge network, per table, as iptables arguments."""
         p = self.prefix
         br = rules.bridge
@@ -64,57 +107,61 @@ class Firewall(ABC):
                      "ACCEPT" if rules.icc else "DROP"])
         nat = []
         if rules.masquerade and not rules.internal:
-            nat.append(["-A", f"{p}-POSTROUTING", "-s", rules.subnet, "!", "-o", br,
+            nat.append(["-A", f"{p}-POSTROUTING", "-s", rules.subnet_of(family), "!", "-o", br,
                         "-j", "MASQUERADE"])
         if self.loopback_nat:  # 127.0.0.1 as a source means nothing to the container
             nat.append(["-A", f"{p}-POSTROUTING", "-o", br, "-m", "addrtype", "--src-type",
                         "LOCAL", "-j", "MASQUERADE"])
         return {"filter": filt, "nat": nat}
 
-    def isolation_rules(self, rules: BridgeRules) -> list[list[str]]:
+    def isolation_rules(self, rules: BridgeRules, family: int = 4) -> list[list[str]]:
         """Docker's two-stage isolation: what leaves one of our bridges for
         another of our bridges is dropped; an internal network's traffic never
         leaves its subnet."""
-        p, br = self.prefix, rules.bridge
+        p, br, subnet = self.prefix, rules.bridge, rules.subnet_of(family)
         if rules.internal:
-            return [["-A", f"{p}-ISOLATION-1", "!", "-s", rules.subnet, "-o", br, "-j", "DROP"],
-                    ["-A", f"{p}-ISOLATION-1", "!", "-d", rules.subnet, "-i", br, "-j", "DROP"],
+            return [["-A", f"{p}-ISOLATION-1", "!", "-s", subnet, "-o", br, "-j", "DROP"],
+                    ["-A", f"{p}-ISOLATION-1", "!", "-d", subnet, "-i", br, "-j", "DROP"],
                     ["-A", f"{p}-ISOLATION-2", "-o", br, "-j", "DROP"]]
         return [["-A", f"{p}-ISOLATION-1", "-i", br, "!", "-o", br, "-j", f"{p}-ISOLATION-2"],
                 ["-A", f"{p}-ISOLATION-2", "-o", br, "-j", "DROP"]]
 
-    def port_rules(self, m: PortMapping) -> dict[str, list[list[str]]]:
+    def port_rules(self, m: PortMapping) -> Rendered:
         """DNAT to the container, the forwarding it needs, and masquerading for
         hairpin traffic (a container reaching itself through the host's port)."""
-        p = self.prefix
+        p, family = self.prefix, m.family
         proto = ["-p", m.proto]
-        dest = ["-d", f"{m.host_ip}/32"] if m.host_ip not in ("", "0.0.0.0") else []
+        dest = ["-d", _host(m.host_ip, family)] if m.host_ip not in ("", "0.0.0.0", "::") else []
+        target = f"[{m.container_ip}]" if family == 6 else m.container_ip
         return {
-            "filter": [["-A", f"{p}-FORWARD", "-d", f"{m.container_ip}/32", "!", "-i", m.bridge,
-                        "-o", m.bridge, *proto, "-m", m.proto, "--dport",
+            "filter": [["-A", f"{p}-FORWARD", "-d", _host(m.container_ip, family), "!", "-i",
+                        m.bridge, "-o", m.bridge, *proto, "-m", m.proto, "--dport",
                         str(m.container_port), "-j", "ACCEPT"]],
             "nat": [["-A", f"{p}-DNAT", *dest, "!", "-i", m.bridge, *proto, "-m", m.proto,
                      "--dport", str(m.host_port), "-j", "DNAT", "--to-destination",
-                     f"{m.container_ip}:{m.container_port}"],
-                    ["-A", f"{p}-POSTROUTING", "-s", f"{m.container_ip}/32",
-                     "-d", f"{m.container_ip}/32", *proto, "-m", m.proto, "--dport",
+                     f"{target}:{m.container_port}"],
+                    ["-A", f"{p}-POSTROUTING", "-s", _host(m.container_ip, family),
+                     "-d", _host(m.container_ip, family), *proto, "-m", m.proto, "--dport",
                      str(m.container_port), "-j", "MASQUERADE"]],
         }
 
-    def render(self) -> dict[str, list[list[str]]]:
-        """Every rule of this instance, per table, in order."""
+    def render(self, family: int = 4) -> Rendered:
+        """Every rule of this instance for one family, per table, in order."""
         p = self.prefix
-        out: dict[str, list[list[str]]] = {"filter": [], "nat": []}
-        if self.bridges:
+        out: Rendered = {"filter": [], "nat": []}
+        bridges = [b for b in self.bridges.values() if b.subnet_of(family)]
+        if bridges:
             out["filter"].append(["-A", f"{p}-FORWARD", "-j", f"{p}-ISOLATION-1"])
-        for rules in self.bridges.values():
-            out["filter"].extend(self.isolation_rules(rules))
+        for rules in bridges:
+            out["filter"].extend(self.isolation_rules(rules, family))
         for mappings in self.ports.values():
             for mapping in mappings:
+                if mapping.family != family:
+                    continue
                 for table, items in self.port_rules(mapping).items():
                     out[table].extend(items)
-        for rules in self.bridges.values():
-            for table, items in self.bridge_rules(rules).items():
+        for rules in bridges:
+            for table, items in self.bridge_rules(rules, family).items():
                 out[table].extend(items)
         return out
 
@@ -143,10 +190,39 @@ class Firewall(ABC):
         """Create this instance's chains and hook them into the built-in ones."""
         await self.apply()
 
-    @abstractmethod
     async def apply(self) -> None:
-        """Write render() into our chains, whole, and hook any missing jump."""
+        """Write each family's rules that are due into our chains, whole. A host
+        whose ip6tables fails keeps its IPv4 rules, and says so."""
+        async with self._lock:
+            for family, rendered in self.due().items():
+                try:
+                    await self.write(family, rendered)
+                except DockerError as exc:
+                    if family == 4:
+                        raise
+                    log.warning("no IPv6 rules, so IPv6 networks get no NAT or isolation: %s",
+                                exc.message)
+                    self.ipv6 = False
+                    continue
+                self.written(family, rendered)
 
-    @abstractmethod
     async def teardown(self) -> None:
         """Remove every chain and jump of this instance."""
+        async with self._lock:
+            self.bridges.clear()
+            self.ports.clear()
+            for family in self.families():
+                try:
+                    await self.remove(family)
+                except DockerError:
+                    if family == 4:
+                        raise
+                self.written(family, None)
+
+    @abstractmethod
+    async def write(self, family: int, rendered: Rendered) -> None:
+        """Write one family's rules into our chains, whole, and hook any missing jump."""
+
+    @abstractmethod
+    async def remove(self, family: int) -> None:
+        """Remove one family's chains of this instance and every jump to them."""

@@ -3,12 +3,11 @@ iptables the host runs (nf_tables on Debian 12, or legacy)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from ...errors import DockerError
-from .base import Firewall
+from .base import Firewall, Rendered
 
-log = logging.getLogger(__name__)
+Chains = dict[str, list[tuple[str, str | None, list[str]]]]
 
 
 class FirewallError(DockerError):
@@ -28,60 +27,72 @@ async def _run(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-class IptablesRestore(Firewall):
-    def __init__(self, prefix: str) -> None:
-        super().__init__(prefix)
-        self._lock = asyncio.Lock()  # one change at a time, as the xtables lock wants
+TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tables-restore")}
+
+
+class RestoreTool:
+    """One family's rules written through an iptables-save/-restore pair."""
+
+    def __init__(self, save: str, restore: str) -> None:
+        self.save_cmd, self.restore_cmd = save, restore
 
     async def _save(self, table: str) -> list[str]:
-        code, out, err = await _run("iptables-save", "-t", table)
+        code, out, err = await _run(self.save_cmd, "-t", table)
         if code != 0:
-            raise FirewallError(f"iptables-save: {err.strip()}")
+            raise FirewallError(f"{self.save_cmd}: {err.strip()}")
         return out.splitlines()
 
     async def _restore(self, script: str) -> None:
-        code, _, err = await _run("iptables-restore", "--noflush", "-w", stdin=script.encode())
+        code, _, err = await _run(self.restore_cmd, "--noflush", "-w", stdin=script.encode())
         if code != 0:
-            raise FirewallError(f"iptables-restore: {err.strip()}")
+            raise FirewallError(f"{self.restore_cmd}: {err.strip()}")
 
-    async def apply(self) -> None:
+    async def write(self, chains: Chains, rendered: Rendered) -> None:
         """Rewrite our chains in full (declaring a chain with --noflush empties it)
         and add any jump that is missing. One restore per table is atomic."""
-        async with self._lock:
-            rendered = self.render()
-            for table, hooks in self.chains.items():
-                existing = await self._save(table)
-                lines = [f"*{table}"]
-                for chain in dict.fromkeys(c for c, _, _ in hooks):
-                    lines.append(f":{chain} - [0:0]")
-                lines += [_join(rule) for rule in rendered[table]]
-                for chain, builtin, match in hooks:
-                    if builtin is None:
-                        continue
-                    jump = " ".join(["-A", builtin, *match, "-j", chain])
-                    if jump not in existing:
-                        lines.append(_join(["-I", builtin, "1", *match, "-j", chain]))
-                lines.append("COMMIT")
+        for table, hooks in chains.items():
+            existing = await self._save(table)
+            lines = [f"*{table}"]
+            for chain in dict.fromkeys(c for c, _, _ in hooks):
+                lines.append(f":{chain} - [0:0]")
+            lines += [_join(rule) for rule in rendered[table]]
+            for chain, builtin, match in hooks:
+                if builtin is None:
+                    continue
+                jump = " ".join(["-A", builtin, *match, "-j", chain])
+                if jump not in existing:
+                    lines.append(_join(["-I", builtin, "1", *match, "-j", chain]))
+            lines.append("COMMIT")
+            await self._restore("\n".join(lines) + "\n")
+
+    async def remove(self, chains: Chains) -> None:
+        """Delete every jump to our chains (whatever its match was) and the chains."""
+        for table, hooks in chains.items():
+            existing = await self._save(table)
+            lines = [f"*{table}"]
+            ours_all = {c for c, _, _ in hooks}
+            builtins = {b for _, b, _ in hooks if b is not None}
+            for line in existing:
+                words = line.split()
+                if len(words) > 3 and words[0] == "-A" and words[1] in builtins \
+                        and words[-2] == "-j" and words[-1] in ours_all:
+                    lines.append("-D " + line[3:])
+            ours = [c for c in dict.fromkeys(c for c, _, _ in hooks)
+                    if any(line.startswith(f":{c} ") for line in existing)]
+            lines += [f"-F {chain}" for chain in ours]
+            lines += [f"-X {chain}" for chain in ours]
+            lines.append("COMMIT")
+            if len(lines) > 2:
                 await self._restore("\n".join(lines) + "\n")
 
-    async def teardown(self) -> None:
-        async with self._lock:
-            self.bridges.clear()
-            self.ports.clear()
-            for table, hooks in self.chains.items():
-                existing = await self._save(table)
-                lines = [f"*{table}"]
-                ours_all = {c for c, _, _ in hooks}
-                builtins = {b for _, b, _ in hooks if b is not None}
-                for line in existing:  # every jump to our chains, whatever its match was
-                    words = line.split()
-                    if len(words) > 3 and words[0] == "-A" and words[1] in builtins \
-                            and words[-2] == "-j" and words[-1] in ours_all:
-                        lines.append("-D " + line[3:])
-                ours = [c for c in dict.fromkeys(c for c, _, _ in hooks)
-                        if any(line.startswith(f":{c} ") for line in existing)]
-                lines += [f"-F {chain}" for chain in ours]
-                lines += [f"-X {chain}" for chain in ours]
-                lines.append("COMMIT")
-                if len(lines) > 2:
-                    await self._restore("\n".join(lines) + "\n")
+
+class IptablesRestore(Firewall):
+    def __init__(self, prefix: str, ipv6: bool = True) -> None:
+        super().__init__(prefix, ipv6)
+        self.tools = {family: RestoreTool(*TOOLS[family]) for family in (4, 6)}
+
+    async def write(self, family: int, rendered: Rendered) -> None:
+        await self.tools[family].write(self.chains(family), rendered)
+
+    async def remove(self, family: int) -> None:
+        await self.tools[family].remove(self.chains(family))

@@ -3,7 +3,11 @@
 chosen only where `iptables --version` says legacy (or by --firewall-backend).
 
 libiptc is not thread-safe and every change must hold the xtables lock, so all
-work runs on one thread of its own, in order."""
+work runs on one thread of its own, in order.
+
+IPv6 rules go through ip6tables-legacy-restore instead: libxtables registers an
+extension (MASQUERADE, DNAT, ...) for the family it was first loaded for, so
+one process cannot build both IPv4 and IPv6 rules with it."""
 from __future__ import annotations
 
 import asyncio
@@ -12,14 +16,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ...errors import DockerError
-from .base import Firewall
+from .base import Firewall, Rendered
+from .iptables_restore import FirewallError, RestoreTool
 
 XTABLES_LOCK = "/run/xtables.lock"
-
-
-class FirewallError(DockerError):
-    pass
 
 
 def _rule(iptc: Any, args: list[str]) -> Any:
@@ -59,21 +59,25 @@ def _rule(iptc: Any, args: list[str]) -> Any:
 
 
 class PythonIptables(Firewall):
-    def __init__(self, prefix: str) -> None:
-        super().__init__(prefix)
+    def __init__(self, prefix: str, ipv6: bool = True) -> None:
+        super().__init__(prefix, ipv6)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="firewall")
+        self.ipv6_tool = RestoreTool("ip6tables-legacy-save", "ip6tables-legacy-restore")
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def apply(self) -> None:
-        rendered = self.render()
-        await self._call(self._apply, rendered)
+    async def write(self, family: int, rendered: Rendered) -> None:
+        if family == 6:
+            await self.ipv6_tool.write(self.chains(6), rendered)
+        else:
+            await self._call(self._apply, rendered)
 
-    async def teardown(self) -> None:
-        self.bridges.clear()
-        self.ports.clear()
-        await self._call(self._teardown)
+    async def remove(self, family: int) -> None:
+        if family == 6:
+            await self.ipv6_tool.remove(self.chains(6))
+        else:
+            await self._call(self._teardown)
 
     # -- on the firewall thread ----------------------------------------------------
     def _locked(self, work: Any) -> None:
@@ -89,7 +93,7 @@ class PythonIptables(Firewall):
         import iptc  # loads libiptc: only on hosts that use this backend
 
         def work() -> None:
-            for table_name, hooks in self.chains.items():
+            for table_name, hooks in self.chains(4).items():
                 table = iptc.Table(table_name)
                 table.autocommit = False
                 ours = {}
@@ -102,23 +106,18 @@ class PythonIptables(Firewall):
                 for args in rendered[table_name]:
                     ours[args[1]].append_rule(_rule(iptc, args[2:]))
                 for name, builtin, match in hooks:
-                    if builtin is not None and not self._has_jump(iptc, table, builtin, name,
-                                                                  match):
-                        iptc.Chain(table, builtin).insert_rule(_rule(iptc, [*match, "-j", name]))
+                    jump = _rule(iptc, [*match, "-j", name])
+                    if builtin is not None and jump not in iptc.Chain(table, builtin).rules:
+                        iptc.Chain(table, builtin).insert_rule(jump)
                 table.commit()
                 table.refresh()
         self._locked(work)
-
-    def _has_jump(self, iptc: Any, table: Any, builtin: str, target: str,
-                  match: list[str]) -> bool:
-        wanted = _rule(iptc, [*match, "-j", target])
-        return any(r == wanted for r in iptc.Chain(table, builtin).rules)
 
     def _teardown(self) -> None:
         import iptc
 
         def work() -> None:
-            for table_name, hooks in self.chains.items():
+            for table_name, hooks in self.chains(4).items():
                 table = iptc.Table(table_name)
                 table.autocommit = False
                 ours_all = {c for c, _, _ in hooks}

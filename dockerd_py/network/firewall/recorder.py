@@ -6,16 +6,15 @@ from .base import Firewall
 
 
 class Recorder(Firewall):
-    def __init__(self, prefix: str) -> None:
-        super().__init__(prefix)
+    def __init__(self, prefix: str, ipv6: bool = True) -> None:
+        super().__init__(prefix, ipv6)
         self.applied = 0
 
-    async def apply(self) -> None:
+    async def write(self, family: int, rendered: dict[str, list[list[str]]]) -> None:
         self.applied += 1
 
-    async def teardown(self) -> None:
-        self.bridges.clear()
-        self.ports.clear()
+    async def remove(self, family: int) -> None:
+        pass
 
-    def rules(self) -> dict[str, list[list[str]]]:
-        return self.render()
+    def rules(self, family: int = 4) -> dict[str, list[list[str]]]:
+        return self.render(family)
