@@ -14,7 +14,7 @@ from ..config import DaemonConfig
 from ..errors import DockerError, InvalidParameter
 from ..network import conntrack
 from ..network.firewall import Firewall, PortMapping
-from ..network.bridge import ipv6_on_host
+from ..network.bridge import ipv6_on_host, set_route_localnet
 from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket
 from .containers.record import Container
 
@@ -255,11 +255,22 @@ class Ports:
         return out
 
     async def close(self) -> None:
-        """Daemon shutdown: the proxies stop (rules stay, for live restore)."""
+        """Daemon shutdown: the proxies stop (rules stay, for live restore). What
+        they answered on the host's loopback is handed to the kernel until the
+        next start takes it back, so published ports keep answering 127.0.0.1
+        while the daemon is down (as --userland-proxy=false answers it)."""
+        bridges = set()
         for held in self.published.values():
-            for _, proxy in held:
+            for mapping, proxy in held:
                 if proxy is not None:
                     await proxy.stop()
+                    bridges.add(mapping.bridge)
+        if bridges and self.cfg.iptables and not self.firewall.loopback_nat:
+            for bridge in bridges:
+                set_route_localnet(bridge, True)
+            self.firewall.loopback_nat = True
+            await self.firewall.apply()
+            log.info("published ports answer 127.0.0.1 through NAT until the next start")
 
 
 def _probe(m: PortMapping) -> None:

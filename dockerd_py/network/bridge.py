@@ -110,8 +110,7 @@ class Links:
         # A container with CAP_NET_RAW must not steer the host with router
         # advertisements (CVE-2020-13401).
         _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/accept_ra", "0")
-        if route_localnet:  # DNAT of 127.0.0.1 to a container (no userland proxy)
-            _write_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+        set_route_localnet(name, route_localnet)
 
     async def delete_link(self, ifname: str) -> None:
         ipr = await self._ip()
@@ -215,6 +214,12 @@ def enable_bridge_netfilter() -> str:
 
 def enable_ip_forward() -> None:
     _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+
+
+def set_route_localnet(bridge: str, on: bool) -> None:
+    """Whether 127.0.0.1 may be DNATed to containers on the bridge (no userland
+    proxy answers it); a start in proxy mode takes it back."""
+    _write_sysctl(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet", "1" if on else "0")
 
 
 def ipv6_on_host() -> bool:

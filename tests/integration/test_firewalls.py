@@ -64,6 +64,12 @@ SCRIPT = textwrap.dedent("""
                                    PortMapping("tcp", "0.0.0.0", 8443, "10.99.4.2", 443,
                                                "tfwbr3")])
         steps["two"] = dump(fw)
+        fw.loopback_nat = True      # what a daemon stopping with its proxies does
+        await fw.apply()
+        steps["loopback"] = dump(fw)
+        fw.loopback_nat = False     # and the next start
+        await fw.apply()
+        steps["proxy"] = dump(fw)
         await fw.remove_ports("ep1")
         await fw.remove_ports("ep3")
         await fw.remove_bridge(one)
@@ -124,6 +130,17 @@ def test_backend_rules_lifecycle(name):
     assert "-d fd99:4::2/128 ! -i tfwbr3 -o tfwbr3 -p tcp -m tcp --dport 443 -j ACCEPT" in six
     assert "tfwbr0" not in six and "10.99." not in six
     assert "--to-destination 10.99.4.2:443" in two and "fd99" not in two
+    # switching loopback NAT on and off swaps the OUTPUT hook, never doubles it
+    if SAVERS[name] is not None:
+        hooks = lambda step: [l for l in steps[step]["nat"]  # noqa: E731
+                              if l.startswith("-A OUTPUT") and "TFW-DNAT" in l]
+        assert hooks("two") == hooks("proxy") == [
+            "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j TFW-DNAT"]
+        assert hooks("loopback") == ["-A OUTPUT -m addrtype --dst-type LOCAL -j TFW-DNAT"]
+        assert steps["loopback"]["nat6"] == steps["two"]["nat6"]   # ::1 is never NATed
+    loop = " ".join(steps["loopback"]["nat"])
+    assert "-A TFW-POSTROUTING -o tfwbr0 -m addrtype --src-type LOCAL -j MASQUERADE" in loop
+    assert "--src-type LOCAL" not in " ".join(steps["proxy"]["nat"])
     one = " ".join(steps["one"]["filter"] + steps["one"]["nat"])
     assert "tfwbr0" not in one and "tfwbr1" in one and "DNAT --to" not in one
     assert "--to-destination" not in " ".join(steps["one"]["nat6"])

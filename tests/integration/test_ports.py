@@ -267,3 +267,32 @@ def test_default_gateway_option(workdir, rootfs_tar):
                         extra_args=["--default-gateway", gateway]) as d:
         out = d.client().containers.run("busybox", ["ip", "route"], remove=True).decode()
         assert f"default via {gateway} dev eth0" in out
+
+
+def test_loopback_ports_answer_while_the_daemon_is_down(fresh_daemon):
+    """The userland proxy stops with the daemon; the containers (live restore) and
+    their ports on 127.0.0.1 go on answering through NAT until the next start,
+    which takes loopback back for the proxy."""
+    d = fresh_daemon
+    client = d.client()
+    c = client.containers.run("busybox", HTTPD, detach=True,
+                              ports={"80/tcp": ("127.0.0.1", None)})
+    port = host_port(c)
+    client.close()
+    assert b"root:x:0:0" in http_get("127.0.0.1", port)
+    d.stop()
+    assert b"root:x:0:0" in http_get("127.0.0.1", port)      # nobody but the kernel now
+    d.start()
+    with socket.socket() as s:                                # the proxy holds it again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError):
+            s.bind(("127.0.0.1", port))
+    assert b"root:x:0:0" in http_get("127.0.0.1", port)
+    with open(f"/proc/sys/net/ipv4/conf/{d.bridge}/route_localnet") as f:
+        assert f.read().strip() == "0"
+    nat = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
+    hooks = [line for line in nat.splitlines()
+             if line.startswith("-A OUTPUT") and f"{d.prefix.upper()}-DNAT" in line]
+    assert hooks == [f"-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL "
+                     f"-j {d.prefix.upper()}-DNAT"]
+    d.client().containers.get(c.id).remove(force=True)

@@ -85,8 +85,9 @@ class Firewall(ABC):
     def chains(self, family: int = 4) -> dict[str, list[tuple[str, str | None, list[str]]]]:
         """table -> [(our chain, built-in chain it hangs off or None, jump match)]."""
         p = self.prefix
-        loopback = "127.0.0.0/8" if family == 4 else "::1/128"
-        output = [] if self.loopback_nat else ["!", "-d", loopback]
+        # ::1 is never NATed (route_localnet is IPv4's alone), 127/8 only in loopback NAT
+        output = (["!", "-d", "::1/128"] if family == 6 else
+                  [] if self.loopback_nat else ["!", "-d", "127.0.0.0/8"])
         return {
             "filter": [(f"{p}-FORWARD", "FORWARD", []), (f"{p}-ISOLATION-1", None, []),
                        (f"{p}-ISOLATION-2", None, [])],
@@ -109,7 +110,7 @@ class Firewall(ABC):
         if rules.masquerade and not rules.internal:
             nat.append(["-A", f"{p}-POSTROUTING", "-s", rules.subnet_of(family), "!", "-o", br,
                         "-j", "MASQUERADE"])
-        if self.loopback_nat:  # 127.0.0.1 as a source means nothing to the container
+        if self.loopback_nat and family == 4:  # 127.0.0.1 means nothing to the container
             nat.append(["-A", f"{p}-POSTROUTING", "-o", br, "-m", "addrtype", "--src-type",
                         "LOCAL", "-j", "MASQUERADE"])
         return {"filter": filt, "nat": nat}

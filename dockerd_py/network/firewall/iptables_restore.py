@@ -56,6 +56,13 @@ class RestoreTool:
             for chain in dict.fromkeys(c for c, _, _ in hooks):
                 lines.append(f":{chain} - [0:0]")
             lines += [_join(rule) for rule in rendered[table]]
+            wanted = {" ".join(["-A", b, *m, "-j", c]) for c, b, m in hooks if b is not None}
+            for line in existing:  # a jump of another mode (loopback NAT or not) goes
+                words = line.split()
+                if len(words) > 3 and words[0] == "-A" and words[-2] == "-j" \
+                        and words[-1] in {c for c, b, _ in hooks if b == words[1]} \
+                        and line not in wanted:
+                    lines.append("-D " + line[3:])
             for chain, builtin, match in hooks:
                 if builtin is None:
                     continue

@@ -105,9 +105,16 @@ class PythonIptables(Firewall):
                     ours[name] = chain
                 for args in rendered[table_name]:
                     ours[args[1]].append_rule(_rule(iptc, args[2:]))
-                for name, builtin, match in hooks:
-                    jump = _rule(iptc, [*match, "-j", name])
-                    if builtin is not None and jump not in iptc.Chain(table, builtin).rules:
+                wanted = [(b, _rule(iptc, [*m, "-j", c])) for c, b, m in hooks if b is not None]
+                for builtin in {b for b, _ in wanted}:  # a jump of another mode goes
+                    chain = iptc.Chain(table, builtin)
+                    mine = [j for b, j in wanted if b == builtin]
+                    for rule in list(chain.rules):
+                        if rule.target is not None and rule.target.name in ours \
+                                and rule not in mine:
+                            chain.delete_rule(rule)
+                for builtin, jump in wanted:
+                    if jump not in iptc.Chain(table, builtin).rules:
                         iptc.Chain(table, builtin).insert_rule(jump)
                 table.commit()
                 table.refresh()
