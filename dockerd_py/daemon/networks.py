@@ -3,11 +3,12 @@ their documents as Docker shows them. What a network does to the host is its
 driver's (network/drivers/); what containers do on networks is endpoints.py's."""
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import re
 import secrets
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from shared.filters import Filters
 from shared.timeutil import now_rfc3339
@@ -46,6 +47,7 @@ class NetworkService:
                                                  cfg.instance_prefix,
                                                  route_localnet=not cfg.userland_proxy))
         self.networks: dict[str, Network] = {}
+        self.leaving: set[asyncio.Future] = set()  # links of exited containers, going
 
     def driver_of(self, net: Network) -> NetworkDriver:
         driver = self.drivers.get(net.driver)
@@ -176,7 +178,20 @@ class NetworkService:
         await self.db.run(lambda c: c.execute("DELETE FROM networks WHERE id=?", (net.id,)))
         self.networks.pop(net.id, None)
 
+    def leave_later(self, leaving: Awaitable[None]) -> None:
+        """Remove an exited container's link in the background (see settle)."""
+        task = asyncio.ensure_future(leaving)
+        self.leaving.add(task)
+        task.add_done_callback(self.leaving.discard)
+
+    async def settle(self) -> None:
+        """Wait until the links of exited containers are gone (before a network
+        goes, and at shutdown)."""
+        if self.leaving:
+            await asyncio.gather(*list(self.leaving), return_exceptions=True)
+
     async def close(self) -> None:
+        await self.settle()
         await self.links.close()
 
     # -- lookup ------------------------------------------------------------------
@@ -275,6 +290,7 @@ class NetworkService:
             raise Forbidden(f"error while removing network: network {net.name} id {net.id} has "
                             "active endpoints")
         # (also when not up in this run: a bridge made before a restart stays otherwise)
+        await self.settle()
         await self.driver_of(net).delete_network(net)
         await self._delete_doc(net)
         self.events.publish("network", "destroy", net.id, {"name": net.name,

@@ -102,8 +102,8 @@ class Lifecycle:
             if spawned is not None:
                 await runtime.delete(ctr.id)
                 await self.logs.finish(ctr)
-            d.networks.release(ctr)
             await d.networks.detach(ctr)
+            d.networks.release(ctr)
             self.attacher.fail_waiting(ctr)
             if rootfs:
                 await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)

@@ -96,6 +96,7 @@ class ExitMonitor:
         that fails is logged and the rest still run: an exit must be recorded
         whatever the host did, or waiters (`rm -f`, `wait`) would hang."""
         d = self.deps
+        d.networks.dns.stop(ctr)  # its sockets hold the namespace: let the kernel reclaim it now
         await self.logs.finish(ctr)
         self.health.stop(ctr)
         self.unwatch(ctr)
@@ -104,7 +105,7 @@ class ExitMonitor:
             if runtime is not None:
                 await runtime.delete(ctr.id)
         with _logged(ctr, "detaching from its networks"):
-            await d.networks.detach(ctr)
+            await d.networks.detach(ctr, exited=True)
         d.networks.release(ctr)
         with _logged(ctr, "unmounting its filesystem"):
             await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
