@@ -2,68 +2,54 @@
 hijacked streams of attach and exec. No SDK: the CLI talks to the API only."""
 from __future__ import annotations
 
-import http.client
+import io
 import json
 import os
 import socket
-import ssl
 import urllib.parse
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from shared import jsonstream
 from shared.api import API_VERSION, DEFAULT_HOST
 
+from . import http
 from .errors import APIError, ConnectionFailed
 
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None = None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if self.timeout is not None:
-            sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
+if TYPE_CHECKING:
+    import ssl
 
 
 class Response:
-    def __init__(self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection) -> None:
+    """What a request answered: status, headers, and the body as it comes."""
+
+    def __init__(self, raw: http.Response) -> None:
         self.raw = raw
-        self.conn = conn
         self.status = raw.status
         self.headers = raw.headers
 
     def json(self) -> Any:
         data = self.raw.read()
-        self.conn.close()
         return json.loads(data) if data.strip() else None
 
     def read(self) -> bytes:
-        data = self.raw.read()
-        self.conn.close()
-        return data
+        return self.raw.read()
 
     def iter_chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         try:
-            while True:
-                chunk = self.raw.read1(size) if hasattr(self.raw, "read1") else self.raw.read(size)
-                if not chunk:
-                    return
+            while chunk := self.raw.read1(size):
                 yield chunk
         finally:
-            self.conn.close()
+            self.raw.close()
 
     def iter_json(self) -> Iterator[dict]:
         return jsonstream.decode(self.iter_chunks())
 
 
 def tls_context(verify: bool, ca: str | None, cert: str | None,
-                key: str | None) -> ssl.SSLContext:
+                key: str | None) -> "ssl.SSLContext":
     """As the Docker CLI: files from --tls* or $DOCKER_CERT_PATH (~/.docker);
     with --tlsverify the daemon's certificate must chain to the CA."""
+    import ssl  # only for TLS: it is a slow import
     base = os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker")
     ca = ca or os.path.join(base, "ca.pem")
     cert = cert or os.path.join(base, "cert.pem")
@@ -86,7 +72,7 @@ class Client:
             tls = (True, None, None, None)
         try:
             self._tls = tls_context(*tls) if tls is not None else None
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError is one
             raise ConnectionFailed(f"could not read the TLS files: {exc}") from None
         if self.host.startswith("unix://"):
             self._unix = self.host[len("unix://"):]
@@ -98,16 +84,29 @@ class Client:
             raise ConnectionFailed(f"unsupported host {self.host!r}: use unix:// or tcp://")
 
     # -- plumbing ---------------------------------------------------------------
-    def _connection(self, timeout: float | None = None) -> http.client.HTTPConnection:
+    def _socket(self) -> socket.socket:
+        """A connected socket to the daemon (TLS-wrapped where asked)."""
         if self._unix is not None:
-            return _UnixConnection(self._unix, timeout=timeout)
-        assert self._tcp is not None
-        if self._tls is not None:
-            return http.client.HTTPSConnection(self._tcp.hostname or "localhost",
-                                               self._tcp.port or 2376, timeout=timeout,
-                                               context=self._tls)
-        return http.client.HTTPConnection(self._tcp.hostname or "localhost",
-                                          self._tcp.port or 2375, timeout=timeout)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            target: Any = self._unix
+        else:
+            assert self._tcp is not None
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            target = (self._tcp.hostname or "localhost",
+                      self._tcp.port or (2376 if self._tls else 2375))
+        try:
+            sock.connect(target)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._tcp.hostname
+                                             if self._tcp else None)
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+            sock.close()
+            raise ConnectionFailed(f"Cannot connect to the Docker daemon at {self.host}. "
+                                   f"Is the docker daemon running? ({exc.strerror})") from None
+        except OSError as exc:  # TLS failures (ssl.SSLError) among them
+            sock.close()
+            raise ConnectionFailed(f"error during connect: {self.host}: {exc}") from None
+        return sock
 
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
         query = ""
@@ -128,7 +127,6 @@ class Client:
     def request(self, method: str, path: str, params: dict[str, Any] | None = None,
                 body: Any = None, headers: dict[str, str] | None = None,
                 raw_body: bytes | Iterator[bytes] | None = None, check: bool = True) -> Response:
-        conn = self._connection()
         hdrs = dict(headers or {})
         data: Any = None
         if body is not None:
@@ -137,18 +135,14 @@ class Client:
         elif raw_body is not None:
             data = raw_body
             hdrs.setdefault("Content-Type", "application/x-tar")
+        sock = self._socket()
         try:
-            conn.request(method, self.url(path, params), body=data, headers=hdrs,
-                         encode_chunked=raw_body is not None and not isinstance(raw_body, bytes))
-            raw = conn.getresponse()
-        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
-            conn.close()
-            raise ConnectionFailed(f"Cannot connect to the Docker daemon at {self.host}. "
-                                   f"Is the docker daemon running? ({exc.strerror})") from None
-        except (ssl.SSLError, ConnectionResetError) as exc:
-            conn.close()
+            http.send_request(sock, method, self.url(path, params), hdrs, data)
+            raw = http.Response(sock, method)
+        except (OSError, http.ProtocolError) as exc:
+            sock.close()
             raise ConnectionFailed(f"error during connect: {self.host}: {exc}") from None
-        resp = Response(raw, conn)
+        resp = Response(raw)
         if check and resp.status >= 400:
             raise APIError.from_response(resp.status, resp.read())
         return resp
@@ -167,28 +161,12 @@ class Client:
                body: Any = None) -> tuple[socket.socket, bytes, dict[str, str]]:
         """POST with `Upgrade: tcp`; return the raw socket, the bytes read past the
         response headers, and the headers."""
-        if self._unix is not None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            target: Any = self._unix
-        else:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            assert self._tcp is not None
-            target = (self._tcp.hostname, self._tcp.port or (2376 if self._tls else 2375))
-        try:
-            sock.connect(target)
-            if self._tls is not None:
-                sock = self._tls.wrap_socket(sock, server_hostname=self._tcp.hostname
-                                             if self._tcp else None)
-        except OSError as exc:
-            sock.close()
-            raise ConnectionFailed(f"Cannot connect to the Docker daemon at {self.host}. "
-                                   f"Is the docker daemon running? ({exc.strerror})") from None
+        sock = self._socket()
         payload = json.dumps(body).encode() if body is not None else b""
-        head = (f"POST {self.url(path, params)} HTTP/1.1\r\nHost: docker\r\n"
-                "Connection: Upgrade\r\nUpgrade: tcp\r\n")
+        hdrs = {"Connection": "Upgrade", "Upgrade": "tcp"}
         if payload:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-        sock.sendall(head.encode() + b"\r\n" + payload)
+            hdrs["Content-Type"] = "application/json"
+        http.send_request(sock, "POST", self.url(path, params), hdrs, payload)
         buf = b""
         while b"\r\n\r\n" not in buf:
             chunk = sock.recv(4096)
@@ -196,12 +174,11 @@ class Client:
                 break
             buf += chunk
         header, _, rest = buf.partition(b"\r\n\r\n")
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 500
-        headers = {}
-        for line in lines[1:]:
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
+        try:
+            status, headers = http.read_head(io.BytesIO(header + b"\r\n\r\n"))
+        except http.ProtocolError as exc:
+            sock.close()
+            raise ConnectionFailed(f"error during connect: {self.host}: {exc}") from None
         if status >= 400:
             body_bytes = rest
             length = int(headers.get("content-length", "0") or 0)

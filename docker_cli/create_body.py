@@ -1,7 +1,6 @@
 """`run`/`create` flags and the container create request they make."""
 from __future__ import annotations
 
-import ipaddress
 
 from typing import Any
 
@@ -122,6 +121,7 @@ def port_bindings(values: tuple[str, ...],
         ip, host, ctr = ([""] * (3 - len(parts)) + parts)
         if ip:
             try:
+                import ipaddress  # here: only -p with an address needs it
                 ipaddress.ip_address(ip)
             except ValueError:
                 raise CLIError(f"invalid IP address: {ip}", EXIT_DAEMON) from None

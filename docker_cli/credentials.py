@@ -7,11 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import tempfile
 from typing import Any
-
-from shared import reference as refs
 
 from .errors import CLIError
 
@@ -52,6 +48,7 @@ def detach_keys(flag: str | None) -> str | None:
 def save_config(doc: dict[str, Any]) -> None:
     path = config_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    import tempfile  # imports here keep `docker-py run` quick
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="config.json")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f, indent="\t")
@@ -71,6 +68,7 @@ def server_key(registry: str | None) -> str:
 
 
 def key_for_image(image: str) -> str:
+    from shared import reference as refs  # here: `run` without a pull never needs it
     try:
         domain = refs.parse(image).domain
     except refs.ReferenceError:
@@ -85,6 +83,7 @@ def _helper(doc: dict[str, Any], key: str) -> str | None:
 
 
 def _run_helper(name: str, action: str, payload: str) -> str:
+    import subprocess  # here: most commands never run a helper
     try:
         done = subprocess.run([f"docker-credential-{name}", action], input=payload.encode(),
                               capture_output=True, timeout=30)
