@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench import (API, UnixHTTP, chunks, create_rm_ms, drop_caches, latencies, make_layer,
-                   run_rm)
+                   run_rm, timed)
 
 
 def bench_volumes(api: API, image: str, runs: int, size_mb: int) -> dict[str, float]:
@@ -50,9 +50,30 @@ def run_rm_volume(api: API, image: str, bind: str) -> None:
     waiter.close()
 
 
+def first_run_s(api: API, image: str, mount: dict) -> float:
+    """Start to exit of `true` in a new container with the mount; the container and
+    its volume are removed afterwards, outside the timing."""
+    cid = api.json("POST", "/containers/create", {
+        "Image": image, "Cmd": ["true"],
+        "HostConfig": {"NetworkMode": "none", "Mounts": [mount]}})["Id"]  # type: ignore[index]
+    try:
+        waiter = UnixHTTP(api.path)
+        waiter.request("POST", f"/containers/{cid}/wait?condition=next-exit")
+        start = time.perf_counter()
+        api.call("POST", f"/containers/{cid}/start").read()
+        waiter.getresponse().read()
+        elapsed = time.perf_counter() - start
+        waiter.close()
+        return elapsed
+    finally:
+        api.call("DELETE", f"/containers/{cid}?force=1&v=1").read()
+
+
 def copy_up(api: API, image: str, size_mb: int) -> dict[str, float]:
     """An image with size_mb MB under /layer0 (docker cp into a container, commit),
-    then the first start with a new volume there beside `cp -a` of the same files."""
+    then the first run with a new volume there (copy-up) less the same run with
+    a `volume-nocopy` one, beside `cp -a` of the same files. Removing the full
+    volume afterwards is timed apart (`vol_rm_full_ms`)."""
     work = tempfile.mkdtemp(prefix="dpy-bench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
     cid = api.json("POST", "/containers/create", {"Image": image, "Cmd": ["true"]})["Id"]  # type: ignore[index]
     try:
@@ -60,21 +81,30 @@ def copy_up(api: API, image: str, size_mb: int) -> dict[str, float]:
         make_layer(tar, size_mb << 20, 0)
         api.call("PUT", f"/containers/{cid}/archive?path=/", chunks(tar),
                  headers={"Content-Type": "application/x-tar"}).read()
-        big = api.json("POST", f"/commit?container={cid}&repo=bench-big&tag=1")["Id"]  # type: ignore[index]
+        api.json("POST", f"/commit?container={cid}&repo=bench-big&tag=1")
         subprocess.run(["tar", "-xf", tar, "-C", work], check=True)
         drop_caches()
         start = time.perf_counter()
         subprocess.run(["cp", "-a", os.path.join(work, "layer0"), os.path.join(work, "copy")],
                        check=True)
         cp_s = time.perf_counter() - start
-        base = statistics.median(latencies(lambda: run_rm(api, big, "none"), 3))
+        volume = {"Type": "volume", "Target": "/layer0"}
+        nocopy = {**volume, "VolumeOptions": {"NoCopy": True}}
+        ups, bases = [], []
+        for _ in range(3):
+            drop_caches()
+            bases.append(first_run_s(api, "bench-big:1", nocopy))
+            drop_caches()
+            ups.append(first_run_s(api, "bench-big:1", volume))
+        up_s = statistics.median(ups) - statistics.median(bases)
+        api.json("POST", "/volumes/create", {"Name": "bench-full"})
+        full = {"Type": "volume", "Source": "bench-full", "Target": "/layer0"}
+        first_run_s(api, "bench-big:1", full)
         drop_caches()
-        start = time.perf_counter()
-        run_rm_volume(api, big, "/layer0")
-        up_s = time.perf_counter() - start - base
+        rm_s = timed(lambda: api.call("DELETE", "/volumes/bench-full").read())
         api.call("DELETE", "/images/bench-big:1?force=1").read()
         return {"copy_up_MBps": size_mb * 1.048576 / up_s, "cp_a_MBps": size_mb * 1.048576 / cp_s,
-                "copy_up_vs_cp_a": cp_s / up_s}
+                "copy_up_vs_cp_a": cp_s / up_s, "vol_rm_full_ms": rm_s * 1000}
     finally:
         api.call("DELETE", f"/containers/{cid}?force=1").read()
         subprocess.run(["rm", "-rf", work])
