@@ -86,9 +86,11 @@ class VolumeService:
         if anonymous:
             labels.setdefault(ANONYMOUS, "")
         options = {str(k): str(v) for k, v in (options or {}).items()}
+        def make() -> str:
+            driver.create(name, options)
+            return driver.path(name)
         try:
-            await asyncio.to_thread(driver.create, name, options)
-            mountpoint = await asyncio.to_thread(driver.path, name)
+            mountpoint = await asyncio.to_thread(make)
         except VolumeDriverError as exc:
             raise InvalidParameter(f"create {name}: {exc}") from None
         doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -4,6 +4,7 @@ options it is a mount made at first use and undone at the last: `type=tmpfs`
 `device` (a block device or a loop file)."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
@@ -56,10 +57,17 @@ class LocalDriver(VolumeDriver):
         os.makedirs(self.path(name), mode=0o755, exist_ok=True)
 
     def remove(self, name: str) -> None:
-        data = self.path(name)
-        if mounts.is_mountpoint(data):
-            mounts.umount(data)
-        remove_tree(self._dir(name))
+        data, top = self.path(name), self._dir(name)
+        try:  # the common case, an empty volume, without reading the mount table
+            os.rmdir(data)
+            os.rmdir(top)
+            return
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # EBUSY: a mount point; ENOTEMPTY: data, maybe a mount
+            if exc.errno == errno.EBUSY or mounts.is_mountpoint(data):
+                mounts.umount(data)
+        remove_tree(top)
 
     def mount(self, name: str, options: dict[str, str], user: str) -> str:
         data = self.path(name)
