@@ -84,7 +84,10 @@ class ExitMonitor:
     async def record_exit(self, ctr: Container, code: int, oom: bool) -> None:
         ctr.state.update(ExitCode=code, OOMKilled=oom, Pid=0, FinishedAt=now_rfc3339())
         ctr.set_status("exited")
-        await self.deps.repo.save(ctr)
+        with _logged(ctr, f"saving its exit ({code})"):
+            # a full disk must not hide the exit from waiters; the state is written
+            # at the container's next save, and a restart finds the exit file
+            await self.deps.repo.save(ctr)
         if oom:
             self.deps.events.publish("container", "oom", ctr.id, ctr.event_attrs())
         self.deps.events.publish("container", "die", ctr.id,

@@ -12,6 +12,7 @@ from ...distribution.auth import credentials_from_doc, credentials_from_header
 from ...distribution.progress import Progress
 from ...errors import DockerError, InvalidParameter
 from ..http import LazyJsonStream, json_response, query_filters, query_int, read_json
+from ..middlewares import disk_full_text
 
 log = logging.getLogger(__name__)
 AUTH_HEADER = "X-Registry-Auth"
@@ -32,11 +33,13 @@ async def _progress_stream(request: web.Request,
         if not stream.started:
             raise
         await progress.error(exc.message)
-    except Exception as exc:  # a bug: the client still learns that it failed
+    except Exception as exc:  # a full disk, or a bug: the client still learns that it failed
         if not stream.started:
             raise
-        log.exception("progress stream failed")
-        await progress.error(str(exc))
+        full = disk_full_text(exc)
+        if full is None:
+            log.exception("progress stream failed")
+        await progress.error(full or str(exc))
     return await stream.finish()
 
 
