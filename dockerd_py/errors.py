@@ -11,6 +11,10 @@ class DockerError(Exception):
         self.message = message
 
 
+class DiskFull(DockerError):
+    """The disk of the data root is full, so the metadata cannot be written (500)."""
+
+
 class InvalidParameter(DockerError):
     """The request is malformed or asks for something impossible (400)."""
 

@@ -147,7 +147,7 @@ class Endpoints:
             ep["DNSNames"] = None  # filled by allocate, which knows the container
         ip, ip6 = addresses
         if ip is not None and net.pool is not None:
-            mac = ep.get("MacAddress") or ipam.mac_for(ipam.parse_address(ip, "IPv4", 4))  # type: ignore[arg-type]
+            mac = ep.get("MacAddress") or ipam.mac_for(ip)
             gateway = str(net.pool.gateway)
             if net.name == "bridge" and self.cfg.default_gateway:  # --default-gateway
                 gateway = self.cfg.default_gateway
@@ -169,8 +169,7 @@ class Endpoints:
         if net is not None:
             _give_back(net, (ep.get("IPAddress"), ep.get("GlobalIPv6Address")))
         mac = ep.get("MacAddress") or ""
-        if ep.get("IPAddress") and mac == ipam.mac_for(ipam.parse_address(ep["IPAddress"],
-                                                                        "IPv4", 4)):  # type: ignore[arg-type]
+        if ep.get("IPAddress") and mac == ipam.mac_for(ep["IPAddress"]):
             mac = ""  # derived from the address; one the user asked for stays
         ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, MacAddress=mac,
                   GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")

@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
+from ..errors import DiskFull
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 
 RESERVE_BYTES = 8 << 20
+FULL_TEXT = "no space left on device: the metadata database cannot grow"
 
 
 def _disk_full(exc: sqlite3.OperationalError) -> bool:
@@ -110,11 +113,16 @@ class Store:
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return self._transaction_once(fn)
+            try:
+                return self._transaction_once(fn)
+            except sqlite3.OperationalError as exc:
+                if not _disk_full(exc) or not self._release_reserve():
+                    raise
+                return self._transaction_once(fn)  # with the reserve's room
         except sqlite3.OperationalError as exc:
-            if not _disk_full(exc) or not self._release_reserve():
-                raise
-            return self._transaction_once(fn)  # with the reserve's room
+            if _disk_full(exc):
+                raise DiskFull(FULL_TEXT) from exc
+            raise
 
     def _transaction_once(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn

@@ -77,9 +77,9 @@ def first_free_subnet(taken: list[IPNetwork], pools: list[tuple[str, int]] | Non
                            "pool among the defaults to assign to the network")
 
 
-def mac_for(ip: ipaddress.IPv4Address) -> str:
+def mac_for(ip: str) -> str:
     """Docker derives a container's MAC from its IPv4 address: 02:42:<ip bytes>."""
-    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
 
 
 def pools_of(configured: list[dict]) -> list[tuple[str, int]]:
@@ -121,12 +121,14 @@ def check_config(config: dict, taken: list[IPNetwork]) -> dict:
         raise InvalidParameter("invalid IPAM config")
     subnet_text = config.get("Subnet") or ""
     subnet = _network(subnet_text)
-    if any(subnet.overlaps(t) for t in taken if t.version == subnet.version):  # type: ignore[arg-type]
+    same_version = [t for t in taken if t.version == subnet.version]
+    if any(subnet.overlaps(t) for t in same_version):  # type: ignore[arg-type]
         raise Forbidden("Pool overlaps with other one on this address space")
     out: dict = {"Subnet": str(subnet)}
     if config.get("IPRange"):
         ip_range = _network(config["IPRange"])
-        if ip_range.version != subnet.version or not ip_range.subnet_of(subnet):  # type: ignore[arg-type]
+        if ip_range.version != subnet.version or \
+                not ip_range.subnet_of(subnet):  # type: ignore[arg-type]
             raise InvalidParameter(f"no matching subnet for range {config['IPRange']}")
         out["IPRange"] = str(ip_range)
     if config.get("Gateway"):
@@ -160,7 +162,8 @@ class Pool:
         if self.gateway not in self.subnet:
             raise InvalidParameter(f"gateway {self.gateway} is not in subnet {self.subnet}")
         self.range = ipaddress.ip_network(ip_range, strict=False) if ip_range else self.subnet
-        if self.range.version != self.version or not self.range.subnet_of(self.subnet):  # type: ignore[arg-type]
+        if self.range.version != self.version or \
+                not self.range.subnet_of(self.subnet):  # type: ignore[arg-type]
             raise InvalidParameter(f"ip-range {ip_range} is not in subnet {self.subnet}")
         self.allocated: set[IPAddress] = {self.gateway}
         self.allocated.update(ipaddress.ip_address(a) for a in (aux or {}).values())

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import sqlite3
 
 import json
 import logging
@@ -119,6 +118,4 @@ def disk_full_text(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"write {exc.filename}: no space left on device" if exc.filename \
             else "no space left on device"
-    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
-        return "no space left on device: the metadata database cannot grow"
     return None

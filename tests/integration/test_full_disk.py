@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -115,27 +114,19 @@ def test_running_containers_pull_cp_and_build_on_a_full_disk(small_daemon, regis
     api.kill(writer)
     assert api.wait(writer, timeout=30)["StatusCode"] == 137
 
-    big = io.BytesIO()
-    with tarfile.open(fileobj=big, mode="w") as tar:
-        info = tarfile.TarInfo("incoming.bin")
-        info.size = 8 << 20
-        tar.addfile(info, io.BytesIO(os.urandom(info.size)))
+    big = layer_tar({"incoming.bin": os.urandom(8 << 20)})
     with pytest.raises(docker.errors.APIError) as err:
-        api.put_archive(writer, "/", big.getvalue())
+        api.put_archive(writer, "/", big)
     assert "no space left on device" in err.value.explanation
 
     pulled = json.dumps(list(api.pull(f"{registry.host}/{repo}", tag="v1", stream=True,
                                       decode=True)))
     assert "no space left on device" in pulled
 
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        dockerfile = b"FROM busybox\nRUN dd if=/dev/zero of=/fill bs=1M count=30\n"
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
+    context = layer_tar({"Dockerfile": b"FROM busybox\n"
+                                       b"RUN dd if=/dev/zero of=/fill bs=1M count=30\n"})
     try:
-        built = json.dumps(list(api.build(fileobj=io.BytesIO(context.getvalue()),
+        built = json.dumps(list(api.build(fileobj=io.BytesIO(context),
                                           custom_context=True, forcerm=True,
                                           tag="full/build:1", decode=True)))
     except docker.errors.APIError as exc:   # no room for the context itself
@@ -158,15 +149,10 @@ def test_running_containers_pull_cp_and_build_on_a_full_disk(small_daemon, regis
     for ctr in (chatty, writer, late):
         api.remove_container(ctr, force=True)
     target = api.create_container("busybox", ["true"])
-    api.put_archive(target, "/", big.getvalue())
+    api.put_archive(target, "/", big)
     api.pull(f"{registry.host}/{repo}", tag="v1")
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        dockerfile = b"FROM busybox\nRUN echo built > /built\n"
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    list(api.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True,
+    context = layer_tar({"Dockerfile": b"FROM busybox\nRUN echo built > /built\n"})
+    list(api.build(fileobj=io.BytesIO(context), custom_context=True,
                    tag="full/build:1", decode=True))
     assert api.images(name="full/build")
     api.remove_container(target)

@@ -29,7 +29,7 @@ def test_pool_range_and_gateway():
     assert str(pool.allocate()).startswith("10.2.5.")
     with pytest.raises(InvalidParameter):
         ipam.Pool("10.3.0.0/24", "10.4.0.1")
-    assert ipam.mac_for(ipaddress.IPv4Address("172.17.0.2")) == "02:42:ac:11:00:02"
+    assert ipam.mac_for("172.17.0.2") == "02:42:ac:11:00:02"
 
 
 def test_ipv6_pool_allocates_after_the_gateway_and_takes_static_addresses():

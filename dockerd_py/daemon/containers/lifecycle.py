@@ -3,13 +3,14 @@ restart policy applied to the exits the monitor reports."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal as signal_mod
 
 from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
-from ...errors import Conflict, DockerError, NotModified
+from ...errors import Conflict, DiskFull, DockerError, NotModified
 from ...runtime import conmon
 from ...runtime.oci import OCIRuntime
 from ..health import HealthMonitor
@@ -18,7 +19,7 @@ from .attach import Attacher
 from .bundle import BundleWriter
 from .deps import ContainerDeps
 from .logs import ContainerLogs
-from .monitor import ExitMonitor
+from .monitor import ExitMonitor, logged_failure
 from .record import Container
 from ..volumes import ANONYMOUS
 from .storage import remove_filesystem
@@ -118,8 +119,9 @@ class Lifecycle:
         ctr.stop_requested = False
         ctr.stopped_event.clear()
         ctr.exit_handled = asyncio.Event()
-        await d.repo.save(ctr)
         self.monitor.watch(ctr, spawned.conmon_pid, spawned.pid)
+        with logged_failure(ctr, "saving its start"):  # it runs, watched, whatever the disk says
+            await d.repo.save(ctr)
         for m in ctr.internal.mounts:
             if m["Type"] == "volume":
                 d.events.publish("volume", "mount", m["Name"], {
@@ -310,9 +312,7 @@ class Lifecycle:
                     if runtime is not None and runtime.has_state(ctr.id):
                         await runtime.delete(ctr.id)  # left by a start a crash cut short
                     ctr.set_status("removing")
-                    await d.repo.delete(ctr)
-                    await asyncio.to_thread(remove_filesystem, d.layers, d.paths, ctr.id,
-                                            ctr.internal.top_layer)
+                    await self._delete_record_and_files(ctr)
                     ctr.set_status("dead")
                     break
         except BaseException:
@@ -322,6 +322,22 @@ class Lifecycle:
         if volumes or ctr.host_config.get("AutoRemove"):
             await self._remove_anonymous_volumes(ctr)
         self.monitor.notify_removed(ctr)
+
+    async def _delete_record_and_files(self, ctr: Container) -> None:
+        """The record first (a crash between the two leaves files a restart can
+        still remove); on a full disk the files first, to make the room the
+        record's deletion needs."""
+        d = self.deps
+        remove_files = functools.partial(remove_filesystem, d.layers, d.paths, ctr.id,
+                                         ctr.internal.top_layer)
+        try:
+            await d.repo.delete(ctr)
+        except DiskFull:
+            log.warning("disk full: removing the files of %s before its record", ctr.id[:12])
+            await asyncio.to_thread(remove_files)
+            await d.repo.delete(ctr)
+            return
+        await asyncio.to_thread(remove_files)
 
     async def _remove_anonymous_volumes(self, ctr: Container) -> None:
         """`rm -v` and `--rm`: the container's anonymous volumes that nothing else

@@ -84,7 +84,7 @@ class ExitMonitor:
     async def record_exit(self, ctr: Container, code: int, oom: bool) -> None:
         ctr.state.update(ExitCode=code, OOMKilled=oom, Pid=0, FinishedAt=now_rfc3339())
         ctr.set_status("exited")
-        with _logged(ctr, f"saving its exit ({code})"):
+        with logged_failure(ctr, f"saving its exit ({code})"):
             # a full disk must not hide the exit from waiters; the state is written
             # at the container's next save, and a restart finds the exit file
             await self.deps.repo.save(ctr)
@@ -104,13 +104,13 @@ class ExitMonitor:
         self.health.stop(ctr)
         self.unwatch(ctr)
         runtime = d.runtimes.by_name.get(ctr.internal.runtime or d.runtimes.default)
-        with _logged(ctr, "deleting the runtime state"):
+        with logged_failure(ctr, "deleting the runtime state"):
             if runtime is not None:
                 await runtime.delete(ctr.id)
-        with _logged(ctr, "detaching from its networks"):
+        with logged_failure(ctr, "detaching from its networks"):
             await d.networks.detach(ctr, exited=True)
         d.networks.release(ctr)
-        with _logged(ctr, "unmounting its filesystem"):
+        with logged_failure(ctr, "unmounting its filesystem"):
             await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
         for m in ctr.internal.mounts:
             if m["Type"] == "volume":
@@ -171,7 +171,8 @@ def _wake(ctr: Container, conditions: tuple[str, ...], result: tuple[int, str | 
 
 
 @contextlib.contextmanager
-def _logged(ctr: Container, what: str) -> Iterator[None]:
+def logged_failure(ctr: Container, what: str) -> Iterator[None]:
+    """A step that may fail without undoing what came before it: logged, then on."""
     try:
         yield
     except Exception:  # noqa: BLE001 - logged; the release goes on
