@@ -6,6 +6,7 @@ and dockerd's answers to bad requests."""
 from __future__ import annotations
 
 import contextlib
+import json
 import ipaddress
 import random
 import subprocess
@@ -187,3 +188,27 @@ def test_default_bridge_with_fixed_cidr_v6(workdir, rootfs_tar):
         c.remove(force=True)
         client.close()
     assert not our_ip6_rules(d.prefix)
+
+
+def test_ipv6_subnets_from_default_address_pools(workdir, rootfs_tar):
+    """`--ipv6` without a subnet takes the next /64 of an IPv6 entry of
+    `default-address-pools`, skipping ones in use; IPv4 comes from its own entry."""
+    base = ipaddress.IPv6Network(free_v6_subnet()).supernet(new_prefix=56)
+    conf = workdir / f"pools-{random.getrandbits(32):08x}.json"
+    conf.write_text(json.dumps({"default-address-pools": [
+        {"base": "10.236.0.0/16", "size": 24}, {"base": str(base), "size": 64}]}))
+    with busybox_daemon(workdir, rootfs_tar, "v6pools",
+                        extra_args=["--config-file", str(conf)]) as d:
+        client = d.client()
+        first = client.networks.create("p1", enable_ipv6=True)
+        second = client.networks.create("p2", enable_ipv6=True)
+        subnets = [[c["Subnet"] for c in client.networks.get(n.id).attrs["IPAM"]["Config"]]
+                   for n in (first, second)]
+        v6 = [ipaddress.IPv6Network(s[1]) for s in subnets]
+        assert all(n.subnet_of(base) and n.prefixlen == 64 for n in v6) and v6[0] != v6[1]
+        assert all(ipaddress.IPv4Network(s[0]).subnet_of(ipaddress.IPv4Network("10.236.0.0/16"))
+                   for s in subnets)
+        out = client.containers.run("busybox", ["ip", "-6", "addr", "show", "eth0"],
+                                    network="p1", remove=True).decode()
+        assert str(v6[0][2]) in out
+        client.close()
