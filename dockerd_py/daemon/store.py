@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -70,6 +71,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 RESERVE_BYTES = 8 << 20
 FULL_TEXT = "no space left on device: the metadata database cannot grow"
+RESERVE_CHECK_SECONDS = 2.0
 
 
 def _disk_full(exc: sqlite3.OperationalError) -> bool:
@@ -81,6 +83,8 @@ class Store:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._reserve_gone = False
+        self._next_reserve_check = 0.0
         self._executor.submit(self._open).result()
 
     def _open(self) -> None:
@@ -92,6 +96,7 @@ class Store:
         conn.executescript(SCHEMA)
         self._conn = conn
         self._make_reserve()
+        self._reserve_gone = not os.path.exists(self._reserve)
         self._thread = threading.current_thread()
 
     def close(self) -> None:
@@ -114,7 +119,10 @@ class Store:
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
             try:
-                return self._transaction_once(fn)
+                result = self._transaction_once(fn)
+                if self._reserve_gone:
+                    self._restore_reserve()
+                return result
             except sqlite3.OperationalError as exc:
                 if not _disk_full(exc) or not self._release_reserve():
                     raise
@@ -167,9 +175,25 @@ class Store:
             os.unlink(self._reserve)
         except FileNotFoundError:
             return False
+        self._reserve_gone = True
         log.warning("the data root's disk is full: released the space reserve so that "
-                    "removals can free space (it comes back at the next start)")
+                    "removals can free space (it comes back when there is room again)")
         return True
+
+    def _restore_reserve(self) -> None:
+        """After a full disk: the reserve again, once there is room for it several
+        times over (looked at no more than every few seconds)."""
+        now = time.monotonic()
+        if now < self._next_reserve_check:
+            return
+        self._next_reserve_check = now + RESERVE_CHECK_SECONDS
+        st = os.statvfs(os.path.dirname(self.path))
+        if st.f_bavail * st.f_frsize < 4 * RESERVE_BYTES:
+            return
+        self._make_reserve()
+        if os.path.exists(self._reserve):
+            self._reserve_gone = False
+            log.info("the data root's disk has room again: the space reserve is back")
 
     # -- helpers used by the services -------------------------------------------
     def integrity_check(self) -> str:

@@ -72,7 +72,14 @@ def test_a_full_disk_fails_cleanly_and_recovers(small_daemon):
     api.remove_container(keep)
     assert api.containers(all=True) == []
     assert api.ping()
+    reserve = d.data_root / "space-reserve"
+    assert not reserve.exists()        # given back when the disk filled
     filler.unlink()
+    deadline = time.time() + 10
+    while not reserve.exists() and time.time() < deadline:   # back with the room
+        api.remove_container(api.create_container("busybox", ["true"]))
+        time.sleep(0.5)
+    assert reserve.exists()
     ctr = api.create_container("busybox", ["echo", "space again"])
     api.start(ctr)
     api.wait(ctr)
