@@ -7,7 +7,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidParameter
-from .dockerfile import parse_healthcheck, parse_ports, split_pairs
+from .dockerfile import parse_healthcheck, parse_key_values, parse_ports, set_env
 from .parser import Instruction
 from .shell import split_words
 from .state import StageState
@@ -33,23 +33,7 @@ def _words(b: "Builder", state: StageState, ins: Instruction) -> list[str]:
 
 
 def _key_values(b: "Builder", state: StageState, ins: Instruction) -> list[tuple[str, str]]:
-    """ENV and LABEL: `k=v …` (quotes and $VARs processed), or `KEY value`."""
-    words = split_words(ins.args, b.lexer.escape)
-    if not words:
-        raise InvalidParameter(f"{ins.keyword} requires at least one argument")
-    env = state.env_map()
-    if "=" not in words[0]:
-        if ins.keyword == "LABEL":
-            raise InvalidParameter("LABEL requires at least one key=value pair") \
-                if len(words) < 2 else InvalidParameter(
-                    "Syntax error - can't find = in \"%s\". Must be of the form: name=value"
-                    % words[0])
-        key, _, value = ins.args.strip().partition(" ")
-        if not value.strip():
-            raise InvalidParameter(f"{ins.keyword} must have two arguments")
-        return [(key, b.lexer.process_word(value.strip(), env))]
-    return [(b.lexer.process_word(key, env), b.lexer.process_word(value, env))
-            for key, value in split_pairs(words)]
+    return parse_key_values(ins.args, ins.keyword, state.env_map(), b.lexer.escape)
 
 
 # -- config-only instructions ---------------------------------------------------------------
@@ -57,7 +41,7 @@ async def _env(b: "Builder", state: StageState, ins: Instruction) -> None:
     pairs = _key_values(b, state, ins)
     env = list(state.run_config.get("Env") or [])
     for key, value in pairs:
-        env = [e for e in env if e.split("=", 1)[0] != key] + [f"{key}={value}"]
+        env = set_env(env, key, value)
     state.run_config["Env"] = env
     await b.nop(state, "ENV " + " ".join(f"{k}={v}" for k, v in pairs))
 

@@ -4,11 +4,11 @@ an image's config (what `docker import --change` and `docker commit --change` ta
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 from ..errors import InvalidParameter
 from .parser import json_array as parse_json_array
+from .shell import Lexer, split_words
 
 # The instructions `--change` accepts, as in Docker.
 CHANGE_INSTRUCTIONS = {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
@@ -33,23 +33,26 @@ def parse_command(text: str, shell: list[str] | None = None) -> list[str]:
     return list(shell or DEFAULT_SHELL) + [text]
 
 
-def parse_key_values(text: str, instruction: str) -> list[tuple[str, str]]:
-    """ENV and LABEL: `k=v k2="v 2"`, or the old `KEY value with spaces` form."""
-    try:
-        words = shlex.split(text, posix=True)
-    except ValueError as exc:
-        raise InvalidParameter(f"dockerfile parse error: {instruction} {text}: {exc}") from None
+def parse_key_values(text: str, instruction: str, env: dict[str, str] | None = None,
+                     escape: str = "\\") -> list[tuple[str, str]]:
+    """ENV and LABEL, in a Dockerfile or a `--change`: `k=v k2="v 2"` (quotes and
+    $VARs processed against env), or the legacy `KEY value with spaces` form."""
+    lexer, env = Lexer(escape), env or {}
+    words = split_words(text, escape)
     if not words:
         raise InvalidParameter(f"{instruction} requires at least one argument")
     if "=" not in words[0]:
         if instruction == "LABEL":
-            raise InvalidParameter("LABEL requires at least one key=value pair")
-        key, _, value = text.partition(" ")
+            raise InvalidParameter("LABEL requires at least one key=value pair") \
+                if len(words) < 2 else InvalidParameter(
+                    f"Syntax error - can't find = in \"{words[0]}\". Must be of the form: "
+                    "name=value")
+        key, _, value = text.strip().partition(" ")
         if not value.strip():
-            raise InvalidParameter(f"{instruction} names can not be blank" if not key
-                                   else f"{instruction} must have two arguments")
-        return [(key, value.strip())]
-    return split_pairs(words)
+            raise InvalidParameter(f"{instruction} must have two arguments")
+        return [(key, lexer.process_word(value.strip(), env))]
+    return [(lexer.process_word(key, env), lexer.process_word(value, env))
+            for key, value in split_pairs(words)]
 
 
 def split_pairs(words: list[str]) -> list[tuple[str, str]]:
@@ -77,6 +80,11 @@ def parse_ports(text: str) -> list[str]:
     return ports
 
 
+def _env_map(env: list[str]) -> dict[str, str]:
+    """The image's Env as the lexer expands it (`ENV PATH=$PATH:/x` in a --change)."""
+    return dict(item.split("=", 1) for item in env if "=" in item)
+
+
 def set_env(env: list[str], key: str, value: str) -> list[str]:
     out = [e for e in env if e.split("=", 1)[0] != key]
     out.append(f"{key}={value}")
@@ -94,12 +102,12 @@ def apply_change(config: dict[str, Any], line: str) -> None:
         config["Entrypoint"] = parse_command(rest) if rest else None
     elif keyword == "ENV":
         env = list(config.get("Env") or [])
-        for key, value in parse_key_values(rest, "ENV"):
+        for key, value in parse_key_values(rest, "ENV", _env_map(env)):
             env = set_env(env, key, value)
         config["Env"] = env
     elif keyword == "LABEL":
         labels = dict(config.get("Labels") or {})
-        labels.update(parse_key_values(rest, "LABEL"))
+        labels.update(parse_key_values(rest, "LABEL", _env_map(config.get("Env") or [])))
         config["Labels"] = labels
     elif keyword == "EXPOSE":
         exposed = dict(config.get("ExposedPorts") or {})

@@ -91,3 +91,18 @@ def test_stages_targets_and_args():
     assert state.run_args() == ["HTTP_PROXY=http://p"]
     assert state.env_map()["V"] == "env-wins"
     assert state.run_config["Env"][0].startswith("PATH=")
+
+
+def test_change_env_and_label_parse_as_the_dockerfile_does():
+    """`--change` and the Dockerfile share one ENV/LABEL reading: quotes, the
+    legacy form, and $VARs from the image's Env."""
+    from dockerd_py.builder.dockerfile import parse_key_values
+    env = {"PATH": "/bin", "HOME": "/root"}
+    assert parse_key_values('A="x y" B=$PATH:/x C=\'$HOME\'', "ENV", env) == [
+        ("A", "x y"), ("B", "/bin:/x"), ("C", "$HOME")]
+    assert parse_key_values("GREETING hello $HOME there", "ENV", env) == [
+        ("GREETING", "hello /root there")]
+    with pytest.raises(InvalidParameter, match="LABEL requires at least one key=value"):
+        parse_key_values("lonely", "LABEL")
+    with pytest.raises(InvalidParameter, match="must have two arguments"):
+        parse_key_values("ONLYKEY", "ENV")
