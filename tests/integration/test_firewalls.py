@@ -109,7 +109,9 @@ def test_backend_rules_lifecycle(name):
     assert "-i tfwbr1 -o tfwbr1 -j DROP" in two
     assert "-s 10.99.1.0/24 ! -o tfwbr0 -j MASQUERADE" in two
     assert "10.99.2.0/24" not in two
-    assert two.count("-i tfwbr1 -o tfwbr1 -j DROP") == 1  # added twice, present once
+    assert two.count("-A TFW-FORWARD -i tfwbr1 -o tfwbr1 -j DROP") == 1  # added twice: once
+    # nothing else into a bridge (a container's own ports stay closed to routing)
+    assert "-A TFW-FORWARD ! -i tfwbr0 -o tfwbr0 -j DROP" in two
     # isolation between the networks, and an internal network that keeps to itself
     assert "-A TFW-FORWARD -j TFW-ISOLATION-1" in two
     assert "-A TFW-ISOLATION-1 -i tfwbr0 ! -o tfwbr0 -j TFW-ISOLATION-2" in two
@@ -120,14 +122,16 @@ def test_backend_rules_lifecycle(name):
     assert "! -i tfwbr0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.99.1.2:80" in two
     assert ("-d 127.0.0.1/32 ! -i tfwbr0 -p udp -m udp --dport 5353 -j DNAT "
             "--to-destination 10.99.1.2:53") in two
-    assert "-d 10.99.1.2/32 ! -i tfwbr0 -o tfwbr0 -p tcp -m tcp --dport 80 -j ACCEPT" in two
+    assert ("-d 10.99.1.2/32 ! -i tfwbr0 -o tfwbr0 -p tcp -m tcp --dport 80 "
+            "-m conntrack --ctstate DNAT -j ACCEPT") in two
     assert "-s 10.99.1.2/32 -d 10.99.1.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE" in two
     # IPv6: only the network with an IPv6 subnet, in ip6tables, with its port
     six = " ".join(steps["two"]["filter6"] + steps["two"]["nat6"])
     assert "-s fd99:4::/64 ! -o tfwbr3 -j MASQUERADE" in six
     assert "-A TFW-ISOLATION-1 -i tfwbr3 ! -o tfwbr3 -j TFW-ISOLATION-2" in six
     assert "! -i tfwbr3 -p tcp -m tcp --dport 8443 -j DNAT --to-destination [fd99:4::2]:443" in six
-    assert "-d fd99:4::2/128 ! -i tfwbr3 -o tfwbr3 -p tcp -m tcp --dport 443 -j ACCEPT" in six
+    assert ("-d fd99:4::2/128 ! -i tfwbr3 -o tfwbr3 -p tcp -m tcp --dport 443 "
+            "-m conntrack --ctstate DNAT -j ACCEPT") in six
     assert "tfwbr0" not in six and "10.99." not in six
     assert "--to-destination 10.99.4.2:443" in two and "fd99" not in two
     # switching loopback NAT on and off swaps the OUTPUT hook, never doubles it
@@ -151,6 +155,9 @@ def test_backend_rules_lifecycle(name):
         # the chains are hooked into the built-in ones exactly once each
         assert setup.count("-A FORWARD -j TFW-FORWARD") == 1
         assert setup.count("-A POSTROUTING -j TFW-POSTROUTING") == 1
+        # a loopback destination from outside is never NATed (moby#41872)
+        assert ("-A PREROUTING ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j TFW-DNAT"
+                in setup)
         # a rule that is not ours survives everything
         for step in steps.values():
             assert "-A FORWARD -i other0 -j ACCEPT" in step["filter"]

@@ -86,13 +86,15 @@ class Firewall(ABC):
         """table -> [(our chain, built-in chain it hangs off or None, jump match)]."""
         p = self.prefix
         # ::1 is never NATed (route_localnet is IPv4's alone), 127/8 only in loopback NAT
-        output = (["!", "-d", "::1/128"] if family == 6 else
-                  [] if self.loopback_nat else ["!", "-d", "127.0.0.0/8"])
+        loopback = ["!", "-d", "::1/128" if family == 6 else "127.0.0.0/8"]
+        output = [] if self.loopback_nat and family == 4 else loopback
         return {
             "filter": [(f"{p}-FORWARD", "FORWARD", []), (f"{p}-ISOLATION-1", None, []),
                        (f"{p}-ISOLATION-2", None, [])],
             "nat": [(f"{p}-POSTROUTING", "POSTROUTING", []),
-                    (f"{p}-DNAT", "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"]),
+                    # a loopback destination from outside is forged (moby#41872): no DNAT
+                    (f"{p}-DNAT", "PREROUTING", [*loopback, "-m", "addrtype", "--dst-type",
+                                                 "LOCAL"]),
                     (f"{p}-DNAT", "OUTPUT", [*output, "-m", "addrtype", "--dst-type", "LOCAL"])],
         }
 
@@ -106,6 +108,9 @@ class Firewall(ABC):
             filt.append(["-A", f"{p}-FORWARD", "-i", br, "!", "-o", br, "-j", "ACCEPT"])
         filt.append(["-A", f"{p}-FORWARD", "-i", br, "-o", br, "-j",
                      "ACCEPT" if rules.icc else "DROP"])
+        # nothing else gets in, whatever the host's FORWARD policy: a neighbour
+        # routing to a container's address reaches no port (moby#45610)
+        filt.append(["-A", f"{p}-FORWARD", "!", "-i", br, "-o", br, "-j", "DROP"])
         nat = []
         if rules.masquerade and not rules.internal:
             nat.append(["-A", f"{p}-POSTROUTING", "-s", rules.subnet_of(family), "!", "-o", br,
@@ -135,9 +140,11 @@ class Firewall(ABC):
         dest = ["-d", _host(m.host_ip, family)] if m.host_ip not in ("", "0.0.0.0", "::") else []
         target = f"[{m.container_ip}]" if family == 6 else m.container_ip
         return {
+            # only what the DNAT above sent: not a packet addressed to the container
             "filter": [["-A", f"{p}-FORWARD", "-d", _host(m.container_ip, family), "!", "-i",
                         m.bridge, "-o", m.bridge, *proto, "-m", m.proto, "--dport",
-                        str(m.container_port), "-j", "ACCEPT"]],
+                        str(m.container_port), "-m", "conntrack", "--ctstate", "DNAT",
+                        "-j", "ACCEPT"]],
             "nat": [["-A", f"{p}-DNAT", *dest, "!", "-i", m.bridge, *proto, "-m", m.proto,
                      "--dport", str(m.host_port), "-j", "DNAT", "--to-destination",
                      f"{target}:{m.container_port}"],
