@@ -107,6 +107,18 @@ def _reload(daemon: Daemon) -> None:
     logging.getLogger().setLevel(LEVELS.get(cfg.log_level, logging.INFO))
     log.info("reloaded the configuration from %s: %s", cfg.config_file,
              ", ".join(changed) or "nothing changed")
+    asyncio.ensure_future(_reconcile_firewall(daemon))
+
+
+async def _reconcile_firewall(daemon: Daemon) -> None:
+    """SIGHUP also writes our packet-filter rules again (a firewall reload or an
+    `iptables -F` may have removed them; the operator's chain is left as it is)."""
+    try:
+        await daemon.firewall.reconcile()
+    except DockerError as exc:
+        log.error("rewriting the firewall rules failed: %s", exc.message)
+        return
+    log.info("firewall rules written again")
 
 
 def main(argv: list[str] | None = None) -> None:

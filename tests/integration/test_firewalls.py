@@ -49,6 +49,9 @@ SCRIPT = textwrap.dedent("""
         steps = {}
         await fw.setup()
         await fw.setup()  # idempotent
+        if saver != "-":  # the operator's own rule in the user chain
+            subprocess.run([saver.replace("-save", ""), "-t", "filter", "-A", "TFW-USER",
+                            "-s", "192.0.2.99", "-j", "DROP"], check=True)
         steps["setup"] = dump(fw)
         one = BridgeRules("tfwbr0", "10.99.1.0/24")
         two = BridgeRules("tfwbr1", "10.99.2.0/24", masquerade=False, icc=False)
@@ -155,6 +158,11 @@ def test_backend_rules_lifecycle(name):
         # the chains are hooked into the built-in ones exactly once each
         assert setup.count("-A FORWARD -j TFW-FORWARD") == 1
         assert setup.count("-A POSTROUTING -j TFW-POSTROUTING") == 1
+        # the operator's chain first in FORWARD, and its rules kept through every change
+        hooks = [l for l in setup if l.startswith("-A FORWARD -j TFW-")]
+        assert hooks == ["-A FORWARD -j TFW-USER", "-A FORWARD -j TFW-FORWARD"]
+        for step in ("setup", "two", "loopback", "proxy", "one"):
+            assert "-A TFW-USER -s 192.0.2.99/32 -j DROP" in steps[step]["filter"], step
         # a loopback destination from outside is never NATed (moby#41872)
         assert ("-A PREROUTING ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j TFW-DNAT"
                 in setup)

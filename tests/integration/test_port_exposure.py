@@ -4,7 +4,9 @@ a port published on 127.0.0.1 only from the host itself, not with a forged
 its address through the host (moby#45610); published ports still do."""
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 
 from .test_ports import HTTPD, host_port, http_get, outside_client
 
@@ -43,3 +45,48 @@ def test_neighbours_reach_published_ports_only(client, daemon):
     finally:
         local.remove(force=True)
         public.remove(force=True)
+
+
+def test_the_operators_chain_and_a_reload_after_a_flush(fresh_daemon):
+    """<P>-USER (Docker's DOCKER-USER) is the operator's: its DROP closes a
+    published port and our rewrites never touch it. Rules someone else flushed
+    (a firewall reload) come back on SIGHUP (reliability notes, 36)."""
+    d = fresh_daemon
+    client = d.client()
+    chain = d.prefix.upper()
+    c = client.containers.run("busybox", HTTPD, detach=True, ports={"80/tcp": None})
+    port = host_port(c)
+    block = ["-p", "tcp", "-m", "conntrack", "--ctorigdstport", str(port), "-j", "DROP"]
+    with outside_client(d.prefix, 6) as (ns, host_ip):
+        url = f"http://{host_ip}:{port}/passwd"
+        assert neighbour_get(ns, url).stdout.startswith(b"root:")
+        subprocess.run(["iptables", "-I", f"{chain}-USER", *block], check=True)
+        assert not neighbour_get(ns, url).stdout.startswith(b"root:")
+        other = client.containers.run("busybox", HTTPD, detach=True, ports={"80/tcp": None})
+        other.remove(force=True)                     # our chains rewritten twice meanwhile
+        assert not neighbour_get(ns, url).stdout.startswith(b"root:")
+        subprocess.run(["iptables", "-D", f"{chain}-USER", *block], check=True)
+        assert neighbour_get(ns, url).stdout.startswith(b"root:")
+
+        def ours() -> list[str]:
+            return [line for table, name in (("filter", f"{chain}-FORWARD"),
+                                             ("nat", f"{chain}-DNAT"))
+                    for line in subprocess.run(["iptables", "-t", table, "-S", name],
+                                               capture_output=True, text=True).stdout.split("\n")
+                    if line.startswith("-A")]
+        before = ours()
+        assert before
+        for table, name in (("filter", f"{chain}-FORWARD"), ("nat", f"{chain}-DNAT")):
+            subprocess.run(["iptables", "-t", table, "-F", name], check=True)
+        assert ours() == []
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "firewall rules written again" not in d.log() and time.time() < deadline:
+            time.sleep(0.05)
+        assert ours() == before
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "route", "add", d.subnet, "via",
+                        host_ip], check=True)
+        direct = f"http://{c.attrs['NetworkSettings']['IPAddress']}:80/passwd"
+        assert not neighbour_get(ns, direct).stdout.startswith(b"root:")   # isolation back
+        assert neighbour_get(ns, url).stdout.startswith(b"root:")
+    c.remove(force=True)

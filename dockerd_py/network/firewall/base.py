@@ -82,15 +82,22 @@ class Firewall(ABC):
         if family == 6:
             self._written6 = rendered
 
+    @property
+    def user_chain(self) -> str:
+        """The operator's chain (Docker's DOCKER-USER): consulted before ours in
+        FORWARD, made when missing, never emptied by the daemon."""
+        return f"{self.prefix}-USER"
+
     def chains(self, family: int = 4) -> dict[str, list[tuple[str, str | None, list[str]]]]:
-        """table -> [(our chain, built-in chain it hangs off or None, jump match)]."""
+        """table -> [(our chain, built-in chain it hangs off or None, jump match)];
+        jumps into one built-in chain come in the order listed."""
         p = self.prefix
         # ::1 is never NATed (route_localnet is IPv4's alone), 127/8 only in loopback NAT
         loopback = ["!", "-d", "::1/128" if family == 6 else "127.0.0.0/8"]
         output = [] if self.loopback_nat and family == 4 else loopback
         return {
-            "filter": [(f"{p}-FORWARD", "FORWARD", []), (f"{p}-ISOLATION-1", None, []),
-                       (f"{p}-ISOLATION-2", None, [])],
+            "filter": [(self.user_chain, "FORWARD", []), (f"{p}-FORWARD", "FORWARD", []),
+                       (f"{p}-ISOLATION-1", None, []), (f"{p}-ISOLATION-2", None, [])],
             "nat": [(f"{p}-POSTROUTING", "POSTROUTING", []),
                     # a loopback destination from outside is forged (moby#41872): no DNAT
                     (f"{p}-DNAT", "PREROUTING", [*loopback, "-m", "addrtype", "--dst-type",
@@ -196,6 +203,12 @@ class Firewall(ABC):
 
     async def setup(self) -> None:
         """Create this instance's chains and hook them into the built-in ones."""
+        await self.apply()
+
+    async def reconcile(self) -> None:
+        """Every rule written again, both families (after someone else's flush or
+        a firewall reload removed ours)."""
+        self._written6 = None
         await self.apply()
 
     async def apply(self) -> None:

@@ -47,14 +47,16 @@ class RestoreTool:
         if code != 0:
             raise FirewallError(f"{self.restore_cmd}: {err.strip()}")
 
-    async def write(self, chains: Chains, rendered: Rendered) -> None:
-        """Rewrite our chains in full (declaring a chain with --noflush empties it)
-        and add any jump that is missing. One restore per table is atomic."""
+    async def write(self, chains: Chains, rendered: Rendered, keep: str = "") -> None:
+        """Rewrite our chains in full (declaring a chain with --noflush empties it),
+        the chain `keep` only made if missing, and add any jump that is missing.
+        One restore per table is atomic."""
         for table, hooks in chains.items():
             existing = await self._save(table)
             lines = [f"*{table}"]
             for chain in dict.fromkeys(c for c, _, _ in hooks):
-                lines.append(f":{chain} - [0:0]")
+                if chain != keep or not any(line.startswith(f":{chain} ") for line in existing):
+                    lines.append(f":{chain} - [0:0]")
             lines += [_join(rule) for rule in rendered[table]]
             wanted = {" ".join(["-A", b, *m, "-j", c]) for c, b, m in hooks if b is not None}
             for line in existing:  # a jump of another mode (loopback NAT or not) goes
@@ -63,7 +65,7 @@ class RestoreTool:
                         and words[-1] in {c for c, b, _ in hooks if b == words[1]} \
                         and line not in wanted:
                     lines.append("-D " + line[3:])
-            for chain, builtin, match in hooks:
+            for chain, builtin, match in reversed(hooks):  # each at 1: the first ends first
                 if builtin is None:
                     continue
                 jump = " ".join(["-A", builtin, *match, "-j", chain])
@@ -99,7 +101,7 @@ class IptablesRestore(Firewall):
         self.tools = {family: RestoreTool(*TOOLS[family]) for family in (4, 6)}
 
     async def write(self, family: int, rendered: Rendered) -> None:
-        await self.tools[family].write(self.chains(family), rendered)
+        await self.tools[family].write(self.chains(family), rendered, keep=self.user_chain)
 
     async def remove(self, family: int) -> None:
         await self.tools[family].remove(self.chains(family))

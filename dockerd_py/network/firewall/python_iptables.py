@@ -69,7 +69,7 @@ class PythonIptables(Firewall):
 
     async def write(self, family: int, rendered: Rendered) -> None:
         if family == 6:
-            await self.ipv6_tool.write(self.chains(6), rendered)
+            await self.ipv6_tool.write(self.chains(6), rendered, keep=self.user_chain)
         else:
             await self._call(self._apply, rendered)
 
@@ -96,12 +96,14 @@ class PythonIptables(Firewall):
             for table_name, hooks in self.chains(4).items():
                 table = iptc.Table(table_name)
                 table.autocommit = False
+                table.refresh()  # anything else may have changed the table since
                 ours = {}
                 for name in dict.fromkeys(c for c, _, _ in hooks):
                     chain = iptc.Chain(table, name)
                     if not table.is_chain(name):
                         table.create_chain(name)
-                    chain.flush()
+                    elif name != self.user_chain:  # the operator's: never emptied
+                        chain.flush()
                     ours[name] = chain
                 for args in rendered[table_name]:
                     ours[args[1]].append_rule(_rule(iptc, args[2:]))
@@ -113,7 +115,7 @@ class PythonIptables(Firewall):
                         if rule.target is not None and rule.target.name in ours \
                                 and rule not in mine:
                             chain.delete_rule(rule)
-                for builtin, jump in wanted:
+                for builtin, jump in reversed(wanted):  # each at 1: the first ends first
                     if jump not in iptc.Chain(table, builtin).rules:
                         iptc.Chain(table, builtin).insert_rule(jump)
                 table.commit()
@@ -127,6 +129,7 @@ class PythonIptables(Firewall):
             for table_name, hooks in self.chains(4).items():
                 table = iptc.Table(table_name)
                 table.autocommit = False
+                table.refresh()  # anything else may have changed the table since
                 ours_all = {c for c, _, _ in hooks}
                 for builtin in {b for _, b, _ in hooks if b is not None}:
                     chain = iptc.Chain(table, builtin)
