@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import CLIError
-from .templates import Struct, TemplateError, render
+if TYPE_CHECKING:
+    from .templates import Struct
 
 MIN_WIDTH = 10
 PADDING = 3
@@ -41,6 +42,7 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
     if fmt.strip() == "json":
         return "\n".join(json.dumps({k: v for k, v in view(item).items() if not callable(v)},
                                      separators=(",", ":")) for item in items)
+    from .templates import TemplateError, render  # only with --format: a slow import
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
     try:
         if not items and sample is not None:
@@ -57,7 +59,8 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
         raise CLIError(_docker_template_error(fmt, str(exc)), 1) from None
 
 
-def _row(fields: dict[str, Any], type_name: str) -> Struct:
+def _row(fields: dict[str, Any], type_name: str) -> "Struct":
+    from .templates import Struct
     row = Struct(fields)
     if type_name:
         row.type_name = type_name
