@@ -66,3 +66,4 @@ def test_check_config_ipv6_as_dockerd_shows_it():
         ipam.check_config({"Subnet": "fd20::/80"}, taken)
     with pytest.raises(InvalidParameter, match="invalid CIDR address: fd21::/129"):
         ipam.check_config({"Subnet": "fd21::/129"}, taken)
+
