@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -163,3 +164,22 @@ def test_running_containers_pull_cp_and_build_on_a_full_disk(small_daemon, regis
                    tag="full/build:1", decode=True))
     assert api.images(name="full/build")
     api.remove_container(target)
+
+
+def test_a_record_left_without_its_files_is_still_removable(fresh_daemon):
+    """On a full disk a removal deletes the files before the record; a crash
+    between the two leaves a record without files, which a restart lists and
+    `rm` removes."""
+    d = fresh_daemon
+    cid = d.api().create_container("busybox", ["true"], name="halfgone")["Id"]
+    d.stop()
+    shutil.rmtree(d.data_root / "containers" / cid)
+    for layer in os.listdir(d.data_root / "overlay2"):
+        if layer.startswith(cid):
+            shutil.rmtree(d.data_root / "overlay2" / layer)
+    d.start()
+    api = d.api()
+    assert [c["Id"] for c in api.containers(all=True, filters={"name": "halfgone"})] == [cid]
+    api.remove_container(cid, force=True)
+    assert api.containers(all=True, filters={"name": "halfgone"}) == []
+    assert not [n for n in os.listdir(d.data_root / "overlay2") if n.startswith(cid)]
