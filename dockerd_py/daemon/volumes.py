@@ -13,6 +13,7 @@ from typing import Any, Callable
 from shared.filters import Filters
 
 from ..config import DaemonConfig
+from ..crashpoints import crashpoint
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..volumes.drivers import VOLUME_DRIVERS, VolumeDriver, VolumeDriverError
 from ..volumes.drivers.plugin import PluginDriver, find_plugin
@@ -45,6 +46,24 @@ class VolumeService:
         rows = await self.db.run(lambda c: c.execute("SELECT name, doc FROM volumes").fetchall())
         for name, doc in rows:
             self.volumes[name] = loads(doc)
+        await self._adopt_orphans()
+
+    async def _adopt_orphans(self) -> None:
+        """A local volume directory without its record (a crash between the two)
+        is a volume, as dockerd's local driver counts what is on disk: its data
+        is kept, without the labels it was to have."""
+        local = self.drivers["local"]
+        for name in await asyncio.to_thread(local.names):  # type: ignore[attr-defined]
+            if name in self.volumes:
+                continue
+            created = os.stat(local.path(name)).st_mtime
+            doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+                   "Driver": "local", "Labels": {}, "Mountpoint": local.path(name),
+                   "Name": name, "Options": None, "Scope": "local"}
+            await self.db.run(lambda c, n=name, d=doc: c.execute(
+                "INSERT INTO volumes(name, doc) VALUES (?, ?)", (n, dumps(d))))
+            self.volumes[name] = doc
+            log.warning("volume %s had a directory but no record: kept as a volume", name)
 
     def driver_of(self, doc: dict[str, Any]) -> VolumeDriver:
         return self.driver(doc["Driver"])
@@ -93,6 +112,7 @@ class VolumeService:
             mountpoint = await asyncio.to_thread(make)
         except VolumeDriverError as exc:
             raise InvalidParameter(f"create {name}: {exc}") from None
+        crashpoint("volume-create:directory-made")
         doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "Driver": driver_name, "Labels": labels, "Mountpoint": mountpoint,
                "Name": name, "Options": options or None, "Scope": "local"}

@@ -23,6 +23,7 @@ import aiohttp
 
 from shared import reference as refs
 
+from ..crashpoints import crashpoint
 from ..daemon.streams import feed_blocking
 from ..errors import InvalidParameter
 from ..storage.imageconfig import parse_image_config
@@ -144,6 +145,7 @@ class Puller:
                     taken.remove(parent)
                 taken.append(layer_chain)
                 parent = layer_chain
+                crashpoint("pull:layer-committed")
         except BaseException:
             for task in tasks.values():
                 task.cancel()

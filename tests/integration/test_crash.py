@@ -163,3 +163,71 @@ def test_kill_9_at_many_moments_then_restart_repairs(crash_daemon, pullable):
     kept = sorted(n for n in os.listdir(d.data_root / "overlay2") if n != "l")
     assert len(kept) <= 3, kept          # busybox's layer, its init layer, the empty init
     assert not (d.data_root / "tmp").exists() or not os.listdir(d.data_root / "tmp")
+
+
+# -- named points: the daemon killed exactly between two steps (DPY_CRASH_AT) --------
+def _volume_check(api) -> None:  # type: ignore[no-untyped-def]
+    assert "vc" in [v["Name"] for v in api.volumes()["Volumes"] or []]   # kept, as dockerd
+    api.create_volume("vc")                                               # and usable
+    api.remove_container(api.create_container("busybox", ["true"], host_config=
+                         api.create_host_config(binds=["vc:/v"])))
+    api.remove_volume("vc")
+
+
+def _commit_setup(api) -> str:  # type: ignore[no-untyped-def]
+    ctr = api.create_container("busybox", ["sh", "-c", "echo x > /made"], name="cm")
+    api.start(ctr)
+    api.wait(ctr, timeout=10)
+    return ctr["Id"]
+
+
+POINTS = {
+    # point: (set-up before arming or None, the action that dies, the check after restart)
+    "container-create:filesystem-made": (
+        None, lambda api, ref: api.create_container("busybox", ["true"], name="cc"),
+        lambda api, ref: api.remove_container(api.create_container("busybox", ["true"],
+                                                                   name="cc"))),
+    "container-remove:record-deleted": (
+        lambda api: api.create_container("busybox", ["true"], name="cr")["Id"],
+        lambda api, ref: api.remove_container(ref),
+        lambda api, ref: not api.containers(all=True, filters={"name": "cr"}) or
+        pytest.fail("the removed container came back")),
+    "commit:layer-made": (
+        _commit_setup, lambda api, ref: api.commit(ref, "crash/cm", "1"),
+        lambda api, ref: (not api.images(name="crash/cm") or pytest.fail("half an image"),
+                          api.commit(ref, "crash/cm", "1"), api.remove_container(ref),
+                          api.remove_image("crash/cm:1"))),
+    "volume-create:directory-made": (
+        None, lambda api, ref: api.create_volume("vc"), lambda api, ref: _volume_check(api)),
+    "pull:layer-committed": (
+        None, lambda api, ref: api.pull(ref, tag="v1"),
+        lambda api, ref: (not api.images(name=ref) or pytest.fail("half an image"),
+                          api.pull(ref, tag="v1"), api.remove_image(f"{ref}:v1"))),
+}
+
+
+@pytest.mark.parametrize("point", sorted(POINTS))
+def test_a_kill_between_two_steps_is_repaired(crash_daemon, pullable, point):
+    d = crash_daemon
+    setup, action, check = POINTS[point]
+    if point.startswith("pull:"):
+        if pullable is None:
+            pytest.skip("docker-registry is not installed")
+        ref = pullable
+    else:
+        ref = setup(d.api()) if setup else None
+    d.stop()
+    d.start(env={**os.environ, "DPY_CRASH_AT": point})
+    with pytest.raises(Exception):      # the daemon dies in the middle of the call
+        action(docker.APIClient(base_url=d.url, timeout=20), ref)
+    assert d.proc.wait(timeout=10) == 137
+    d.start()
+    api = d.api()
+    check(api, ref)
+    _check_repaired(d)
+    # nothing half-made stays on disk: only busybox's layers after a GC restart
+    for c in api.containers(all=True):
+        api.remove_container(c["Id"], force=True)
+    d.restart()
+    kept = sorted(n for n in os.listdir(d.data_root / "overlay2") if n != "l")
+    assert len(kept) <= 3, kept

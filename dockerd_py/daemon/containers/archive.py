@@ -12,6 +12,7 @@ from shared.api import ENGINE_VERSION
 from shared.timeutil import now_rfc3339
 
 from ...builder.dockerfile import apply_change
+from ...crashpoints import crashpoint
 from ...errors import Conflict, InvalidParameter, NotFound
 from ...runtime import conmon, users
 from ...storage import containerfs
@@ -158,6 +159,7 @@ class ContainerFiles:
             if paused_here:
                 await unpauser(ctr)
         layers = self.deps.layers
+        crashpoint("commit:layer-made")
         try:
             raw = commit_config(image.config, ctr, author, comment, changes, config, layer)
             new = await self.deps.images.add_image(raw, [ref] if ref else [],

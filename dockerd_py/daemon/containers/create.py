@@ -17,6 +17,7 @@ from .. import validate
 from ..ports import check_bindings
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
+from ...crashpoints import crashpoint
 from .storage import create_filesystem, remove_filesystem
 
 CONFIG_KEYS = {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
@@ -127,6 +128,7 @@ class ContainerCreator:
             await self._make_volumes(mount_list, hc.get("VolumeDriver") or "")
             await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
             made_filesystem = True
+            crashpoint("container-create:filesystem-made")
             doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,
                                  networks)
             ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,

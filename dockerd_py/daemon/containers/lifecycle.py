@@ -11,6 +11,7 @@ from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
 from ...errors import Conflict, DiskFull, DockerError, NotModified
+from ...crashpoints import crashpoint
 from ...runtime import conmon
 from ...runtime.oci import OCIRuntime
 from ..health import HealthMonitor
@@ -337,6 +338,7 @@ class Lifecycle:
             await asyncio.to_thread(remove_files)
             await d.repo.delete(ctr)
             return
+        crashpoint("container-remove:record-deleted")
         await asyncio.to_thread(remove_files)
 
     async def _remove_anonymous_volumes(self, ctr: Container) -> None:

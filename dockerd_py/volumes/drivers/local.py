@@ -36,6 +36,15 @@ class LocalDriver(VolumeDriver):
     def exists(self, name: str) -> bool:
         return os.path.isdir(self.path(name))
 
+    def names(self) -> list[str]:
+        """Every volume on disk (a record may be missing: a crash right after
+        the directory was made)."""
+        try:
+            entries = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in entries if os.path.isdir(os.path.join(self.root, n, "_data")))
+
     def create(self, name: str, options: dict[str, str]) -> None:
         for key in options:
             if key not in OPTIONS:
