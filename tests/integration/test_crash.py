@@ -197,6 +197,12 @@ POINTS = {
         lambda api, ref: (not api.images(name="crash/cm") or pytest.fail("half an image"),
                           api.commit(ref, "crash/cm", "1"), api.remove_container(ref),
                           api.remove_image("crash/cm:1"))),
+    "container-start:running": (
+        lambda api: api.create_container("busybox", ["sleep", "300"], name="cs")["Id"],
+        lambda api, ref: api.start(ref),
+        lambda api, ref: (api.inspect_container(ref)["State"]["Status"] == "created" or
+                          pytest.fail("an unacknowledged start survived"),
+                          api.start(ref), api.remove_container(ref, force=True))),
     "volume-create:directory-made": (
         None, lambda api, ref: api.create_volume("vc"), lambda api, ref: _volume_check(api)),
     "pull:layer-committed": (
@@ -225,9 +231,15 @@ def test_a_kill_between_two_steps_is_repaired(crash_daemon, pullable, point):
     api = d.api()
     check(api, ref)
     _check_repaired(d)
-    # nothing half-made stays on disk: only busybox's layers after a GC restart
+    # nothing half-made stays: no runtime state, no conmon, and on disk only
+    # busybox's layers after a GC restart
     for c in api.containers(all=True):
         api.remove_container(c["Id"], force=True)
+    assert runtime_containers(str(d.exec_root)) == []
+    deadline = time.time() + 10
+    while conmons(str(d.exec_root)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert conmons(str(d.exec_root)) == []
     d.restart()
     kept = sorted(n for n in os.listdir(d.data_root / "overlay2") if n != "l")
     assert len(kept) <= 3, kept

@@ -120,6 +120,7 @@ class Lifecycle:
         ctr.stop_requested = False
         ctr.stopped_event.clear()
         ctr.exit_handled = asyncio.Event()
+        crashpoint("container-start:running")
         self.monitor.watch(ctr, spawned.conmon_pid, spawned.pid)
         with logged_failure(ctr, "saving its start"):  # it runs, watched, whatever the disk says
             await d.repo.save(ctr)
