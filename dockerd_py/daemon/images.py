@@ -15,6 +15,7 @@ from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
 from ..builder.dockerfile import apply_change
+from ..crashpoints import crashpoint
 from ..distribution import archive
 from ..errors import Conflict, InvalidParameter, NoSuchImage
 from ..storage.imageconfig import image_id_of, parse_image_config
@@ -274,6 +275,7 @@ class ImageService:
                 if not acquired_top:
                     self.layers.acquire(image.top_layer)
                 self._holding.add(image_id)
+            crashpoint("image-add:before-record")
             await self.store.add(image, tags)
         return self.store.images[image_id]
 

@@ -174,6 +174,11 @@ def _volume_check(api) -> None:  # type: ignore[no-untyped-def]
     api.remove_volume("vc")
 
 
+def _load_archive(tag: str) -> bytes:
+    layers = [archives.layer_tar({"etc/loaded": b"l" * 30000})]
+    return archives.legacy_archive(layers, archives.image_config(layers, ["sh"]), [tag])
+
+
 def _commit_setup(api) -> str:  # type: ignore[no-untyped-def]
     ctr = api.create_container("busybox", ["sh", "-c", "echo x > /made"], name="cm")
     api.start(ctr)
@@ -203,6 +208,12 @@ POINTS = {
         lambda api, ref: (api.inspect_container(ref)["State"]["Status"] == "created" or
                           pytest.fail("an unacknowledged start survived"),
                           api.start(ref), api.remove_container(ref, force=True))),
+    "image-add:before-record": (
+        None, lambda api, ref: list(api.load_image(_load_archive("crash/ld:1"))),
+        lambda api, ref: (not api.images(name="crash/ld") or pytest.fail("half an image"),
+                          list(api.load_image(_load_archive("crash/ld:1"))),
+                          api.images(name="crash/ld") or pytest.fail("no image"),
+                          api.remove_image("crash/ld:1"))),
     "volume-create:directory-made": (
         None, lambda api, ref: api.create_volume("vc"), lambda api, ref: _volume_check(api)),
     "pull:layer-committed": (
