@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -56,11 +56,16 @@ def new_daemon(workdir: Path, name: str, **kw: object) -> Daemon:
 
 
 @contextlib.contextmanager
-def busybox_daemon(workdir: Path, rootfs_tar: Path, name: str, **kw: object) -> Iterator[Daemon]:
-    """A started daemon of its own with busybox:latest imported; every trace of it
-    is removed afterwards, even when the test fails."""
+def busybox_daemon(workdir: Path, rootfs_tar: Path, name: str,
+                   prepare: Callable[[Daemon], None] | None = None,
+                   **kw: object) -> Iterator[Daemon]:
+    """A started daemon of its own with busybox:latest imported (prepare, if
+    given, runs before the start); every trace of it is removed afterwards,
+    even when the test fails."""
     d = new_daemon(workdir, name, **kw)
     try:
+        if prepare is not None:
+            prepare(d)
         d.start()
         import_busybox(d, rootfs_tar)
         yield d

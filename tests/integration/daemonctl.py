@@ -226,14 +226,18 @@ def cgroup_tops(prefix: str) -> list[Path]:
     return [top for top in candidates if top.is_dir()]
 
 
-def _wait_conmons_gone(exec_root: str, timeout: float = 10) -> None:
+def conmons_left(exec_root: str, timeout: float = 10) -> list[int]:
+    """The daemon's conmons still there after waiting up to timeout for them to end."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        alive = conmons(exec_root)
-        if not alive:
-            return
+    alive = conmons(exec_root)
+    while alive and time.time() < deadline:
         time.sleep(0.1)
-    for pid in alive:  # conmons this test daemon started, found by their exec root
+        alive = conmons(exec_root)
+    return alive
+
+
+def _wait_conmons_gone(exec_root: str, timeout: float = 10) -> None:
+    for pid in conmons_left(exec_root, timeout):  # this test daemon's, by their exec root
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

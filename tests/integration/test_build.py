@@ -15,6 +15,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from .archives import layer_tar
 from .daemonctl import DOCKER_CLI
 
 SEED_DOCKERFILE = """\
@@ -47,16 +48,6 @@ def _context(tmp_path: Path, dockerfile: str, files: dict[str, str | bytes] | No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data.encode() if isinstance(data, str) else data)
     return ctx
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _stream(api, **kw) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -338,7 +329,7 @@ def test_bad_dockerfiles_are_clear_errors(daemon, files, dockerfile, status, mes
     api = daemon.api()
     before = _containers(api)
     with pytest.raises(docker.errors.APIError) as err:
-        list(api.build(fileobj=io.BytesIO(_tar(files)), custom_context=True, decode=True,
+        list(api.build(fileobj=io.BytesIO(layer_tar(files)), custom_context=True, decode=True,
                        dockerfile=dockerfile))
     assert err.value.status_code == status
     assert message in err.value.explanation
@@ -408,7 +399,7 @@ def test_remote_contexts_and_dockerfile_on_stdin(daemon, tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     (served / "Dockerfile").write_text("FROM busybox\nRUN echo remote dockerfile\n")
-    (served / "ctx.tar.gz").write_bytes(gzip.compress(_tar({
+    (served / "ctx.tar.gz").write_bytes(gzip.compress(layer_tar({
         "Dockerfile": b"FROM busybox\nCOPY hello /hello\n", "hello": b"from a tarball\n"})))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(served)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

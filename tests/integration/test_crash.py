@@ -21,7 +21,7 @@ import pytest
 
 from . import archives
 from .conftest import busybox_daemon
-from .daemonctl import Daemon, conmons, mounts, runtime_containers
+from .daemonctl import Daemon, conmons_left, mounts, runtime_containers
 from .registries import REGISTRY, image_config, layer_tar
 
 ROUNDS = int(os.environ.get("DPY_CRASH_ROUNDS", "8"))
@@ -141,10 +141,7 @@ def test_kill_9_at_many_moments_then_restart_repairs(crash_daemon, pullable):
             api.remove_network(network["Id"])
     assert api.containers(all=True) == []
     assert runtime_containers(str(d.exec_root)) == []
-    deadline = time.time() + 10
-    while conmons(str(d.exec_root)) and time.time() < deadline:
-        time.sleep(0.1)
-    assert conmons(str(d.exec_root)) == []
+    assert conmons_left(str(d.exec_root)) == []
     leftover = [m for m in mounts.mounts_under(str(d.root))]
     assert leftover == [], leftover
     # with only busybox left, a restart's garbage collection keeps only its layer
@@ -247,10 +244,7 @@ def test_a_kill_between_two_steps_is_repaired(crash_daemon, pullable, point):
     for c in api.containers(all=True):
         api.remove_container(c["Id"], force=True)
     assert runtime_containers(str(d.exec_root)) == []
-    deadline = time.time() + 10
-    while conmons(str(d.exec_root)) and time.time() < deadline:
-        time.sleep(0.1)
-    assert conmons(str(d.exec_root)) == []
+    assert conmons_left(str(d.exec_root)) == []
     d.restart()
     kept = sorted(n for n in os.listdir(d.data_root / "overlay2") if n != "l")
     assert len(kept) <= 3, kept

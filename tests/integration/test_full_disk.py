@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +18,7 @@ import docker
 import pytest
 
 from . import archives
-from .conftest import import_busybox
+from .conftest import busybox_daemon
 from .daemonctl import Daemon
 from .registries import image_config, layer_tar
 
@@ -27,17 +26,12 @@ from .registries import image_config, layer_tar
 @pytest.fixture
 def small_daemon(workdir, rootfs_tar) -> Iterator[Daemon]:  # type: ignore[no-untyped-def]
     """A daemon whose data root is a 48 MB tmpfs, with busybox imported."""
-    root = Path(tempfile.mkdtemp(prefix="full-", dir=workdir))
-    d = Daemon(root=root)
-    d.data_root.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(d.data_root)],
-                   check=True)
-    try:
-        d.start()
-        import_busybox(d, rootfs_tar)
+    def tmpfs_data_root(d: Daemon) -> None:
+        d.data_root.mkdir(parents=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(d.data_root)],
+                       check=True)
+    with busybox_daemon(workdir, rootfs_tar, "full", prepare=tmpfs_data_root) as d:
         yield d
-    finally:
-        d.cleanup()
 
 
 def fill(d: Daemon, leave_mb: int = 0) -> Path:
