@@ -78,6 +78,11 @@ def _docker_template_error(source: str, message: str) -> str:
     return f"failed to execute template: template: :{line}:{col}: {message}"
 
 
+def join_host_port(host: str, port: object) -> str:
+    """host:port, an IPv6 host in brackets, as the Docker CLI prints addresses."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def natural_key(text: str) -> list:
     """Sort key of a natural order ("5/tcp" before "443/tcp"), as the Docker CLI's
     sortorder.NaturalLess orders lines."""

@@ -261,7 +261,7 @@ class NetworkService:
         if (ipam_body.get("Driver") or "default") != "default":
             raise driver_not_found(ipam_body["Driver"])
         configs = [ipam.check_config(c, self._taken()) for c in ipam_body.get("Config") or []]
-        by_version = {v: [c for c in configs if (":" in c["Subnet"]) == (v == 6)] for v in (4, 6)}
+        by_version = {v: [c for c in configs if ipam.version_of(c["Subnet"]) == v] for v in (4, 6)}
         if any(len(c) > 1 for c in by_version.values()):
             raise InvalidParameter("dockerd-py supports one subnet of each IP version per network")
         if self.drivers[driver_name].uses_ipam:

@@ -15,7 +15,7 @@ from ..errors import DockerError, InvalidParameter
 from ..network import conntrack
 from ..network.firewall import Firewall, PortMapping
 from ..network.bridge import ipv6_on_host, set_route_localnet
-from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket
+from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket, join_host_port
 from .containers.record import Container
 
 log = logging.getLogger(__name__)
@@ -196,8 +196,8 @@ class Ports:
     async def _hold_one(self, b: Binding, ip: str, port: int,
                         target: Target) -> tuple[PortMapping, Any]:
         if self._clashes(b.proto, port, ip):
-            shown = f"[{ip}]" if ":" in ip else ip
-            raise ProxyError(f"Bind for {shown}:{port} failed: port is already allocated")
+            raise ProxyError(f"Bind for {join_host_port(ip, port)} failed: port is already "
+                             "allocated")
         mapping = PortMapping(b.proto, ip, port, target.address_for(ip), b.container_port,
                               target.bridge)
         proxy = await self._start_proxy(mapping)
@@ -280,6 +280,5 @@ def _probe(m: PortMapping) -> None:
         try:
             sock.bind((m.host_ip, m.host_port))
         except OSError as exc:
-            shown = f"[{m.host_ip}]" if ":" in m.host_ip else m.host_ip
-            raise ProxyError(f"Bind for {shown}:{m.host_port} failed: "
+            raise ProxyError(f"Bind for {join_host_port(m.host_ip, m.host_port)} failed: "
                              f"{(exc.strerror or str(exc)).lower()}") from None

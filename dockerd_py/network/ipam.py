@@ -16,6 +16,11 @@ DEFAULT_POOLS: list[tuple[str, int]] = [(f"172.{n}.0.0/16", 16) for n in range(1
     ("192.168.0.0/16", 20)]
 
 
+def version_of(text: str) -> int:
+    """The IP version of an address or subnet as text (no parsing: it is valid)."""
+    return 6 if ":" in text else 4
+
+
 def host_routes() -> list[IPNetwork]:
     """Destinations of the host's routes, both families (no default routes)."""
     return _routes_v4() + _routes_v6()

@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.timeutil import now_rfc3339, parse_rfc3339
 
-from .ipam import Pool
+from .ipam import Pool, version_of
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Network:
     def config_of(self, version: int) -> dict[str, Any] | None:
         """The IPAM.Config entry of one IP version."""
         return next((c for c in self.ipam_config
-                     if (":" in c.get("Subnet", "")) == (version == 6)), None)
+                     if version_of(c.get("Subnet", "")) == version), None)
 
     @property
     def ipv6(self) -> bool:

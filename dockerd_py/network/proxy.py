@@ -16,6 +16,11 @@ class ProxyError(Exception):
     """The host port could not be had; the text says why, as docker-proxy does."""
 
 
+def join_host_port(host: str, port: int) -> str:
+    """host:port, an IPv6 host in brackets (Go's net.JoinHostPort, as Docker prints)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def host_socket(kind: int, address: str) -> socket.socket:
     """A socket of the address's family; an IPv6 one never takes IPv4 too (the
     IPv4 binding of the same port is a socket of its own)."""
@@ -34,11 +39,11 @@ def _bound(kind: int, listen: tuple[str, int]) -> socket.socket:
         sock.bind(listen)
     except OSError as exc:
         sock.close()
-        v6 = ":" in listen[0]
-        proto = ("tcp" if kind == socket.SOCK_STREAM else "udp") + ("6" if v6 else "4")
-        host = f"[{listen[0]}]" if v6 else listen[0]
-        raise ProxyError(f"Error starting userland proxy: listen {proto} {host}:"
-                         f"{listen[1]}: bind: {(exc.strerror or str(exc)).lower()}") from None
+        proto = ("tcp" if kind == socket.SOCK_STREAM else "udp") + \
+            ("6" if ":" in listen[0] else "4")
+        raise ProxyError(f"Error starting userland proxy: listen {proto} "
+                         f"{join_host_port(*listen)}: bind: "
+                         f"{(exc.strerror or str(exc)).lower()}") from None
     return sock
 
 

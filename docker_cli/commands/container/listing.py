@@ -9,7 +9,7 @@ import click
 
 from shared.units import human_duration
 
-from ...formatting.table import format_rows, table
+from ...formatting.table import format_rows, join_host_port, table
 from ...options import filters_json
 from .. import client_of
 
@@ -30,7 +30,7 @@ def _ports(ports: list[dict]) -> str:
     for p in sorted(ports or [], key=order):
         private, ip, proto = p["PrivatePort"], p.get("IP", ""), p["Type"]
         if ip and p.get("PublicPort") != private:
-            mappings.append(f"{_join_host(ip, p['PublicPort'])}->{private}/{proto}")
+            mappings.append(f"{join_host_port(ip, p['PublicPort'])}->{private}/{proto}")
             continue
         runs = groups.setdefault((ip, proto), [])
         if runs and runs[-1][1] + 1 == private:
@@ -41,12 +41,9 @@ def _ports(ports: list[dict]) -> str:
     for (ip, proto), runs in groups.items():
         for first, last in runs:
             span = str(first) if first == last else f"{first}-{last}"
-            grouped.append(f"{_join_host(ip, span)}->{span}/{proto}" if ip else f"{span}/{proto}")
+            grouped.append(f"{join_host_port(ip, span)}->{span}/{proto}" if ip
+                           else f"{span}/{proto}")
     return ", ".join(grouped + mappings)
-
-
-def _join_host(ip: str, port: object) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:

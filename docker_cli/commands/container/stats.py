@@ -8,7 +8,7 @@ import click
 
 from shared.units import bytes_size, human_size
 
-from ...formatting.table import format_rows, natural_key, table
+from ...formatting.table import format_rows, join_host_port, natural_key, table
 from ...errors import CLIError
 from .. import client_of
 
@@ -107,8 +107,7 @@ def port(ctx: click.Context, name: str, private: str | None) -> None:
             continue
         for binding in ports[key] or []:
             host = binding.get("HostIp") or "0.0.0.0"
-            addr = f"[{host}]:{binding['HostPort']}" if ":" in host else \
-                f"{host}:{binding['HostPort']}"
+            addr = join_host_port(host, binding["HostPort"])
             lines.append(addr if private else f"{key} -> {addr}")
     found = bool(lines)
     for line in sorted(lines, key=natural_key):  # the Docker CLI's natural order

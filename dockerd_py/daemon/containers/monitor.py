@@ -99,7 +99,6 @@ class ExitMonitor:
         that fails is logged and the rest still run: an exit must be recorded
         whatever the host did, or waiters (`rm -f`, `wait`) would hang."""
         d = self.deps
-        d.networks.dns.stop(ctr)  # its sockets hold the namespace: let the kernel reclaim it now
         await self.logs.finish(ctr)
         self.health.stop(ctr)
         self.unwatch(ctr)
