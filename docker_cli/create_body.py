@@ -1,13 +1,13 @@
 """`run`/`create` flags and the container create request they make."""
 from __future__ import annotations
 
-
-from typing import Any
-
-import click
-
 from .errors import EXIT_DAEMON, CLIError
+from .flags import Flag
 from .options import duration_ns, parse_env, parse_labels, ram_flag, restart_policy
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def healthcheck(opts: dict[str, Any]) -> dict[str, Any] | None:
@@ -144,78 +144,74 @@ def port_bindings(values: tuple[str, ...],
     return bindings
 
 
-CREATE_OPTIONS = [
-    click.option("--name", default=None, help="Assign a name to the container"),
-    click.option("-e", "--env", multiple=True, help="Set environment variables"),
-    click.option("--env-file", multiple=True, help="Read in a file of environment variables"),
-    click.option("-h", "--hostname", default=None, help="Container host name"),
-    click.option("--domainname", default=None, help="Container NIS domain name"),
-    click.option("-u", "--user", default=None, help="Username or UID (format: <name|uid>[:<group|gid>])"),
-    click.option("-w", "--workdir", default=None, help="Working directory inside the container"),
-    click.option("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT"),
-    click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
-    click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
-    click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
-    click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
-    click.option("--network", "--net", "network", multiple=True, help="Connect a container to a network"),
-    click.option("--network-alias", "--net-alias", "network_alias", multiple=True, help="Add network-scoped alias for the container"),
-    click.option("--link", multiple=True, help="Add link to another container"),
-    click.option("--ip", default=None, help="IPv4 address (e.g., 172.30.100.104)"),
-    click.option("--ip6", default=None, help="IPv6 address (e.g., 2001:db8::33)"),
-    click.option("--mac-address", default=None, help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
-    click.option("--restart", default=None, help="Restart policy to apply when a container exits"),
-    click.option("-m", "--memory", default=None, help="Memory limit"),
-    click.option("--memory-swap", default=None, help="Swap limit equal to memory plus swap"),
-    click.option("--memory-reservation", default=None, help="Memory soft limit"),
-    click.option("--cpus", default=None, type=float, help="Number of CPUs"),
-    click.option("-c", "--cpu-shares", default=None, type=int, help="CPU shares (relative weight)"),
-    click.option("--cpu-period", default=None, type=int),
-    click.option("--cpu-quota", default=None, type=int),
-    click.option("--cpuset-cpus", default=None, help="CPUs in which to allow execution"),
-    click.option("--pids-limit", default=None, type=int, help="Tune container pids limit"),
-    click.option("--blkio-weight", default=None, type=int),
-    click.option("--privileged", is_flag=True, help="Give extended privileges to this container"),
-    click.option("--cap-add", multiple=True, help="Add Linux capabilities"),
-    click.option("--cap-drop", multiple=True, help="Drop Linux capabilities"),
-    click.option("--security-opt", multiple=True, help="Security Options"),
-    click.option("--read-only", is_flag=True, help="Mount the container's root filesystem as read only"),
-    click.option("--init", is_flag=True, help="Run an init inside the container"),
-    click.option("--dns", multiple=True, help="Set custom DNS servers"),
-    click.option("--dns-search", multiple=True, help="Set custom DNS search domains"),
-    click.option("--dns-option", multiple=True, help="Set DNS options"),
-    click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping (host:ip)"),
-    click.option("--stop-signal", default=None, help="Signal to stop the container"),
-    click.option("--stop-timeout", default=None, type=int, help="Timeout (in seconds) to stop a container"),
-    click.option("--ulimit", multiple=True, help="Ulimit options"),
-    click.option("--shm-size", default=None, help="Size of /dev/shm"),
-    click.option("--runtime", default=None, help="Runtime to use for this container"),
-    click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host"),
-    click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports"),
-    click.option("--expose", multiple=True, help="Expose a port or a range of ports"),
-    click.option("-v", "--volume", multiple=True, help="Bind mount a volume"),
-    click.option("--volumes-from", "volumes_from", multiple=True, help="Mount volumes from the specified container(s)"),
-    click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory"),
-    click.option("--log-driver", default=None, help="Logging driver for the container"),
-    click.option("--log-opt", multiple=True, help="Log driver options"),
-    click.option("--platform", default=None, help="Set platform if server is multi-platform capable"),
-    click.option("--device", multiple=True, help="Add a host device to the container"),
-    click.option("--mount", multiple=True, help="Attach a filesystem mount to the container"),
-    click.option("--group-add", multiple=True, help="Add additional groups to join"),
-    click.option("--health-cmd", default=None, help="Command to run to check health"),
-    click.option("--health-interval", default=None, help="Time between running the check"),
-    click.option("--health-timeout", default=None, help="Maximum time to allow one check to run"),
-    click.option("--health-start-period", default=None,
-                 help="Start period for the container to initialize"),
-    click.option("--health-retries", default=None, type=int,
-                 help="Consecutive failures needed to report unhealthy"),
-    click.option("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK"),
-]
-
-
-def create_options(func: Any) -> Any:
-    for option in reversed(CREATE_OPTIONS):
-        func = option(func)
-    return func
+CREATE_FLAGS = (
+    Flag("name", help="Assign a name to the container"),
+    Flag("env", short="e", kind="list", help="Set environment variables"),
+    Flag("env-file", kind="list", help="Read in a file of environment variables"),
+    Flag("hostname", short="h", help="Container host name"),
+    Flag("domainname", help="Container NIS domain name"),
+    Flag("user", short="u", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    Flag("workdir", short="w", help="Working directory inside the container"),
+    Flag("entrypoint", help="Overwrite the default ENTRYPOINT"),
+    Flag("label", short="l", kind="list", help="Set meta data on a container"),
+    Flag("interactive", short="i", kind="bool", help="Keep STDIN open even if not attached"),
+    Flag("tty", short="t", kind="bool", help="Allocate a pseudo-TTY"),
+    Flag("rm", kind="bool", help="Automatically remove the container when it exits"),
+    Flag("network", kind="list", help="Connect a container to a network", aliases=("net",)),
+    Flag("network-alias", kind="list", aliases=("net-alias",),
+         help="Add network-scoped alias for the container"),
+    Flag("link", kind="list", help="Add link to another container"),
+    Flag("ip", help="IPv4 address (e.g., 172.30.100.104)"),
+    Flag("ip6", help="IPv6 address (e.g., 2001:db8::33)"),
+    Flag("mac-address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    Flag("restart", help="Restart policy to apply when a container exits"),
+    Flag("memory", short="m", help="Memory limit"),
+    Flag("memory-swap", help="Swap limit equal to memory plus swap"),
+    Flag("memory-reservation", help="Memory soft limit"),
+    Flag("cpus", kind="decimal", help="Number of CPUs"),
+    Flag("cpu-shares", short="c", kind="int", help="CPU shares (relative weight)"),
+    Flag("cpu-period", kind="int", help="Limit CPU CFS (Completely Fair Scheduler) period"),
+    Flag("cpu-quota", kind="int", help="Limit CPU CFS (Completely Fair Scheduler) quota"),
+    Flag("cpuset-cpus", help="CPUs in which to allow execution"),
+    Flag("pids-limit", kind="int", help="Tune container pids limit"),
+    Flag("blkio-weight", kind="int",
+         help="Block IO (relative weight), between 10 and 1000, or 0 to disable"),
+    Flag("privileged", kind="bool", help="Give extended privileges to this container"),
+    Flag("cap-add", kind="list", help="Add Linux capabilities"),
+    Flag("cap-drop", kind="list", help="Drop Linux capabilities"),
+    Flag("security-opt", kind="list", help="Security Options"),
+    Flag("read-only", kind="bool", help="Mount the container's root filesystem as read only"),
+    Flag("init", kind="bool", help="Run an init inside the container"),
+    Flag("dns", kind="list", help="Set custom DNS servers"),
+    Flag("dns-search", kind="list", help="Set custom DNS search domains"),
+    Flag("dns-option", kind="list", help="Set DNS options"),
+    Flag("add-host", kind="list", help="Add a custom host-to-IP mapping (host:ip)"),
+    Flag("stop-signal", help="Signal to stop the container"),
+    Flag("stop-timeout", kind="int", help="Timeout (in seconds) to stop a container"),
+    Flag("ulimit", kind="list", help="Ulimit options"),
+    Flag("shm-size", help="Size of /dev/shm"),
+    Flag("runtime", help="Runtime to use for this container"),
+    Flag("publish", short="p", kind="list", help="Publish a container's port(s) to the host"),
+    Flag("publish-all", short="P", kind="bool", help="Publish all exposed ports to random ports"),
+    Flag("expose", kind="list", help="Expose a port or a range of ports"),
+    Flag("volume", short="v", kind="list", help="Bind mount a volume"),
+    Flag("volumes-from", kind="list", help="Mount volumes from the specified container(s)"),
+    Flag("tmpfs", kind="list", help="Mount a tmpfs directory"),
+    Flag("log-driver", help="Logging driver for the container"),
+    Flag("log-opt", kind="list", help="Log driver options"),
+    Flag("platform", help="Set platform if server is multi-platform capable"),
+    Flag("device", kind="list", help="Add a host device to the container"),
+    Flag("mount", kind="list", help="Attach a filesystem mount to the container"),
+    Flag("group-add", kind="list", help="Add additional groups to join"),
+    Flag("health-cmd", help="Command to run to check health"),
+    Flag("health-interval", help="Time between running the check"),
+    Flag("health-timeout", help="Maximum time to allow one check to run"),
+    Flag("health-start-period", help="Start period for the container to initialize"),
+    Flag("health-retries", kind="int", help="Consecutive failures needed to report unhealthy"),
+    Flag("no-healthcheck", kind="bool", help="Disable any container-specified HEALTHCHECK"),
+    Flag("disable-content-trust", kind="bool", help="Skip image verification (always: no "
+         "content trust here)"),
+)
 
 
 def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]) -> dict:

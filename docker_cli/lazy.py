@@ -1,10 +1,11 @@
 """Command groups whose commands load only when called."""
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
+
+from .commands.table import load_command
 
 
 class LazyGroup(click.Group):
@@ -19,11 +20,37 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, _, attr = self.lazy[name].partition(":")
-            command = getattr(importlib.import_module(f"docker_cli.commands.{module}"), attr)
+            command = load_command(self.lazy[name])
+            if not isinstance(command, click.Command):
+                command = FlagCommand(name, command)
         else:
             command = super().get_command(ctx, name)
         if command is not None and ctx.resilient_parsing:  # only while completing
             from .completion import add_name_completion
             add_name_completion(command)
         return command
+
+
+class FlagCommand(click.Command):
+    """A command that parses its own flags (docker_cli.flags), in the click tree:
+    click hands it the words after its name untouched."""
+
+    def __init__(self, name: str, func: Any) -> None:
+        self.func = func
+        super().__init__(
+            name, callback=self._invoke, help=func.__doc__, add_help_option=False,
+            params=[click.Argument(["image"], nargs=-1, type=click.UNPROCESSED)],
+            context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+
+    def _invoke(self, image: tuple[str, ...]) -> None:
+        from .flags import run_flag_command
+        ctx = click.get_current_context()
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        run_flag_command(self.func, list(image), root.obj)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+        flags = self.func.flagset.flags
+        return [CompletionItem(f"--{name}") for f in flags for name in (f.long, *f.aliases)
+                if f"--{name}".startswith(incomplete)]

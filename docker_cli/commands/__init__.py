@@ -2,29 +2,35 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Callable
-
-import click
 
 from ..errors import CLIError
 
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    import click
+
     from ..client import Client
 
 
-def client_of(ctx: click.Context) -> "Client":
-    """The API client, made at first use (http.client is not imported before: a
-    `--version` or `--help` never pays for it)."""
-    from ..client import Client
+def client_of(ctx: "click.Context") -> "Client":
+    """The API client of a click command."""
     root = ctx.find_root()
-    obj = root.obj or {}
-    if "client" not in obj:
-        obj["client"] = Client(obj.get("host"), tls=obj.get("tls"))
-        root.obj = obj
-    return obj["client"]
+    root.obj = root.obj or {}
+    return client_from(root.obj)
 
 
-def for_each(ctx: click.Context, names: tuple[str, ...],
+def client_from(options: dict[str, Any]) -> "Client":
+    """The API client for the global options (host, tls), made at first use (a
+    `--version` or `--help` never pays for the client's imports)."""
+    if "client" not in options:
+        from ..client import Client
+        options["client"] = Client(options.get("host"), tls=options.get("tls"))
+    return options["client"]
+
+
+def for_each(ctx: "click.Context", names: tuple[str, ...],
              action: Callable[[Client, str], object]) -> None:
     """Run action (which prints its own output) for each name, going on past
     failures as docker does: each error on stderr, exit status 1 if any."""
@@ -44,16 +50,16 @@ def print_deleted(title: str, items: list[str] | None, blank_after: bool = True)
     each, a blank line; nothing when nothing went."""
     if not items:
         return
-    click.echo(title)
+    print(title)
     for item in items:
-        click.echo(item)
+        print(item)
     if blank_after:
-        click.echo()
+        print()
 
 
-def for_each_echo(ctx: click.Context, names: tuple[str, ...], action: Any) -> None:
+def for_each_echo(ctx: "click.Context", names: tuple[str, ...], action: Any) -> None:
     """Apply action to each name; print names that worked, errors for the rest."""
     def act(client: Any, name: str) -> None:
         action(client, name)
-        click.echo(name)
+        print(name)
     for_each(ctx, names, act)

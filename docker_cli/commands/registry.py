@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from ..errors import APIError, CLIError
 from ..formatting.progress import display
 from ..formatting.table import format_rows, table
 from . import client_of
+
+if TYPE_CHECKING:
+    from ..client import Client
 
 
 def _split(image: str, all_tags: bool) -> tuple[refs.Reference, str]:
@@ -32,12 +35,12 @@ def _split(image: str, all_tags: bool) -> tuple[refs.Reference, str]:
     return ref, ref.digest or ref.tag or ""
 
 
-def pull_image(ctx: click.Context, image: str, all_tags: bool = False,
+def pull_image(client: Client, image: str, all_tags: bool = False,
                platform: str | None = None, quiet: bool = False,
                out: Any = None) -> refs.Reference:
     """Pull with progress on out (stdout; `run` draws it on stderr)."""
     ref, tag = _split(image, all_tags)
-    resp = client_of(ctx).request(
+    resp = client.request(
         "POST", "/images/create", params={"fromImage": ref.familiar_name, "tag": tag or None,
                                           "platform": platform},
         headers=credentials.header_for(image))
@@ -61,7 +64,7 @@ def pull_image(ctx: click.Context, image: str, all_tags: bool = False,
 def pull(ctx: click.Context, all_tags: bool, disable_content_trust: bool,
          platform: str | None, quiet: bool, image: str) -> None:
     """Download an image from a registry."""
-    ref = pull_image(ctx, image, all_tags, platform, quiet)
+    ref = pull_image(client_of(ctx), image, all_tags, platform, quiet)
     click.echo(ref.canonical() if ref.tag or ref.digest else ref.name)
 
 

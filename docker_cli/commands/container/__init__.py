@@ -1,10 +1,6 @@
-"""The `container` group: `docker-py container <verb>`. Its commands live in the
-modules beside this one and load only when called."""
+"""Container commands, one module each for a few; the `container` group is in
+group.py, so that `run` (which parses its own flags) loads without click."""
 from __future__ import annotations
-
-import click
-
-from ...lazy import LazyGroup
 
 # verb -> "module:function" under docker_cli.commands
 COMMANDS = {
@@ -24,7 +20,3 @@ COMMANDS = {
     "port": "container.stats:port",
 }
 
-
-@click.group(cls=LazyGroup, lazy=COMMANDS)
-def container() -> None:
-    """Manage containers."""

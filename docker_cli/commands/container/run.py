@@ -1,22 +1,35 @@
-"""`run` and `create`."""
+"""`run` and `create`: on the hot path, so they parse their own flags
+(docker_cli.flags) and import neither click nor anything else they may not use."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-import click
-
-from ...create_body import build_create_body, create_options
+from ...create_body import CREATE_FLAGS, build_create_body
+from ...credentials import detach_keys as keys_of
 from ...errors import EXIT_DAEMON, APIError, CLIError, FlagError, run_exit_status
+from ...flags import Flag, FlagSet, flag_command
 from ...streams import pump
 from ...tty import raw_mode, size
-from .. import client_of
+from .. import client_from
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+_USAGE = "[OPTIONS] IMAGE [COMMAND] [ARG...]"
+CREATE = FlagSet("create", _USAGE, "Create a new container", CREATE_FLAGS, min_args=1)
+RUN = FlagSet("run", _USAGE, "Create and run a new container from an image", (
+    Flag("detach", short="d", kind="bool", help="Run container in background and print "
+         "container ID"),
+    Flag("attach", short="a", kind="list", help="Attach to STDIN, STDOUT or STDERR"),
+    Flag("detach-keys", help="Override the key sequence for detaching a container"),
+    *CREATE_FLAGS), min_args=1)
 
 
-def _create(ctx: click.Context, opts: dict[str, Any], image: str,
-            command: tuple[str, ...]) -> str:
-    client = client_of(ctx)
-    body = build_create_body(opts, image, command)
+def _create(options: dict[str, Any], opts: dict[str, Any], image: str,
+            command: list[str]) -> str:
+    client = client_from(options)
+    body = build_create_body(opts, image, tuple(command))
     params = {"name": opts["name"], "platform": opts["platform"]}
     try:
         result = client.post("/containers/create", params=params, body=body)
@@ -24,7 +37,7 @@ def _create(ctx: click.Context, opts: dict[str, Any], image: str,
         if exc.http_status == 404 and "No such image" in exc.daemon_message:
             named = _with_default_tag(image)
             print(f"Unable to find image '{named}' locally", file=sys.stderr)
-            _pull(ctx, named, opts["platform"])
+            _pull(options, named, opts["platform"])
             result = client.post("/containers/create", params=params, body=body)
         else:
             raise
@@ -41,11 +54,11 @@ def _with_default_tag(image: str) -> str:
         return image
 
 
-def _pull(ctx: click.Context, image: str, platform: str | None) -> None:
+def _pull(options: dict[str, Any], image: str, platform: str | None) -> None:
     """Docker's pull before create: progress on stderr, a failure is exit 125."""
     from ..registry import pull_image
     try:
-        pull_image(ctx, image, platform=platform, out=sys.stderr)
+        pull_image(client_from(options), image, platform=platform, out=sys.stderr)
     except APIError:
         raise
     except CLIError as exc:
@@ -62,51 +75,44 @@ def _run_error(exc: CLIError) -> CLIError:
     return CLIError(f"docker-py: {message}", status)
 
 
-@click.command(context_settings={"allow_interspersed_args": False})
-@create_options
-@click.argument("image")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.pass_context
-def create(ctx: click.Context, image: str, command: tuple[str, ...], **opts: Any) -> None:
+@flag_command(CREATE)
+def create(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
     """Create a new container."""
     try:
-        click.echo(_create(ctx, opts, image, command))
+        print(_create(options, opts, args[0], args[1:]))
     except CLIError as exc:
         raise _run_error(exc) from None
 
 
-@click.command(context_settings={"allow_interspersed_args": False})
-@click.option("-d", "--detach", is_flag=True, help="Run container in background and print ID")
-@click.option("-a", "--attach", "attach_streams", multiple=True, help="Attach to STDIN, STDOUT or STDERR")
-@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
-@create_options
-@click.argument("image")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.pass_context
-def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
-        attach_streams: tuple[str, ...], detach_keys: str | None, **opts: Any) -> None:
+@flag_command(RUN)
+def run(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
     """Create and run a new container from an image."""
-    if opts["tty"] and opts["interactive"] and not detach and not sys.stdin.isatty():
+    if opts["tty"] and opts["interactive"] and not opts["detach"] and not sys.stdin.isatty():
         raise CLIError("the input device is not a TTY", 1)
-    client = client_of(ctx)
+    client = client_from(options)
     try:
-        cid = _create(ctx, opts, image, command)
+        cid = _create(options, opts, args[0], args[1:])
     except CLIError as exc:
         raise _run_error(exc) from None
-    if detach:
+    if opts["detach"]:
         try:
             client.request("POST", f"/containers/{cid}/start").read()
         except CLIError as exc:
             raise _run_error(exc) from None
-        click.echo(cid)
+        print(cid)
         return
-    streams = {s.lower() for s in attach_streams} or {"stdout", "stderr"}
+    _attached(client, cid, opts)
+
+
+def _attached(client: Any, cid: str, opts: dict[str, Any]) -> None:
+    """Attach, start, pump the streams; exit with the container's status."""
+    streams = {s.lower() for s in opts["attach"]} or {"stdout", "stderr"}
     if opts["interactive"]:
         streams.add("stdin")
-    from ...credentials import detach_keys as keys_of
+    keys = keys_of(opts["detach_keys"])
     sock, rest, _ = client.hijack(f"/containers/{cid}/attach", params={
         "stream": 1, "stdin": int("stdin" in streams), "stdout": int("stdout" in streams),
-        "stderr": int("stderr" in streams), "detachKeys": keys_of(detach_keys)})
+        "stderr": int("stderr" in streams), "detachKeys": keys})
     condition = "removed" if opts["rm"] else "next-exit"
     wait = client.request("POST", f"/containers/{cid}/wait", params={"condition": condition})
     try:
@@ -121,7 +127,7 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
         except CLIError:
             pass
     with raw_mode(opts["tty"] and opts["interactive"]):
-        detached = pump(sock, rest, opts["tty"], "stdin" in streams, keys_of(detach_keys))
+        detached = pump(sock, rest, opts["tty"], "stdin" in streams, keys)
     if detached:  # the container goes on; the terminal is the user's again
         return
     status = wait.json() or {}
