@@ -522,7 +522,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=["images", "containers", "networks", "volumes",
-                                          "registry", "build"])
+                                          "registry", "build", "cli"])
     parser.add_argument("--host", default=os.environ.get("DOCKER_HOST",
                                                          "unix:///run/dockerd-py.sock"))
     parser.add_argument("--size-mb", type=int, default=100)
@@ -533,6 +533,8 @@ def main() -> None:
                              "into its container (default: dockerd-py's and dockerd's)")
     parser.add_argument("--baseline-host", default=None,
                         help="registry: another daemon (dockerd) to pull and push beside")
+    parser.add_argument("--docker-py", default=shutil.which("docker-py") or
+                        "/opt/dockerd-py/bin/docker-py", help="cli: the docker-py to time")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
@@ -547,6 +549,9 @@ def main() -> None:
         from registry import bench_registry
         baseline = API(args.baseline_host) if args.baseline_host else None
         results = bench_registry(api, baseline, args.size_mb, args.runs, make_archive, chunks)
+    elif args.suite == "cli":
+        from cli import bench_cli
+        results = bench_cli(args.host, args.image, max(args.runs, 10), args.docker_py)
     elif args.suite == "volumes":
         from volumes import bench_volumes
         results = bench_volumes(api, args.image, max(args.runs, 10), args.size_mb)

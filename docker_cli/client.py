@@ -6,8 +6,6 @@ import io
 import json
 import os
 import socket
-import urllib.parse
-from typing import TYPE_CHECKING, Any, Iterator
 
 from shared import jsonstream
 from shared.api import API_VERSION, DEFAULT_HOST
@@ -15,8 +13,10 @@ from shared.api import API_VERSION, DEFAULT_HOST
 from . import http
 from .errors import APIError, ConnectionFailed
 
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
     import ssl
+    from typing import Any, Iterator
 
 
 class Response:
@@ -79,6 +79,7 @@ class Client:
             self._tcp = None
         elif self.host.startswith("tcp://") or self.host.startswith("http://"):
             self._unix = None
+            import urllib.parse
             self._tcp = urllib.parse.urlparse(self.host.replace("tcp://", "http://"))
         else:
             raise ConnectionFailed(f"unsupported host {self.host!r}: use unix:// or tcp://")
@@ -121,7 +122,7 @@ class Client:
                     items.extend((key, str(v)) for v in value)
                 else:
                     items.append((key, str(value)))
-            query = "?" + urllib.parse.urlencode(items) if items else ""
+            query = "?" + http.urlencode(items) if items else ""
         return f"/v{self.version}{path}{query}"
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None,

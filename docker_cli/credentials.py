@@ -7,9 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-from typing import Any
 
 from .errors import CLIError
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 INDEX_SERVER = "https://index.docker.io/v1/"
 

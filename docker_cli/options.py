@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
 
 from shared.timeutil import parse_duration
 from shared.units import parse_ram
 
 from .errors import EXIT_DAEMON, CLIError, FlagError
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def filters_json(values: tuple[str, ...] | list[str]) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import threading
 
 from shared.stdcopy import Demuxer
 
@@ -49,6 +48,7 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, stdin: bool,
     because the detach keys were typed (the container goes on running)."""
     typed = _Typed(_keys(detach_keys) if stdin and tty else b"")
     if stdin:
+        import threading  # only with stdin attached
         threading.Thread(target=_send_stdin, args=(sock, typed), daemon=True).start()
     out = sys.stdout.buffer
     err = sys.stderr.buffer

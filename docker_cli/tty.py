@@ -8,7 +8,10 @@ import struct
 import sys
 import termios
 import tty
-from typing import Iterator
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def size() -> tuple[int, int] | None:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def message(**fields: Any) -> bytes:

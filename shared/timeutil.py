@@ -1,7 +1,6 @@
 """Timestamps in Go's RFC3339Nano, and the `since`/`until` values Docker accepts."""
 from __future__ import annotations
 
-import calendar
 import re
 import time
 
@@ -38,6 +37,7 @@ def parse_rfc3339(text: str) -> int:
     if not match:
         raise ValueError(f"invalid time {text!r}")
     y, mo, d, h, mi, s, frac, zone = match.groups()
+    import calendar  # here: it imports datetime and locale, and the CLI rarely needs it
     secs = calendar.timegm((int(y), int(mo), int(d), int(h or 0), int(mi or 0),
                             int(s or 0), 0, 0, 0))
     if zone and zone != "Z":
