@@ -24,7 +24,9 @@ def copy_tree(src: str, dst: str, workers: int = 4) -> None:
         _copy_dir(src, dst, links, dirs, lambda *a: jobs.append(pool.submit(*a)))
         for job in jobs:
             job.result()  # the first failure is raised
-    _copy_meta_path(src, dst, os.lstat(src))
+    # src itself may be a /proc/self/fd link to the directory: its owner and mode
+    # are the directory's (a volume's root takes the image directory's, as in Docker)
+    _copy_meta_path(src, dst, os.stat(src), follow=True)
     for path, st in reversed(dirs):
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
@@ -90,13 +92,13 @@ def _copy_file(src: str, dst: str) -> None:
                               SYNC_FILE_RANGE_WRITE)
 
 
-def _copy_meta_path(src: str, dst: str, st: os.stat_result) -> None:
+def _copy_meta_path(src: str, dst: str, st: os.stat_result, follow: bool = False) -> None:
     os.chown(dst, st.st_uid, st.st_gid, follow_symlinks=False)
     if not stat.S_ISLNK(st.st_mode):
         os.chmod(dst, stat.S_IMODE(st.st_mode))
         try:
-            for name in os.listxattr(src, follow_symlinks=False):
-                os.setxattr(dst, name, os.getxattr(src, name, follow_symlinks=False),
+            for name in os.listxattr(src, follow_symlinks=follow):
+                os.setxattr(dst, name, os.getxattr(src, name, follow_symlinks=follow),
                             follow_symlinks=False)
         except OSError as exc:
             if exc.errno not in (errno.ENOTSUP, errno.EPERM):

@@ -73,3 +73,21 @@ def test_a_failure_is_raised(tmp_path):
     (dst / "a").write_text("already here")
     with pytest.raises(FileExistsError):
         copy_tree(str(src), str(dst))
+
+
+def test_the_root_through_a_proc_fd_link_takes_the_directorys_owner_and_mode(tmp_path):
+    """Volume copy-up copies from /proc/self/fd/N: the volume's root gets the
+    image directory's owner and mode (as Docker), not those of the fd link."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    (src / "f").write_text("x")
+    os.chown(src, 1000, 1001)
+    os.chmod(src, 0o750)
+    fd = os.open(src, os.O_PATH | os.O_DIRECTORY)
+    try:
+        copy_tree(f"/proc/self/fd/{fd}", str(dst))
+    finally:
+        os.close(fd)
+    st = os.stat(dst)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 1001, 0o750)
