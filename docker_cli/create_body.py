@@ -209,12 +209,33 @@ CREATE_FLAGS = (
     Flag("health-start-period", help="Start period for the container to initialize"),
     Flag("health-retries", kind="int", help="Consecutive failures needed to report unhealthy"),
     Flag("no-healthcheck", kind="bool", help="Disable any container-specified HEALTHCHECK"),
+    Flag("userns", help="User namespace to use"),
+    Flag("pid", help="PID namespace to use"),
+    Flag("ipc", help="IPC mode to use"),
+    Flag("uts", help="UTS namespace to use"),
+    Flag("cgroupns", help="Cgroup namespace to use (host|private)"),
+    Flag("cgroup-parent", help="Optional parent cgroup for the container"),
+    Flag("sysctl", kind="list", help="Sysctl options"),
+    Flag("oom-score-adj", kind="int", help="Tune host's OOM preferences (-1000 to 1000)"),
     Flag("disable-content-trust", kind="bool", help="Skip image verification (always: no "
          "content trust here)"),
 )
 
 
+_NAMESPACE_MODES = (("userns", "USER", ("host", "private")), ("uts", "UTS", ("host",)),
+                    ("pid", "PID", ("host", "container")))
+
+
+def _check_namespace_modes(opts: dict[str, Any]) -> None:
+    """The Docker CLI's own checks of --userns, --uts and --pid."""
+    for flag, what, modes in _NAMESPACE_MODES:
+        value = opts[flag]
+        if value and value.split(":", 1)[0] not in modes:
+            raise CLIError(f"--{flag}: invalid {what} mode", EXIT_DAEMON)
+
+
 def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]) -> dict:
+    _check_namespace_modes(opts)
     exposed: dict[str, dict] = {}
     for port in opts["expose"]:
         exposed[port if "/" in port else f"{port}/tcp"] = {}
@@ -251,6 +272,10 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "Devices": [device(d) for d in opts["device"]] or None,
         "Mounts": [mount_spec(m) for m in opts["mount"]] or None,
         "GroupAdd": list(opts["group_add"]) or None,
+        "UsernsMode": opts["userns"], "PidMode": opts["pid"], "IpcMode": opts["ipc"],
+        "UTSMode": opts["uts"], "CgroupnsMode": opts["cgroupns"],
+        "CgroupParent": opts["cgroup_parent"], "OomScoreAdj": opts["oom_score_adj"],
+        "Sysctls": parse_labels(opts["sysctl"]) or None,
     }
     if opts["log_driver"] or opts["log_opt"]:
         optional["LogConfig"] = {"Type": opts["log_driver"] or "json-file",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidParameter
+from ..userns import IdMap
 from . import seccomp
 from .users import ExecUser
 
@@ -155,6 +156,8 @@ class SpecInputs:
     init_binary: str | None = None
     extra_mounts: list[dict[str, Any]] = field(default_factory=list)
     extra_env: list[str] = field(default_factory=list)  # legacy links' variables
+    idmap: IdMap | None = None          # --userns-remap: a user namespace with this map
+    userns_path: str | None = None      # ...joined: the one of a container whose net it shares
 
 
 def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
@@ -189,10 +192,10 @@ def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
         "mounts": mounts,
         "linux": _linux(container, inputs, caps, privileged),
     }
-    if not inputs.host_network or hc.get("UTSMode") != "host":
-        if config.get("Hostname") and not inputs.host_network:
+    if hc.get("UTSMode") != "host" and not inputs.host_network:  # a UTS namespace of its own
+        if config.get("Hostname"):
             spec["hostname"] = config["Hostname"]
-        if config.get("Domainname") and not inputs.host_network:
+        if config.get("Domainname"):
             spec["domainname"] = config["Domainname"]
     return spec
 
@@ -228,7 +231,9 @@ def _mounts(hc: dict[str, Any], inputs: SpecInputs, privileged: bool) -> list[di
         {"destination": "/sys", "type": "sysfs", "source": "sysfs",
          "options": ["nosuid", "noexec", "nodev"] + ro_sys},
         {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["nosuid", "noexec", "nodev", "relatime"] + (ro_sys or ["rw"])},
+         # read-write in a user namespace: it cannot be remounted read-only (dockerd's way)
+         "options": ["nosuid", "noexec", "nodev", "relatime"]
+         + (ro_sys if ro_sys and not _remapped(inputs) else ["rw"])},
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
@@ -264,6 +269,13 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
         "cgroupsPath": inputs.cgroups_path,
         "resources": resources_of(hc, privileged),
     }
+    if _remapped(inputs):
+        assert inputs.idmap is not None
+        user_ns = {"type": "user"}
+        if inputs.userns_path:
+            user_ns["path"] = inputs.userns_path
+        namespaces.append(user_ns)
+        linux.update(inputs.idmap.oci())
     if not privileged:
         linux["maskedPaths"] = MASKED_PATHS + _thermal_paths()
         linux["readonlyPaths"] = list(READONLY_PATHS)
@@ -280,6 +292,10 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
         linux["devices"] = [d for d, _ in devices]
         linux["resources"]["devices"].extend(rule for _, rule in devices)
     return linux
+
+
+def _remapped(inputs: SpecInputs) -> bool:
+    return inputs.idmap is not None and inputs.idmap.remapped
 
 
 def validate_sysctls(sysctls: dict[str, str], hc: dict[str, Any]) -> None:
