@@ -76,6 +76,7 @@ class DaemonConfig:
     log_driver: str = "json-file"
     log_opts: dict[str, str] = field(default_factory=dict)
     firewall_backend: str = "auto"
+    userns_remap: str = ""   # user[:group] whose subordinate IDs containers get; "default"
 
     @property
     def effective_pidfile(self) -> str:
@@ -145,6 +146,7 @@ _FILE_KEYS: dict[str, tuple[str, type]] = {
     "log-driver": ("log_driver", str),
     "log-opts": ("log_opts", dict),
     "firewall-backend": ("firewall_backend", str),
+    "userns-remap": ("userns_remap", str),
 }
 _ATTR_TO_KEY = {attr: key for key, (attr, _) in _FILE_KEYS.items()}
 
@@ -217,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--firewall-backend", dest="firewall_backend",
         choices=["auto", "iptables-restore", "python-iptables", "recorder"],
         help="how to change the packet filter (auto: by the host's iptables variant)")
+    add("--userns-remap", dest="userns_remap",
+        help="user/group setting for user namespaces (default: the dockremap user)")
     add("--validate", action="store_true", help="validate the configuration and exit")
     add("-v", "--version", action="store_true", help="print version information and quit")
     return p

@@ -31,6 +31,7 @@ from ..errors import DockerError, InvalidParameter, NoSuchImage
 from ..runtime import users
 from ..storage import containerfs
 from ..storage.confined import Root
+from ..userns import IDENTITY, IdMap
 from .containers.archive import image_config
 from .containers.service import Containers
 from .distribution import DistributionService
@@ -51,8 +52,10 @@ class BuildRequest:
 
 class BuildService:
     def __init__(self, containers: Containers, images: ImageService,
-                 distribution: DistributionService, tmp_root: str) -> None:
+                 distribution: DistributionService, tmp_root: str,
+                 idmap: IdMap = IDENTITY) -> None:
         self.containers = containers
+        self.idmap = idmap  # COPY's owners are container IDs; files get the host's
         self.images = images
         self.distribution = distribution
         self.tmp_root = tmp_root
@@ -203,8 +206,9 @@ class BuildService:
                       owner: tuple[int, int] | None, base: str = "/") -> None:
         def work(root: str) -> None:
             with Root(root) as confined:
-                os.close(confined.open_dir(base, create=True))
-            containerfs.extract_into(root, base, IteratorReader(tar()), owner, False)
+                os.close(confined.open_dir(base, create=True, owner=self._root_owner()))
+            containerfs.extract_into(root, base, IteratorReader(tar()), owner, False,
+                                     self.idmap)
         await self._in_rootfs(container_id, work)
 
     async def is_dir(self, container_id: str, path: str) -> bool:
@@ -218,8 +222,12 @@ class BuildService:
     async def mkdir(self, container_id: str, path: str, owner: tuple[int, int] | None) -> None:
         def work(root: str) -> None:
             with Root(root) as confined:
-                os.close(confined.open_dir(path, create=True))
+                os.close(confined.open_dir(path, create=True, owner=self._root_owner()))
         await self._in_rootfs(container_id, work)
+
+    def _root_owner(self) -> tuple[int, int] | None:
+        """Who owns the directories a step makes: the remapped root, if any."""
+        return self.idmap.root if self.idmap.remapped else None
 
     async def resolve_owner(self, container_id: str, spec: str) -> tuple[int, int]:
         def work(root: str) -> tuple[int, int]:

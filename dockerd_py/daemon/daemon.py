@@ -21,6 +21,7 @@ from ..runtime.oci import run_command
 from ..runtime.registry import Runtimes
 from ..storage.drivers import new_driver
 from ..storage.layers import LayerStore
+from .. import userns
 from . import system
 from .containers.deps import ContainerDeps
 from .containers.repository import ContainerPaths, ContainerRepository
@@ -54,6 +55,7 @@ class Daemon:
         self.conmon_version = ""
         self.instance_id = ""
         self.warnings: list[str] = []
+        self.idmap = userns.IDENTITY
 
     # -- start-up -----------------------------------------------------------------
     def _lock_data_root(self) -> None:
@@ -80,9 +82,20 @@ class Daemon:
             f.write(f"{os.getpid()}\n")
         os.replace(path + ".tmp", path)
 
+    async def _remap_root(self) -> None:
+        """--userns-remap: the ID map, and the data root moved to <root>/<uid>.<gid>."""
+        try:
+            self.idmap = await userns.setup(self.cfg.userns_remap)
+            self.cfg.data_root = await asyncio.to_thread(userns.prepare_root,
+                                                         self.cfg.data_root, self.idmap)
+        except (userns.UsernsError, OSError) as exc:
+            raise DaemonStartError(f"userns-remap: {exc}") from None
+
     async def start(self) -> None:
         cfg = self.cfg
         self._lock_data_root()
+        if cfg.userns_remap:
+            await self._remap_root()
         os.makedirs(cfg.exec_root, mode=0o700, exist_ok=True)
         os.chmod(cfg.exec_root, 0o700)
         self._write_pidfile()
@@ -90,7 +103,7 @@ class Daemon:
         self.store = Store(os.path.join(cfg.data_root, "metadata.db"))
         self.instance_id = await self.store.run(_instance_id)
         try:
-            self.driver = new_driver(cfg.storage_driver, cfg.data_root)
+            self.driver = new_driver(cfg.storage_driver, cfg.data_root, self.idmap)
         except Exception as exc:
             raise DaemonStartError(f"error initializing graphdriver: {exc}") from None
         self.layers = LayerStore(os.path.join(cfg.data_root, "image", cfg.storage_driver,
@@ -108,20 +121,22 @@ class Daemon:
         self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)
         self.ports = Ports(cfg, self.firewall)
         self.dns = EmbeddedDns(cfg, self.networks)
-        self.volumes = VolumeService(cfg, self.store, self.events, repo.all)
+        root_owner = self.idmap.root if self.idmap.remapped else None
+        self.volumes = VolumeService(cfg, self.store, self.events, repo.all, root_owner)
         self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
         self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
                                    os.path.join(cfg.data_root, "tmp"))
         self.distribution = DistributionService(cfg, self.store, self.images, self.events)
-        deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg), layers=self.layers,
-                             images=self.images, networks=self.endpoints, events=self.events,
-                             runtimes=self.runtimes, log_drivers=self.log_drivers,
-                             conmon=conmon.conmon_path(cfg.conmon), volumes=self.volumes)
+        deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg, self.idmap),
+                             layers=self.layers, images=self.images, networks=self.endpoints,
+                             events=self.events, runtimes=self.runtimes,
+                             log_drivers=self.log_drivers, conmon=conmon.conmon_path(cfg.conmon),
+                             volumes=self.volumes, idmap=self.idmap)
         self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
         self.health = HealthMonitor(self.execs, self.events, repo.save)
         self.containers = Containers(deps, self.health)
         self.builds = BuildService(self.containers, self.images, self.distribution,
-                                   os.path.join(cfg.data_root, "tmp"))
+                                   os.path.join(cfg.data_root, "tmp"), self.idmap)
         self._services_up = True
         await asyncio.to_thread(self.images.load)
         await self.volumes.load()

@@ -166,13 +166,17 @@ def inspect_shape(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in m.items() if not k.startswith("_")} for m in mounts]
 
 
-def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The OCI mounts (binds get their source made when `-v` asked for it)."""
+def oci_mounts(mounts: list[dict[str, Any]],
+               owner: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """The OCI mounts (binds get their source made when `-v` asked for it, owned
+    by owner: a remapped container root, as dockerd makes them)."""
     out = []
     for m in sorted(mounts, key=lambda m: m["Destination"].count("/")):
         if m["Type"] in ("bind", "volume"):
             if m.get("_create_source") and not os.path.exists(m["Source"]):
                 os.makedirs(m["Source"], mode=0o755, exist_ok=True)
+                if owner is not None:
+                    os.chown(m["Source"], *owner)
             options = ["rbind", m.get("Propagation") or "rprivate"]
             if not m.get("RW", True):
                 options.append("ro")

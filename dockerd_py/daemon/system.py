@@ -124,8 +124,9 @@ def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name
         "RuncCommit": {"ID": runtimes[cfg.default_runtime].version
                        if cfg.default_runtime in runtimes else ""},
         "InitCommit": {"ID": ""},
-        "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"]
-        if cgroup_version() == "2" else ["name=seccomp,profile=builtin"],
+        "SecurityOptions": ["name=seccomp,profile=builtin"]
+        + (["name=userns"] if cfg.userns_remap else [])
+        + (["name=cgroupns"] if cgroup_version() == "2" else []),
         "CDISpecDirs": [], "Warnings": warn or None,
     }
     return doc

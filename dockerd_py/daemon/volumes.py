@@ -33,12 +33,14 @@ def volume_mounts(ctr: Container) -> list[dict[str, Any]]:
 
 class VolumeService:
     def __init__(self, cfg: DaemonConfig, db: Store, events: Events,
-                 containers: Callable[[], list[Container]]) -> None:
+                 containers: Callable[[], list[Container]],
+                 owner: tuple[int, int] | None = None) -> None:
         self.db = db
         self.events = events
         self.containers = containers  # every container, to know who uses a volume
         root = os.path.join(cfg.data_root, "volumes")
-        self.drivers: dict[str, VolumeDriver] = {n: cls(root) for n, cls in VOLUME_DRIVERS.items()}
+        self.drivers: dict[str, VolumeDriver] = {n: cls(root, owner)
+                                                 for n, cls in VOLUME_DRIVERS.items()}
         self.plugin_dirs = list(cfg.plugin_dirs)
         self.volumes: dict[str, dict[str, Any]] = {}
 

@@ -13,6 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..userns import IDENTITY, IdMap
 from .extract import OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX
 from .tarwriter import Item, TreeWriter, end_of_archive, header, walk
 
@@ -89,21 +90,23 @@ def overlay_changes(upper: str, lowers: list[str]) -> list[Change]:
     return sorted(out, key=lambda c: c.path)
 
 
-def overlay_diff(upper: str) -> Iterator[bytes]:
+def overlay_diff(upper: str, idmap: IdMap = IDENTITY) -> Iterator[bytes]:
     """The upper directory as a layer tar: whiteouts become `.wh.` entries and
     opaque directories get `.wh..wh..opq`, as Docker writes them."""
     fd = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    writer = TreeWriter()
+    writer = TreeWriter(idmap)
     try:
         for item in walk(fd):
             if is_whiteout(item.st):
                 parent, _, name = item.arcname.rpartition("/")
-                yield header(_empty_file(_join(parent, WHITEOUT_PREFIX + name), item.st, 0o600))
+                # made by the kernel as the mounter: its owner stays the host's, as in Docker
+                yield header(_empty_file(_join(parent, WHITEOUT_PREFIX + name), item.st, 0o600,
+                                         IDENTITY))
                 continue
             yield from writer.entry(item)
             if stat.S_ISDIR(item.st.st_mode) and _is_opaque(item.dirfd, item.name):
                 yield header(_empty_file(_join(item.arcname, WHITEOUT_OPAQUE), item.st,
-                                         stat.S_IMODE(item.st.st_mode)))
+                                         stat.S_IMODE(item.st.st_mode), idmap))
         yield end_of_archive()
     finally:
         os.close(fd)
@@ -113,12 +116,12 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
-def _empty_file(name: str, st: os.stat_result, mode: int) -> tarfile.TarInfo:
+def _empty_file(name: str, st: os.stat_result, mode: int, idmap: IdMap) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = tarfile.REGTYPE
     info.size = 0
     info.mode = mode
-    info.uid, info.gid = st.st_uid, st.st_gid
+    info.uid, info.gid = idmap.to_container(st.st_uid, st.st_gid)
     info.mtime = int(st.st_mtime)
     info.uname = info.gname = ""
     return info
@@ -188,10 +191,10 @@ def _add_all(layer: str, rel: str, changes: dict[str, int]) -> None:
             changes["/" + os.path.relpath(full, layer)] = ADD
 
 
-def naive_diff(layer: str, parent: str | None) -> Iterator[bytes]:
+def naive_diff(layer: str, parent: str | None, idmap: IdMap = IDENTITY) -> Iterator[bytes]:
     """A layer tar of what changed between parent and layer (vfs)."""
     changes = tree_changes(layer, parent)
-    writer = TreeWriter()
+    writer = TreeWriter(idmap)
     root = os.open(layer, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for change in changes:
@@ -199,7 +202,8 @@ def naive_diff(layer: str, parent: str | None) -> Iterator[bytes]:
             parent_rel, _, name = rel.rpartition("/")
             if change.kind == DELETE:
                 st = os.lstat(os.path.join(parent or "", rel))
-                yield header(_empty_file(_join(parent_rel, WHITEOUT_PREFIX + name), st, 0o600))
+                yield header(_empty_file(_join(parent_rel, WHITEOUT_PREFIX + name), st, 0o600,
+                                         idmap))
                 continue
             dirfd = os.open(parent_rel or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                             | os.O_CLOEXEC, dir_fd=root)

@@ -67,9 +67,11 @@ class Root:
     def open(self, path: str, flags: int, mode: int = 0) -> int:
         return openat2(self.fd, path, flags, mode)
 
-    def open_dir(self, path: str, create: bool = False, mode: int = 0o755) -> int:
+    def open_dir(self, path: str, create: bool = False, mode: int = 0o755,
+                 owner: tuple[int, int] | None = None) -> int:
         """An O_PATH fd of directory `path`, resolved in the root; with create,
-        missing components are made (as `mkdir -p` would, inside the root)."""
+        missing components are made (as `mkdir -p` would, inside the root),
+        owned by owner when given (the host IDs of a remapped container root)."""
         try:
             return self.open(path, os.O_PATH | os.O_DIRECTORY)
         except FileNotFoundError:
@@ -83,6 +85,8 @@ class Root:
                 except FileNotFoundError:
                     try:
                         os.mkdir(part, mode, dir_fd=fd)
+                        if owner is not None:
+                            os.chown(part, *owner, dir_fd=fd, follow_symlinks=False)
                     except FileExistsError:
                         pass
                     nxt = openat2(fd, part, os.O_PATH | os.O_DIRECTORY)
@@ -93,12 +97,13 @@ class Root:
             os.close(fd)
             raise
 
-    def open_parent(self, path: str, create: bool = False) -> tuple[int, str]:
+    def open_parent(self, path: str, create: bool = False,
+                    owner: tuple[int, int] | None = None) -> tuple[int, str]:
         """(O_PATH fd of the parent directory, last component) of `path`."""
         parts = split_clean(path)
         if not parts:
             raise IsADirectoryError(errno.EISDIR, "the root itself", path)
-        return self.open_dir("/".join(parts[:-1]), create=create), parts[-1]
+        return self.open_dir("/".join(parts[:-1]), create=create, owner=owner), parts[-1]
 
     def lstat(self, path: str) -> os.stat_result:
         parts = split_clean(path)

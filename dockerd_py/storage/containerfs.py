@@ -14,6 +14,7 @@ from typing import BinaryIO, Iterator
 
 from shared.timeutil import rfc3339_nano
 
+from ..userns import IDENTITY, IdMap
 from .confined import Root, split_clean
 from .extract import Extractor, Whiteouts
 from .tarstream import TarReader
@@ -68,13 +69,13 @@ def path_stat(root_path: str, path: str) -> dict:
             "mtime": rfc3339_nano(st.st_mtime_ns), "linkTarget": link}
 
 
-def tar_path(root_path: str, path: str) -> Iterator[bytes]:
+def tar_path(root_path: str, path: str, idmap: IdMap = IDENTITY) -> Iterator[bytes]:
     """The path as a tar: a file (or link) as one entry named by its base name,
     a directory as itself and all below it."""
     root = Root(root_path)
     try:
         parts = split_clean(path)
-        writer = TreeWriter()
+        writer = TreeWriter(idmap)
         if not parts:
             fd = root.open("", os.O_RDONLY | os.O_DIRECTORY)
             try:
@@ -117,8 +118,9 @@ def is_directory(root_path: str, path: str) -> bool:
 
 
 def extract_into(root_path: str, path: str, stream: BinaryIO, uid_gid: tuple[int, int] | None,
-                 no_overwrite_dir_non_dir: bool) -> None:
-    """Unpack a (possibly compressed) tar below path, confined to the root."""
+                 no_overwrite_dir_non_dir: bool, idmap: IdMap = IDENTITY) -> None:
+    """Unpack a (possibly compressed) tar below path, confined to the root;
+    uid_gid (container IDs) forces an owner."""
     Extractor(root_path, Whiteouts.KEEP, None, same_owner=uid_gid is None, uid_gid=uid_gid,
-              base=path, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir
+              base=path, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, idmap=idmap
               ).run(TarReader(stream))

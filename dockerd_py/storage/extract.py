@@ -14,6 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from enum import Enum
 
+from ..userns import IDENTITY, IdMap, IdMapError
 from .confined import Root, clear_dir, remove_at, split_clean
 from .tarsplit import SkeletonWriter
 from .tarstream import ArchiveError, Entry, TarReader
@@ -60,12 +61,15 @@ class Extractor:
     def __init__(self, root_path: str, whiteouts: Whiteouts,
                  skeleton: SkeletonWriter | None = None, same_owner: bool = True,
                  uid_gid: tuple[int, int] | None = None, base: str = "",
-                 no_overwrite_dir_non_dir: bool = False) -> None:
+                 no_overwrite_dir_non_dir: bool = False, idmap: IdMap = IDENTITY) -> None:
         self.root = Root(root_path)
         self.whiteouts = whiteouts
         self.skeleton = skeleton
         self.same_owner = same_owner
         self.uid_gid = uid_gid  # force an owner (docker cp without -a)
+        self.idmap = idmap      # owners are container IDs, stored as the host's
+        # parents an archive leaves out are made for the container's root
+        self._parent_owner = idmap.root if idmap.remapped else None
         # Entries land below base, resolved inside the root each time (docker cp
         # into a directory of a running container that may move things around).
         self.base = "/".join(split_clean(base))
@@ -86,7 +90,7 @@ class Extractor:
         if fd is None:
             if len(self._parents) > 64:
                 self._drop_parents()
-            fd = self.root.open_dir(parent, create=True)
+            fd = self.root.open_dir(parent, create=True, owner=self._parent_owner)
             self._parents[parent] = fd
         return fd
 
@@ -297,11 +301,23 @@ class Extractor:
             os.mknod(name, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=pfd)
 
     # -- metadata --------------------------------------------------------------
-    def _own(self, fd: int, entry: Entry) -> None:
+    def _owner(self, entry: Entry) -> tuple[int, int] | None:
+        """The host IDs an entry gets (None: the daemon's own)."""
         if self.uid_gid is not None:
-            os.fchown(fd, *self.uid_gid)
+            ids = self.uid_gid
         elif self.same_owner:
-            os.fchown(fd, entry.uid, entry.gid)
+            ids = (entry.uid, entry.gid)
+        else:
+            return None
+        try:
+            return self.idmap.to_host(*ids)
+        except IdMapError as exc:
+            raise ArchiveError(str(exc)) from None
+
+    def _own(self, fd: int, entry: Entry) -> None:
+        owner = self._owner(entry)
+        if owner is not None:
+            os.fchown(fd, *owner)
 
     def _set_xattrs(self, fd: int, entry: Entry) -> None:
         for key, value in entry.xattrs.items():
@@ -313,10 +329,9 @@ class Extractor:
                     raise
 
     def _finish_meta(self, pfd: int, base: str, entry: Entry, is_link: bool) -> None:
-        if self.uid_gid is not None:
-            os.chown(base, *self.uid_gid, dir_fd=pfd, follow_symlinks=False)
-        elif self.same_owner:
-            os.chown(base, entry.uid, entry.gid, dir_fd=pfd, follow_symlinks=False)
+        owner = self._owner(entry)
+        if owner is not None:
+            os.chown(base, *owner, dir_fd=pfd, follow_symlinks=False)
         if not is_link:  # devices and FIFOs: chmod after chown, which clears set-id bits
             fd = os.open(base, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
             try:

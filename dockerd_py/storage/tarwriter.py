@@ -12,6 +12,8 @@ import tarfile
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..userns import IDENTITY, IdMap
+
 BLOCK = 512
 CHUNK = 1 << 20
 _TYPES = {stat.S_IFDIR: tarfile.DIRTYPE, stat.S_IFLNK: tarfile.SYMTYPE,
@@ -74,17 +76,19 @@ class Item:
 
 
 class TreeWriter:
-    """Archive entries (with hard links detected) into tar bytes."""
+    """Archive entries (with hard links detected) into tar bytes, owners as the
+    container sees them (a remapped daemon stores them shifted)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idmap: IdMap = IDENTITY) -> None:
         self._links: dict[tuple[int, int], str] = {}
+        self.idmap = idmap
 
     def entry(self, item: Item, whiteout_of: str | None = None) -> Iterator[bytes]:
         st = item.st
         mode = stat.S_IFMT(st.st_mode)
         info = tarfile.TarInfo(item.arcname + ("/" if mode == stat.S_IFDIR else ""))
         info.mode = stat.S_IMODE(st.st_mode)
-        info.uid, info.gid = st.st_uid, st.st_gid
+        info.uid, info.gid = self.idmap.to_container(st.st_uid, st.st_gid)
         info.mtime = int(st.st_mtime)
         info.uname = info.gname = ""
         pax: dict[str, str] = {}
@@ -164,10 +168,11 @@ def walk(root_fd: int, prefix: str = "", skip: set[str] | None = None) -> Iterat
                 os.close(sub)
 
 
-def tar_tree(path: str, prefix: str = "", skip: set[str] | None = None) -> Iterator[bytes]:
+def tar_tree(path: str, prefix: str = "", skip: set[str] | None = None,
+             idmap: IdMap = IDENTITY) -> Iterator[bytes]:
     """The whole tree below path as a tar stream."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    writer = TreeWriter()
+    writer = TreeWriter(idmap)
     try:
         for item in walk(fd, prefix, skip):
             yield from writer.entry(item)

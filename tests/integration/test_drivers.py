@@ -17,14 +17,20 @@ from dockerd_py.storage.changes import ADD, DELETE, MODIFY
 from dockerd_py.storage.drivers import DRIVERS, new_driver
 from dockerd_py.storage.layers import LayerStore
 from dockerd_py.storage.tarstream import ArchiveError
+from dockerd_py.userns import IDENTITY, IdMap, IdRange
+
+# --userns-remap: container IDs 0-65535 stored as 100000-165535 (gids from 200000)
+REMAPPED = IdMap((IdRange(0, 100000, 65536),), (IdRange(0, 200000, 65536),))
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="graph drivers need root")
 
 
-@pytest.fixture(params=sorted(DRIVERS))
+@pytest.fixture(params=[(name, remap) for name in sorted(DRIVERS) for remap in (False, True)],
+                ids=lambda p: p[0] + ("-userns" if p[1] else ""))
 def store(request):  # type: ignore[no-untyped-def]
-    root = Path(tempfile.mkdtemp(prefix=f"drv-{request.param}-"))
-    driver = new_driver(request.param, str(root))
+    name, remap = request.param
+    root = Path(tempfile.mkdtemp(prefix=f"drv-{name}-"))
+    driver = new_driver(name, str(root), REMAPPED if remap else IDENTITY)
     layers = LayerStore(str(root / "layerdb"), driver)
     layers.load()
     yield layers
@@ -88,7 +94,10 @@ def test_round_trip_keeps_metadata_and_bytes(store):
     root = Path(store.driver.get(layer.cache_id))
     try:
         shadow = os.lstat(root / "etc/shadow")
-        assert (stat.S_IMODE(shadow.st_mode), shadow.st_uid, shadow.st_gid) == (0o600, 1000, 42)
+        assert (stat.S_IMODE(shadow.st_mode), shadow.st_uid, shadow.st_gid) == \
+            (0o600, *store.driver.idmap.to_host(1000, 42))
+        assert (os.lstat(root / "etc").st_uid, os.lstat(root).st_uid) == \
+            (store.driver.idmap.root[0],) * 2  # the layer's root: the container's root
         assert stat.S_IMODE(os.lstat(root / "bin/tool").st_mode) == 0o4755  # setuid kept
         assert os.lstat(root / "bin/hard").st_ino == os.lstat(root / "bin/tool").st_ino
         assert os.readlink(root / "bin/abs-link") == "/bin/tool"
@@ -138,6 +147,8 @@ def test_copy_on_write_changes_and_diff(store):
         shutil.rmtree(root / "gone")
         os.mkdir(root / "fresh")
         (root / "fresh/f").write_text("f")
+        for made in ("etc/new", "fresh", "fresh/f"):  # as the container's root makes them
+            os.chown(root / made, *store.driver.idmap.root)
     finally:
         store.driver.put("rw2")
     # the image's layer is untouched
@@ -157,8 +168,11 @@ def test_copy_on_write_changes_and_diff(store):
     assert "/etc/shadow" not in changes and "/bin" not in changes
     # the diff as a layer tar, applied on the same parent, reproduces the container
     diff = b"".join(store.driver.diff("rw2"))
-    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(diff))]
+    members = {m.name: m for m in tarfile.open(fileobj=io.BytesIO(diff))}
+    names = list(members)
     assert "data/.wh.a" in names and ".wh.gone" in names and "etc/motd" in names
+    # owners as the container sees them, whatever the host stores
+    assert {(m.uid, m.gid) for m in members.values()} == {(0, 0)}
     layer = store.register(io.BytesIO(diff), base.chain_id)
     top = Path(store.driver.get(layer.cache_id)) if store.driver.parent_of(layer.cache_id) \
         else None

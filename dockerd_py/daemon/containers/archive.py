@@ -48,7 +48,7 @@ class ContainerFiles:
         def produce():  # type: ignore[no-untyped-def]
             root = rw.mount()
             try:
-                yield from tar_tree(root)
+                yield from tar_tree(root, idmap=self.deps.idmap)
             finally:
                 rw.unmount()
         self._publish(ctr, "export")
@@ -109,7 +109,7 @@ class ContainerFiles:
 
         def produce():  # type: ignore[no-untyped-def]
             try:
-                yield from containerfs.tar_path(root, inner)
+                yield from containerfs.tar_path(root, inner, self.deps.idmap)
             finally:
                 if unmount is not None:
                     unmount()
@@ -135,7 +135,7 @@ class ContainerFiles:
                                                ctr.host_config.get("GroupAdd"))
                 owner = (user.uid, user.gid)
             await feed_blocking(source, lambda f: containerfs.extract_into(
-                root, inner, f, owner, no_overwrite_dir_non_dir))
+                root, inner, f, owner, no_overwrite_dir_non_dir, self.deps.idmap))
         finally:
             await self._close_fs(unmount)
         self._publish(ctr, "extract-to-dir")

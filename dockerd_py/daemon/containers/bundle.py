@@ -43,13 +43,19 @@ class BundleWriter:
         os.makedirs(bundle, mode=0o700)
         rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
         rootfs = rw.mount()
+        idmap = self.deps.idmap
+        owner = idmap.root if idmap.remapped else None
         try:
             config, hc = ctr.config, ctr.host_config
             with Root(rootfs) as root:
-                os.close(root.open_dir(config.get("WorkingDir") or "/", create=True))
-                self._mount_volumes(ctr, root)
+                os.close(root.open_dir(config.get("WorkingDir") or "/", create=True,
+                                       owner=owner))
+                self._mount_volumes(ctr, root, owner)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
             self.deps.networks.write_name_files(ctr)
+            if owner is not None:  # the container's root may edit its /etc/hosts
+                for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
+                    os.chown(ctr.doc[key], *owner)
             inputs = spec.SpecInputs(
                 rootfs=rootfs, user=user, hostname_path=ctr.doc["HostnamePath"],
                 hosts_path=ctr.doc["HostsPath"], resolv_conf_path=ctr.doc["ResolvConfPath"],
@@ -57,7 +63,9 @@ class BundleWriter:
                 netns_path=netns_path,
                 host_network=self.deps.networks.uses_host_namespace(hc.get("NetworkMode", "")),
                 seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
-                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts),
+                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts, owner),
+                idmap=idmap if hc.get("UsernsMode") != "host" else None,
+                userns_path=_joined_userns(netns_path) if idmap.remapped else None,
                 extra_env=self.deps.networks.link_env(ctr))
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec.build(ctr.doc, inputs), f)
@@ -66,7 +74,7 @@ class BundleWriter:
             raise
         return rootfs
 
-    def _mount_volumes(self, ctr: Container, root: Root) -> None:
+    def _mount_volumes(self, ctr: Container, root: Root, owner: tuple[int, int] | None) -> None:
         """Each volume ready (its driver mounts it if it must) and, when it is new
         and empty, filled with what the image has at its path (copy-up), unless
         nocopy; its mount point made in the rootfs."""
@@ -75,7 +83,7 @@ class BundleWriter:
                 continue
             path = self.deps.volumes.mount(m["Name"], ctr.id)
             m["Source"] = path
-            fd = root.open_dir(m["Destination"], create=True)
+            fd = root.open_dir(m["Destination"], create=True, owner=owner)
             try:
                 if not m.get("_nocopy") and not m.get("_copied") and not os.listdir(path):
                     copy_tree(f"/proc/self/fd/{fd}", path)
@@ -97,3 +105,10 @@ class BundleWriter:
                         self.deps.cfg.seccomp_profile)
             return None
 
+
+def _joined_userns(netns_path: str | None) -> str | None:
+    """A container that shares another's network namespace shares its user
+    namespace too (the namespace owns the network), as dockerd does."""
+    if netns_path and netns_path.startswith("/proc/"):
+        return os.path.join(os.path.dirname(netns_path), "user")
+    return None

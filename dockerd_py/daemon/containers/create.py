@@ -15,6 +15,7 @@ from .. import mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
 from ..ports import check_bindings
+from . import rules
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
 from ...crashpoints import crashpoint
@@ -79,8 +80,10 @@ class ContainerCreator:
         hc["Runtime"] = d.runtimes.get(hc.get("Runtime")).name
         d.networks.validate_mode(hc["NetworkMode"])
         check_bindings(hc)
-        if d.networks.uses_host_namespace(hc["NetworkMode"]) and hc.get("PortBindings"):
+        host_network = d.networks.uses_host_namespace(hc["NetworkMode"])
+        if host_network and hc.get("PortBindings"):
             warnings.append("Published ports are discarded when using host network mode")
+        rules.check_userns(hc, d.idmap.remapped, host_network)
         spec.capabilities(hc)  # unknown capabilities are refused now, not at start
         if hc.get("Sysctls"):
             spec.validate_sysctls(hc["Sysctls"], hc)
@@ -126,7 +129,7 @@ class ContainerCreator:
         made_filesystem = False
         try:
             await self._make_volumes(mount_list, hc.get("VolumeDriver") or "")
-            await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top)
+            await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top, d.idmap)
             made_filesystem = True
             crashpoint("container-create:filesystem-made")
             doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,

@@ -9,6 +9,7 @@ from ...config import DaemonConfig
 from ...logging.registry import LogDrivers
 from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
+from ...userns import IDENTITY, IdMap
 from ..events import Events
 from ..images import ImageService
 from ..volumes import VolumeService
@@ -29,3 +30,4 @@ class ContainerDeps:
     log_drivers: LogDrivers
     conmon: str   # the conmon binary
     volumes: VolumeService
+    idmap: IdMap = IDENTITY   # --userns-remap: how container IDs are stored

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ...config import DaemonConfig
 from ...errors import InvalidParameter, NameConflict, NoSuchContainer
+from ...userns import IDENTITY, IdMap, chown_dir
 from ..store import Store, dumps, loads
 from .record import Container, Internal
 
@@ -23,12 +24,13 @@ class ContainerPaths:
     exit_dir: str
 
     @classmethod
-    def of(cls, cfg: DaemonConfig) -> "ContainerPaths":
+    def of(cls, cfg: DaemonConfig, idmap: IdMap = IDENTITY) -> "ContainerPaths":
         paths = cls(os.path.join(cfg.data_root, "containers"),
                     os.path.join(cfg.exec_root, "containers"),
                     os.path.join(cfg.exec_root, "exits"))
         for path in (paths.root, paths.run_root, paths.exit_dir):
             os.makedirs(path, mode=0o700, exist_ok=True)
+        chown_dir(paths.root, idmap, 0o710)  # on the way to each container's name files
         return paths
 
     def dir(self, cid: str) -> str:

@@ -74,6 +74,26 @@ def check_removable(ctr: Container, force: bool) -> None:
                        "stop the container before removing or force remove")
 
 
+def check_userns(hc: dict, remapped: bool, host_network: bool) -> None:
+    """--userns: `host` or private (the default); a remapped daemon's containers
+    cannot be privileged nor share the host's network or PIDs unless `host`."""
+    mode = hc.get("UsernsMode") or ""
+    if mode not in ("", "host", "private"):
+        raise InvalidParameter(f"invalid USER mode: {mode}")
+    if not remapped or mode == "host":
+        return
+    if hc.get("Privileged"):
+        raise InvalidParameter("privileged mode is incompatible with user namespaces.  You "
+                               "must run the container in the host namespace when running "
+                               "privileged mode")
+    if host_network:
+        raise InvalidParameter("cannot share the host's network namespace when user "
+                               "namespaces are enabled")
+    if hc.get("PidMode") == "host":
+        raise InvalidParameter("cannot share the host PID namespace when user namespaces "
+                               "are enabled")
+
+
 def start_error(message: str) -> tuple[DockerError, int]:
     """setExitCodeFromError: the status and exit code of a failed start."""
     low = message.lower()

@@ -9,6 +9,7 @@ import stat
 from ...storage.confined import Root
 from ...storage.drivers.base import remove_tree
 from ...storage.layers import LayerStore
+from ...userns import IDENTITY, IdMap, chown_dir
 from .repository import ContainerPaths
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,14 @@ INIT_ENTRIES = [("dev/pts", "dir"), ("dev/shm", "dir"), ("proc", "dir"), ("sys",
 
 
 def create_filesystem(layers: LayerStore, paths: ContainerPaths, cid: str,
-                      top: str | None) -> None:
+                      top: str | None, idmap: IdMap = IDENTITY) -> None:
     layers.acquire(top)
     try:
-        init_id = layers.ensure_init(top, setup_init_layer)
+        owner = idmap.root if idmap.remapped else None
+        init_id = layers.ensure_init(top, lambda root: setup_init_layer(root, owner))
         layers.create_rw(cid, init_id)
         os.makedirs(paths.dir(cid), mode=0o700, exist_ok=True)
+        chown_dir(paths.dir(cid), idmap, 0o710)  # the runtime reaches its name files
     except BaseException:
         layers.release(top)
         raise
@@ -52,8 +55,9 @@ def remove_filesystem(layers: LayerStore, paths: ContainerPaths, cid: str, top: 
         pass
 
 
-def setup_init_layer(root_path: str) -> None:
-    """Make the init entries inside the root (an image's symlinks there go first)."""
+def setup_init_layer(root_path: str, owner: tuple[int, int] | None = None) -> None:
+    """Make the init entries inside the root (an image's symlinks there go first),
+    owned by owner (the host IDs of a remapped container root) when given."""
     with Root(root_path) as root:
         for path, kind in INIT_ENTRIES:
             _clear_symlinks(root, path)
@@ -62,7 +66,7 @@ def setup_init_layer(root_path: str) -> None:
                 continue
             except FileNotFoundError:
                 pass
-            pfd, name = root.open_parent(path, create=True)
+            pfd, name = root.open_parent(path, create=True, owner=owner)
             try:
                 if kind == "dir":
                     os.mkdir(name, 0o755, dir_fd=pfd)
@@ -71,6 +75,8 @@ def setup_init_layer(root_path: str) -> None:
                                      | os.O_CLOEXEC, 0o755, dir_fd=pfd))
                 else:
                     os.symlink(kind, name, dir_fd=pfd)
+                if owner is not None:
+                    os.chown(name, *owner, dir_fd=pfd, follow_symlinks=False)
             finally:
                 os.close(pfd)
 

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Iterator
 
 from ...errors import DockerError
+from ...userns import IDENTITY, IdMap, chown_dir
 from ..changes import Change
 from ..extract import ExtractResult, Whiteouts, extract
 from ..tarsplit import SkeletonWriter
@@ -29,9 +30,11 @@ class GraphDriver(ABC):
     independent_layers: bool = False
     whiteouts: Whiteouts = Whiteouts.APPLY
 
-    def __init__(self, home: str) -> None:
+    def __init__(self, home: str, idmap: IdMap = IDENTITY) -> None:
         self.home = home
+        self.idmap = idmap  # layers hold host IDs: container IDs shifted by the map
         os.makedirs(home, mode=0o700, exist_ok=True)
+        chown_dir(home, idmap, 0o710)
         self._lock = threading.Lock()
         self._mounts: dict[str, int] = {}
 
@@ -96,10 +99,18 @@ class GraphDriver(ABC):
     # -- content ---------------------------------------------------------------
     def apply_diff(self, layer_id: str, reader: TarReader,
                    skeleton: SkeletonWriter | None = None) -> ExtractResult:
-        return extract(reader, self.diff_path(layer_id), self.whiteouts, skeleton)
+        return extract(reader, self.diff_path(layer_id), self.whiteouts, skeleton,
+                       idmap=self.idmap)
 
     def size(self, layer_id: str) -> int:
         return tree_size(self.diff_path(layer_id))
+
+    def own_root(self, path: str, mode: int) -> None:
+        """A directory the container sees as its own (a layer's root): owned by
+        the container's root."""
+        if self.idmap.remapped:
+            os.chown(path, *self.idmap.root)
+            os.chmod(path, mode)
 
     @staticmethod
     def new_id() -> str:

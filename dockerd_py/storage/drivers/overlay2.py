@@ -21,6 +21,7 @@ from typing import Iterator
 from .. import mounts
 from ..changes import Change, overlay_changes, overlay_diff
 from ..extract import Whiteouts
+from ...userns import IDENTITY, IdMap, chown_dir
 from .base import DriverError, GraphDriver, remove_tree
 
 _LINK_CHARS = string.ascii_uppercase + string.digits
@@ -32,9 +33,10 @@ class Overlay2Driver(GraphDriver):
     independent_layers = True
     whiteouts = Whiteouts.OVERLAY
 
-    def __init__(self, home: str) -> None:
-        super().__init__(home)
+    def __init__(self, home: str, idmap: IdMap = IDENTITY) -> None:
+        super().__init__(home, idmap)
         os.makedirs(os.path.join(home, "l"), mode=0o700, exist_ok=True)
+        chown_dir(os.path.join(home, "l"), idmap, 0o710)
         self._check_support()
 
     def _check_support(self) -> None:
@@ -60,14 +62,15 @@ class Overlay2Driver(GraphDriver):
         d = self._dir(layer_id)
         os.mkdir(d, 0o700)
         try:
+            chown_dir(d, self.idmap, 0o710)
             os.mkdir(os.path.join(d, "diff"), 0o755)
+            self.own_root(os.path.join(d, "diff"), 0o755)
             link = "".join(secrets.choice(_LINK_CHARS) for _ in range(26))
             _write(os.path.join(d, "link"), link)  # first: remove() must find the name
             os.symlink(f"../{layer_id}/diff", os.path.join(self.home, "l", link))
             if parent is not None:
                 self._write_lower(d, parent)
-                os.mkdir(os.path.join(d, "work"), 0o700)
-                os.mkdir(os.path.join(d, "merged"), 0o700)
+                self._make_mount_dirs(d)
         except BaseException:
             self.remove(layer_id)
             raise
@@ -82,8 +85,12 @@ class Overlay2Driver(GraphDriver):
         if parent is None:
             return
         self._write_lower(d, parent)
-        for name, mode in (("work", 0o700), ("merged", 0o700)):
-            os.makedirs(os.path.join(d, name), mode=mode, exist_ok=True)
+        self._make_mount_dirs(d)
+
+    def _make_mount_dirs(self, d: str) -> None:
+        for name in ("work", "merged"):
+            os.makedirs(os.path.join(d, name), mode=0o700, exist_ok=True)
+            self.own_root(os.path.join(d, name), 0o700)
 
     def _write_lower(self, d: str, parent: str) -> None:
         lower = self._link(parent)
@@ -191,7 +198,7 @@ class Overlay2Driver(GraphDriver):
         return overlay_changes(self.diff_path(layer_id), self.lower_dirs(layer_id))
 
     def diff(self, layer_id: str) -> Iterator[bytes]:
-        return overlay_diff(self.diff_path(layer_id))
+        return overlay_diff(self.diff_path(layer_id), self.idmap)
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         d = self._dir(layer_id)

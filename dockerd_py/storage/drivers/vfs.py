@@ -11,6 +11,7 @@ from typing import Iterator
 from ..changes import Change, naive_diff, tree_changes
 from ..copytree import copy_tree
 from ..extract import Whiteouts
+from ...userns import IDENTITY, IdMap, chown_dir
 from .base import DriverError, GraphDriver, remove_tree
 
 
@@ -19,9 +20,10 @@ class VfsDriver(GraphDriver):
     independent_layers = False
     whiteouts = Whiteouts.APPLY
 
-    def __init__(self, home: str) -> None:
-        super().__init__(home)
+    def __init__(self, home: str, idmap: IdMap = IDENTITY) -> None:
+        super().__init__(home, idmap)
         os.makedirs(os.path.join(home, "dir"), mode=0o700, exist_ok=True)
+        chown_dir(os.path.join(home, "dir"), idmap, 0o710)
         os.makedirs(os.path.join(home, "parents"), mode=0o700, exist_ok=True)
 
     def _dir(self, layer_id: str) -> str:
@@ -45,6 +47,7 @@ class VfsDriver(GraphDriver):
         d = self._dir(layer_id)
         os.mkdir(d, 0o755)
         try:
+            self.own_root(d, 0o755)
             if parent is not None:
                 copy_tree(self._dir(parent), d)
                 with open(self._parent_file(layer_id), "w") as f:
@@ -81,7 +84,7 @@ class VfsDriver(GraphDriver):
         return tree_changes(self._dir(layer_id), self._parent_dir(layer_id))
 
     def diff(self, layer_id: str) -> Iterator[bytes]:
-        return naive_diff(self._dir(layer_id), self._parent_dir(layer_id))
+        return naive_diff(self._dir(layer_id), self._parent_dir(layer_id), self.idmap)
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         return {}

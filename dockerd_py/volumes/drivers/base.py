@@ -13,8 +13,9 @@ class VolumeDriverError(Exception):
 class VolumeDriver(ABC):
     name: str = ""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, owner: tuple[int, int] | None = None) -> None:
         self.root = root  # <data-root>/volumes
+        self.owner = owner  # who owns new data: a remapped container root (host IDs)
 
     @abstractmethod
     def create(self, name: str, options: dict[str, str]) -> None:

@@ -19,8 +19,8 @@ OPTIONS = {"type", "device", "o", "size"}
 class LocalDriver(VolumeDriver):
     name = "local"
 
-    def __init__(self, root: str) -> None:
-        super().__init__(root)
+    def __init__(self, root: str, owner: tuple[int, int] | None = None) -> None:
+        super().__init__(root, owner)
         os.makedirs(root, mode=0o701, exist_ok=True)
         self._lock = threading.Lock()
         self._users: dict[str, set[str]] = {}
@@ -64,6 +64,8 @@ class LocalDriver(VolumeDriver):
                 raise VolumeDriverError(f"failed to mount local volume: unknown filesystem "
                                         f"type '{kind}'")
         os.makedirs(self.path(name), mode=0o755, exist_ok=True)
+        if self.owner is not None:
+            os.chown(self.path(name), *self.owner)
 
     def remove(self, name: str) -> None:
         data, top = self.path(name), self._dir(name)
