@@ -100,6 +100,26 @@ def test_copy_up_and_nocopy(client, vols, daemon):
         c.remove(v=True)
 
 
+def test_copy_up_gives_the_volume_the_image_directorys_owner_and_mode(client, vols):
+    """A volume over an image directory owned by a service user (a database's
+    data directory) is that user's, with the directory's mode, as in Docker."""
+    vols.append("owned-vol")
+    base = client.containers.run("busybox", ["sh", "-c", "mkdir /owned && echo x > /owned/f "
+                                 "&& chown -R 1000:1000 /owned && chmod 700 /owned"],
+                                 detach=True)
+    try:
+        base.wait()
+        base.commit("owned-dir", "1")
+    finally:
+        base.remove()
+    try:
+        client.containers.run("owned-dir:1", ["true"], volumes=["owned-vol:/owned"], remove=True)
+        st = os.stat(client.api.inspect_volume("owned-vol")["Mountpoint"])
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1000, 1000, 0o700)
+    finally:
+        client.images.remove("owned-dir:1")
+
+
 def test_volumes_from_and_auto_remove(client, vols, docker_cli):
     vols.append("from-vol")
     src = client.containers.run("busybox", ["sh", "-c", "echo a > /named/f; echo b > /anon/f; "
