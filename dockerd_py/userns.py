@@ -103,7 +103,7 @@ async def setup(setting: str, subuid: str = "/etc/subuid",
     """The mapping that `--userns-remap=<setting>` names (`default`, `user`,
     `user:group`, `uid`, `uid:gid`); `default` creates dockremap when missing."""
     user, group = _names(setting)
-    if setting.split(":")[0] == "default" and not _user_exists(user):
+    if setting.split(":")[0] == "default" and not user_exists(user):
         await _create_default_user(user, subuid, subgid)
     uids = _ranges(subuid, user, _uid_of(user))
     gids = _ranges(subgid, group, _gid_of(group))
@@ -128,7 +128,7 @@ def _names(setting: str) -> tuple[str, str]:
             user = pwd.getpwuid(int(first)).pw_name
         except KeyError:
             raise UsernsError(f"Uid {first} has no entry in /etc/passwd") from None
-    elif parts[0] == "default" or _user_exists(first):
+    elif parts[0] == "default" or user_exists(first):
         user = first
     else:
         raise UsernsError(f"Error during uid lookup for \"{first}\": no such user")
@@ -149,7 +149,7 @@ def _names(setting: str) -> tuple[str, str]:
     return user, second
 
 
-def _user_exists(name: str) -> bool:
+def user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
         return True

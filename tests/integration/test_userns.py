@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import os
-import pwd
 import subprocess
 import tarfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from dockerd_py.userns import read_ranges
+from dockerd_py.userns import read_ranges, user_exists
 
 from .conftest import busybox_daemon
 from .daemonctl import Daemon
@@ -24,19 +23,11 @@ from .daemonctl import Daemon
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 
 
-def _has_user(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def remapped(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
     """A daemon with --userns-remap=default; the dockremap user and its ranges,
     when this test made them, are removed afterwards."""
-    made_user = not _has_user("dockremap")
+    made_user = not user_exists("dockremap")
     before = {p: Path(p).read_text() if os.path.exists(p) else None for p in SUBID_FILES}
 
     def searchable(d: Daemon) -> None:  # mkdtemp makes 0700 directories
@@ -47,7 +38,7 @@ def remapped(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
                             extra_args=["--userns-remap", "default"]) as d:
             yield d
     finally:
-        if made_user and _has_user("dockremap"):
+        if made_user and user_exists("dockremap"):
             subprocess.run(["userdel", "dockremap"], capture_output=True)
             for path, text in before.items():
                 if text is None:
