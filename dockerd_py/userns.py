@@ -54,6 +54,12 @@ class IdMap:
         """The host IDs of the container's root."""
         return self.to_host(0, 0)
 
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """Who owns what the daemon makes for a container: its root's host IDs
+        when remapped, None (the daemon's own) when not."""
+        return self.root if self.uids else None
+
     def to_host(self, uid: int, gid: int) -> tuple[int, int]:
         """Raises IdMapError (Docker's text) for an ID outside the ranges."""
         if not self.uids:

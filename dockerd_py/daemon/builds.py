@@ -206,7 +206,7 @@ class BuildService:
                       owner: tuple[int, int] | None, base: str = "/") -> None:
         def work(root: str) -> None:
             with Root(root) as confined:
-                os.close(confined.open_dir(base, create=True, owner=self._root_owner()))
+                os.close(confined.open_dir(base, create=True, owner=self.idmap.owner))
             containerfs.extract_into(root, base, IteratorReader(tar()), owner, False,
                                      self.idmap)
         await self._in_rootfs(container_id, work)
@@ -222,12 +222,8 @@ class BuildService:
     async def mkdir(self, container_id: str, path: str, owner: tuple[int, int] | None) -> None:
         def work(root: str) -> None:
             with Root(root) as confined:
-                os.close(confined.open_dir(path, create=True, owner=self._root_owner()))
+                os.close(confined.open_dir(path, create=True, owner=self.idmap.owner))
         await self._in_rootfs(container_id, work)
-
-    def _root_owner(self) -> tuple[int, int] | None:
-        """Who owns the directories a step makes: the remapped root, if any."""
-        return self.idmap.root if self.idmap.remapped else None
 
     async def resolve_owner(self, container_id: str, spec: str) -> tuple[int, int]:
         def work(root: str) -> tuple[int, int]:

@@ -121,8 +121,7 @@ class Daemon:
         self.networks = NetworkService(cfg, self.store, self.firewall, self.events, repo.all)
         self.ports = Ports(cfg, self.firewall)
         self.dns = EmbeddedDns(cfg, self.networks)
-        root_owner = self.idmap.root if self.idmap.remapped else None
-        self.volumes = VolumeService(cfg, self.store, self.events, repo.all, root_owner)
+        self.volumes = VolumeService(cfg, self.store, self.events, repo.all, self.idmap.owner)
         self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
         self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
                                    os.path.join(cfg.data_root, "tmp"))

@@ -69,7 +69,7 @@ class Extractor:
         self.uid_gid = uid_gid  # force an owner (docker cp without -a)
         self.idmap = idmap      # owners are container IDs, stored as the host's
         # parents an archive leaves out are made for the container's root
-        self._parent_owner = idmap.root if idmap.remapped else None
+        self._parent_owner = idmap.owner
         # Entries land below base, resolved inside the root each time (docker cp
         # into a directory of a running container that may move things around).
         self.base = "/".join(split_clean(base))

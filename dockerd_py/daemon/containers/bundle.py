@@ -44,7 +44,7 @@ class BundleWriter:
         rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
         rootfs = rw.mount()
         idmap = self.deps.idmap
-        owner = idmap.root if idmap.remapped else None
+        owner = idmap.owner
         try:
             config, hc = ctr.config, ctr.host_config
             with Root(rootfs) as root:

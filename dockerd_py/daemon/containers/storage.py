@@ -25,8 +25,7 @@ def create_filesystem(layers: LayerStore, paths: ContainerPaths, cid: str,
                       top: str | None, idmap: IdMap = IDENTITY) -> None:
     layers.acquire(top)
     try:
-        owner = idmap.root if idmap.remapped else None
-        init_id = layers.ensure_init(top, lambda root: setup_init_layer(root, owner))
+        init_id = layers.ensure_init(top, lambda root: setup_init_layer(root, idmap.owner))
         layers.create_rw(cid, init_id)
         os.makedirs(paths.dir(cid), mode=0o700, exist_ok=True)
         chown_dir(paths.dir(cid), idmap, 0o710)  # the runtime reaches its name files
