@@ -1,5 +1,5 @@
 """Flags parsed as the Docker CLI's parser (spf13/pflag) parses them, for the
-commands on the hot path (`run`, `create`): without click's import, and with
+commands on the hot path (`run`, `create`, `ps`): without click's import, and with
 Docker's semantics where click's differ (`--rm=false`, `-e=A=1`, `-itd`) and
 Docker's error texts (`unknown shorthand flag: 'z' in -z`)."""
 from __future__ import annotations
@@ -52,14 +52,16 @@ class Flag:
 
 
 class FlagSet:
-    """A command's flags; positionals stop the parse (Docker's run takes the
-    image's command as it is, flags and all)."""
+    """A command's flags. Flags may come after positionals unless interspersed
+    is off (Docker's run takes the image's command as it is, flags and all)."""
 
     def __init__(self, command: str, usage: str, summary: str, flags: tuple[Flag, ...],
-                 min_args: int = 0) -> None:
+                 min_args: int = 0, max_args: int | None = None,
+                 interspersed: bool = True) -> None:
         self.command = command  # "run"
         self.usage = usage      # "[OPTIONS] IMAGE [COMMAND] [ARG...]"
-        self.summary, self.flags, self.min_args = summary, flags, min_args
+        self.summary, self.flags = summary, flags
+        self.min_args, self.max_args, self.interspersed = min_args, max_args, interspersed
 
     def parse(self, args: list[str]) -> tuple[dict[str, Any], list[str]]:
         """Option values by dest, and the positionals."""
@@ -67,21 +69,37 @@ class FlagSet:
         by_short = {f.short: f for f in self.flags if f.short}
         values = {f.dest: f.default() for f in self.flags}
         rest = list(args)
-        while rest and rest[0].startswith("-") and rest[0] != "-":
+        positionals: list[str] = []
+        while rest:
             arg = rest.pop(0)
             if arg == "--":
+                positionals += rest
                 break
-            if arg == "--help":
+            if not arg.startswith("-") or arg == "-":
+                positionals.append(arg)
+                if not self.interspersed:
+                    positionals += rest
+                    break
+            elif arg == "--help":
                 raise HelpRequested(self.help())
-            if arg.startswith("--"):
+            elif arg.startswith("--"):
                 self._long(arg[2:], by_long, values, rest)
             else:
                 self._shorts(arg[1:], by_short, values, rest)
-        if len(rest) < self.min_args:
-            raise CLIError(f"docker-py: 'docker-py {self.command}' requires at least "
-                           f"{self.min_args} argument\n\nUsage:  docker-py {self.command} "
-                           f"{self.usage}\n\nSee 'docker-py {self.command} --help'.", 1)
-        return values, rest
+        self._check_count(positionals)
+        return values, positionals
+
+    def _check_count(self, positionals: list[str]) -> None:
+        """Cobra's argument checks, with its texts (exit status 1)."""
+        if len(positionals) < self.min_args:
+            why = f"requires at least {self.min_args} argument"
+        elif self.max_args == 0 and positionals:
+            why = "accepts no arguments"
+        else:
+            return
+        raise CLIError(f"docker-py: 'docker-py {self.command}' {why}\n\nUsage:  docker-py "
+                       f"{self.command} {self.usage}\n\nSee 'docker-py {self.command} --help'.",
+                       1)
 
     @staticmethod
     def _long(text: str, by_long: dict[str, Flag], values: dict[str, Any],

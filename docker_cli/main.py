@@ -1,6 +1,6 @@
 """`docker-py`: Docker's commands, flags and exit codes, over the Engine API.
 
-The entry point. The commands on the hot path (`run`, `create`, `--version`)
+The entry point. The commands on the hot path (`run`, `create`, `ps`, `--version`)
 run from here without importing click, which costs more than the rest of a
 `docker-py run` on the client side; everything else goes to the click tree
 in cli.py. Errors end here: one line on stderr and Docker's exit code."""

@@ -143,6 +143,17 @@ def inspect(ctx: click.Context, fmt: str | None, kind: str | None, size: bool,
         sys.exit(1)
 
 
+@click.command("inspect")
+@click.option("-f", "--format", "fmt", default=None, help="Format the output using a Go template")
+@click.option("-s", "--size", is_flag=True, help="Display total file sizes")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def container_inspect(ctx: click.Context, fmt: str | None, size: bool,
+                      names: tuple[str, ...]) -> None:
+    """Display detailed information on one or more containers."""
+    ctx.invoke(inspect, fmt=fmt, kind="container", size=size, names=names)
+
+
 def inspect_each(ctx: click.Context, names: tuple[str, ...], path: str, fmt: str | None,
                  params: dict | None = None) -> None:
     """`<object> inspect`: the documents found, then the daemon's word for each one

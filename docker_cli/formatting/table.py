@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import CLIError
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
+
     from .templates import Struct
 
 MIN_WIDTH = 10

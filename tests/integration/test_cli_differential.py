@@ -220,6 +220,9 @@ LINES = [
     "builder prune -f --filter until=1s",
     "nosuchcommand",
     "ps --nosuchflag",
+    "ps extra-argument",
+    "ps --last x",
+    "container ls -a -n 1 --no-trunc --format {{.Names}}",
 ]
 
 # Lines whose output may differ, and why (kept short; empty when all match).

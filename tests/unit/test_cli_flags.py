@@ -83,3 +83,14 @@ def test_help_lists_every_flag_once():
 @given(st.lists(st.tuples(st.text(), st.text()), max_size=4))
 def test_query_encoding_equals_urllib(items):
     assert http.urlencode(items) == urllib.parse.urlencode(items)
+
+
+def test_ps_takes_flags_anywhere_and_no_arguments():
+    from docker_cli.commands.container.listing import PS
+    opts, rest = PS.parse(["-a", "--format", "{{.ID}}", "-n", "3", "--no-trunc"])
+    assert (opts["all"], opts["format"], opts["last"], opts["no_trunc"], rest) == \
+        (True, "{{.ID}}", 3, True, [])
+    with pytest.raises(CLIError) as err:
+        PS.parse(["-a", "extra", "-q"])
+    assert err.value.status == 1
+    assert err.value.message.splitlines()[0] == "docker-py: 'docker-py ps' accepts no arguments"

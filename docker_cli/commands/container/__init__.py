@@ -5,7 +5,7 @@ from __future__ import annotations
 # verb -> "module:function" under docker_cli.commands
 COMMANDS = {
     "ls": "container.listing:ps", "ps": "container.listing:ps", "list": "container.listing:ps",
-    "inspect": "container.listing:container_inspect",
+    "inspect": "system:container_inspect",
     "run": "container.run:run", "create": "container.run:create",
     "start": "container.lifecycle:start", "stop": "container.lifecycle:stop",
     "restart": "container.lifecycle:restart", "kill": "container.lifecycle:kill",

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
-import click
 
 from shared.units import human_duration
 
+from ...flags import Flag, FlagSet, flag_command
 from ...formatting.table import format_rows, join_host_port, table
 from ...options import filters_json
-from .. import client_of
+from .. import client_from
+
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _ellipsis(text: str, limit: int) -> str:
@@ -76,49 +78,43 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
               "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES"}
 
 
-@click.command()
-@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers")
-@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs")
-@click.option("-s", "--size", is_flag=True, help="Display total file sizes")
-@click.option("-n", "--last", default=-1, type=int, help="Show n last created containers")
-@click.option("-l", "--latest", is_flag=True, help="Show the latest created container")
-@click.option("-f", "--filter", "filters", multiple=True, help="Filter output")
-@click.option("--format", "fmt", default=None, help="Format output using a Go template")
-@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
-@click.pass_context
-def ps(ctx: click.Context, all_: bool, quiet: bool, size: bool, last: int, latest: bool,
-       filters: tuple[str, ...], fmt: str | None, no_trunc: bool) -> None:
+PS = FlagSet("ps", "[OPTIONS]", "List containers", (
+    Flag("all", short="a", kind="bool", help="Show all containers (default shows just running)"),
+    Flag("quiet", short="q", kind="bool", help="Only display container IDs"),
+    Flag("size", short="s", kind="bool", help="Display total file sizes"),
+    Flag("last", short="n", kind="int", help="Show n last created containers (includes all "
+         "states)"),
+    Flag("latest", short="l", kind="bool", help="Show the latest created container (includes "
+         "all states)"),
+    Flag("filter", short="f", kind="list", help="Filter output based on conditions provided"),
+    Flag("format", help="Format output using a custom template"),
+    Flag("no-trunc", kind="bool", help="Don't truncate output")), max_args=0)
+
+
+@flag_command(PS)
+def ps(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
     """List containers."""
+    fmt = opts["format"]
     if fmt is None:
         from ...credentials import setting
         fmt = setting("psFormat")
-    limit = 1 if latest else last
-    items = client_of(ctx).get("/containers/json", params={
-        "all": all_ or None, "limit": limit if limit > 0 else None, "size": size or None,
-        "filters": filters_json(filters)})
-    trunc = not no_trunc
-    if quiet:
+    limit = 1 if opts["latest"] else opts["last"] if opts["last"] is not None else -1
+    items = client_from(options).get("/containers/json", params={
+        "all": opts["all"] or None, "limit": limit if limit > 0 else None,
+        "size": opts["size"] or None, "filters": filters_json(opts["filter"])})
+    trunc = not opts["no_trunc"]
+    if opts["quiet"]:
         for c in items:
-            click.echo(c["Id"][:12] if trunc else c["Id"])
+            print(c["Id"][:12] if trunc else c["Id"])
         return
     if fmt and fmt != "table":
-        click.echo(format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc),
-                               sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext"))
+        out = format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc),
+                          sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext")
+        if out:
+            print(out)
         return
     headers = dict(PS_HEADERS)
-    if size:
+    if opts["size"]:
         headers["Size"] = "SIZE"
     rows = [[_ps_view(c, trunc)[k] for k in headers] for c in items]
-    click.echo(table(list(headers.values()), rows))
-
-
-@click.command("inspect")
-@click.option("-f", "--format", "fmt", default=None)
-@click.option("-s", "--size", is_flag=True)
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def container_inspect(ctx: click.Context, fmt: str | None, size: bool,
-                      names: tuple[str, ...]) -> None:
-    """Display detailed information on one or more containers."""
-    from ..system import inspect as inspect_any
-    ctx.invoke(inspect_any, fmt=fmt, kind="container", size=size, names=names)
+    print(table(list(headers.values()), rows))

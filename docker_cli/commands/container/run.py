@@ -17,13 +17,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 _USAGE = "[OPTIONS] IMAGE [COMMAND] [ARG...]"
-CREATE = FlagSet("create", _USAGE, "Create a new container", CREATE_FLAGS, min_args=1)
+CREATE = FlagSet("create", _USAGE, "Create a new container", CREATE_FLAGS, min_args=1,
+                 interspersed=False)
 RUN = FlagSet("run", _USAGE, "Create and run a new container from an image", (
     Flag("detach", short="d", kind="bool", help="Run container in background and print "
          "container ID"),
     Flag("attach", short="a", kind="list", help="Attach to STDIN, STDOUT or STDERR"),
     Flag("detach-keys", help="Override the key sequence for detaching a container"),
-    *CREATE_FLAGS), min_args=1)
+    *CREATE_FLAGS), min_args=1, interspersed=False)
 
 
 def _create(options: dict[str, Any], opts: dict[str, Any], image: str,
