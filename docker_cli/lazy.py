@@ -39,15 +39,17 @@ class FlagCommand(click.Command):
         self.func = func
         super().__init__(
             name, callback=self._invoke, help=func.__doc__, add_help_option=False,
-            params=[click.Argument(["image"], nargs=-1, type=click.UNPROCESSED)],
+            # "image" gets image names completed (run, create); "args" nothing (ps)
+            params=[click.Argument(["image" if func.flagset.min_args else "args"], nargs=-1,
+                                   type=click.UNPROCESSED)],
             context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 
-    def _invoke(self, image: tuple[str, ...]) -> None:
+    def _invoke(self, image: tuple[str, ...] = (), args: tuple[str, ...] = ()) -> None:
         from .flags import run_flag_command
         ctx = click.get_current_context()
         root = ctx.find_root()
         root.obj = root.obj or {}
-        run_flag_command(self.func, list(image), root.obj)
+        run_flag_command(self.func, list(image or args), root.obj)
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         from click.shell_completion import CompletionItem
