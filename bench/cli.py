@@ -6,7 +6,8 @@ import os
 import shutil
 import statistics
 import subprocess
-import time
+
+from bench import timed
 
 COMMANDS = {"version": ["--version"], "ps": ["ps"], "run_rm": ["run", "--rm", "{image}", "true"]}
 
@@ -34,8 +35,10 @@ def bench_cli(host: str, image: str, runs: int, docker_py: str) -> dict[str, flo
 
 
 def _wall_ms(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
+    return timed(lambda: _run(argv, env)) * 1000
+
+
+def _run(argv: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.decode()}")
-    return (time.perf_counter() - start) * 1000

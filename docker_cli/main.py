@@ -13,6 +13,10 @@ from shared.api import PRODUCT_VERSION
 
 from .errors import CLIError
 
+TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 VERSION_LINE = f"docker-py version {PRODUCT_VERSION}, build dockerd-py"
 
 
@@ -39,11 +43,10 @@ def _without_click(args: list[str]) -> bool:
         return True
     if "_DOCKER_PY_COMPLETE" in os.environ or not args:
         return False
-    from .commands.table import command_at
+    from .commands.table import command_at, load_command
     target, rest = command_at(args)
     if target is None:
         return False
-    from .commands.table import load_command
     func = load_command(target)
     if not hasattr(func, "flagset"):
         return False
@@ -53,10 +56,9 @@ def _without_click(args: list[str]) -> bool:
     except SystemExit as done:
         _exit_now(done.code)
     _exit_now(0)
-    return True
 
 
-def _exit_now(code: int | str | None) -> None:
+def _exit_now(code: int | str | None) -> "NoReturn":
     """Exit without the interpreter's teardown (a few ms of a short command):
     nothing of ours runs at exit, and the output is flushed here."""
     if isinstance(code, str):

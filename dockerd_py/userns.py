@@ -156,11 +156,7 @@ def _names(setting: str) -> tuple[str, str]:
 
 
 def user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
+    return _uid_of(name) is not None
 
 
 def _uid_of(name: str) -> int | None:

@@ -30,13 +30,11 @@ for _verb in ("ps", "run", "create", "start", "stop", "restart", "kill", "rm", "
 
 def command_at(args: list[str]) -> tuple[str | None, list[str]]:
     """The target that args name (`run …`, `container run …`) and the words after
-    it; None where args start with anything else (a global option, a group)."""
+    it; None where args start with anything else (a global option)."""
     if args[0] == "container" and len(args) > 1 and args[1] in CONTAINER_COMMANDS:
         return CONTAINER_COMMANDS[args[1]], args[2:]
     target = COMMANDS.get(args[0])
-    if target is None or target.startswith("container.group:"):
-        return None, args
-    return target, args[1:]
+    return (target, args[1:]) if target is not None else (None, args)
 
 
 def load_command(target: str) -> Any:

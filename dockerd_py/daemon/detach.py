@@ -6,6 +6,7 @@ from shared import detachkeys
 
 from ..errors import InvalidParameter
 
+
 def parse(spec: str | None) -> bytes:
     try:
         return detachkeys.parse(spec)

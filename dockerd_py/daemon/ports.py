@@ -14,7 +14,7 @@ from ..config import DaemonConfig
 from ..errors import DockerError, InvalidParameter
 from ..network import conntrack
 from ..network.firewall import Firewall, PortMapping
-from ..network.bridge import ipv6_on_host, set_route_localnet
+from ..network.bridge import ipv6_on_host, read_sysctl, set_route_localnet
 from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket, join_host_port
 from .containers.record import Container
 
@@ -120,10 +120,10 @@ class Ports:
 
     def _ephemeral_range(self) -> tuple[int, int]:
         try:
-            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-                lo, hi = (int(x) for x in f.read().split())
-                return lo, hi
-        except (OSError, ValueError):
+            lo, hi = (int(x) for x in (read_sysctl("/proc/sys/net/ipv4/ip_local_port_range")
+                                       or "").split())
+            return lo, hi
+        except ValueError:
             return 32768, 60999
 
     def _clashes(self, proto: str, port: int, ip: str) -> bool:

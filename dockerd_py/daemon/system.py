@@ -10,6 +10,7 @@ from shared.api import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, PRODUCT_VER
 from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
+from ..network.bridge import read_sysctl
 from ..runtime.oci import SECURITY_FLOORS, OCIRuntime, version_tuple
 from .image_store import go_arch
 
@@ -133,9 +134,5 @@ def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name
 
 
 def _ip_forward() -> bool:
-    try:
-        with open("/proc/sys/net/ipv4/ip_forward") as f:
-            return f.read().strip() == "1"
-    except OSError:
-        return False
+    return read_sysctl("/proc/sys/net/ipv4/ip_forward") == "1"
 

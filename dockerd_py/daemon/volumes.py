@@ -58,13 +58,8 @@ class VolumeService:
         for name in await asyncio.to_thread(local.names):  # type: ignore[attr-defined]
             if name in self.volumes:
                 continue
-            created = os.stat(local.path(name)).st_mtime
-            doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
-                   "Driver": "local", "Labels": {}, "Mountpoint": local.path(name),
-                   "Name": name, "Options": None, "Scope": "local"}
-            await self.db.run(lambda c, n=name, d=doc: c.execute(
-                "INSERT INTO volumes(name, doc) VALUES (?, ?)", (n, dumps(d))))
-            self.volumes[name] = doc
+            await self._record(_volume_doc(name, "local", local.path(name), {}, {},
+                                           os.stat(local.path(name)).st_mtime))
             log.warning("volume %s had a directory but no record: kept as a volume", name)
 
     def driver_of(self, doc: dict[str, Any]) -> VolumeDriver:
@@ -115,18 +110,19 @@ class VolumeService:
         except VolumeDriverError as exc:
             raise InvalidParameter(f"create {name}: {exc}") from None
         crashpoint("volume-create:directory-made")
-        doc = {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "Driver": driver_name, "Labels": labels, "Mountpoint": mountpoint,
-               "Name": name, "Options": options or None, "Scope": "local"}
+        doc = _volume_doc(name, driver_name, mountpoint, labels, options)
         try:
-            await self.db.run(lambda c: c.execute(
-                "INSERT INTO volumes(name, doc) VALUES (?, ?)", (name, dumps(doc))))
+            await self._record(doc)
         except BaseException:
             await asyncio.to_thread(driver.remove, name)
             raise
-        self.volumes[name] = doc
         self.events.publish("volume", "create", name, {"driver": driver_name})
         return doc
+
+    async def _record(self, doc: dict[str, Any]) -> None:
+        await self.db.run(lambda c: c.execute("INSERT INTO volumes(name, doc) VALUES (?, ?)",
+                                              (doc["Name"], dumps(doc))))
+        self.volumes[doc["Name"]] = doc
 
     def get(self, name: str) -> dict[str, Any]:
         doc = self.volumes.get(name)
@@ -222,3 +218,11 @@ class VolumeService:
             doc = self.volumes.get(m["Name"])
             if doc is not None:
                 self.driver_of(doc).adopt(m["Name"], ctr.id)
+
+
+def _volume_doc(name: str, driver: str, mountpoint: str, labels: dict[str, str],
+                options: dict[str, str], created: float | None = None) -> dict[str, Any]:
+    """A volume's document as `volume inspect` shows it (created: now if None)."""
+    return {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+            "Driver": driver, "Labels": labels, "Mountpoint": mountpoint,
+            "Name": name, "Options": options or None, "Scope": "local"}

@@ -41,6 +41,15 @@ class Attachment:
     gateway6: str | None = None
 
 
+def read_sysctl(path: str) -> str | None:
+    """A /proc/sys value, stripped; None where the kernel has no such knob."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def _write_sysctl(path: str, value: str) -> None:
     try:
         with open(path, "w") as f:
@@ -201,11 +210,10 @@ def enable_bridge_netfilter() -> str:
     """Bridged traffic through iptables (what --icc=false and isolation need); a
     line for the log."""
     path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
-    try:
-        with open(path) as f:
-            if f.read().strip() == "1":
-                return "net.bridge.bridge-nf-call-iptables is 1"
-    except OSError:
+    value = read_sysctl(path)
+    if value == "1":
+        return "net.bridge.bridge-nf-call-iptables is 1"
+    if value is None:
         return ("net.bridge.bridge-nf-call-iptables is missing (br_netfilter is not loaded): "
                 "--icc=false cannot filter traffic inside a bridge")
     _write_sysctl(path, "1")
@@ -224,21 +232,13 @@ def set_route_localnet(bridge: str, on: bool) -> None:
 
 def ipv6_on_host() -> bool:
     """Whether the host has IPv6 at all (a kernel without it, or disabled)."""
-    try:
-        with open("/proc/sys/net/ipv6/conf/all/disable_ipv6") as f:
-            return f.read().strip() == "0"
-    except OSError:
-        return False
+    return read_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6") == "0"
 
 
 def enable_ipv6_forward() -> bool:
     """Forwarding for IPv6 networks (as dockerd sets it); True when it was changed."""
     path = "/proc/sys/net/ipv6/conf/all/forwarding"
-    try:
-        with open(path) as f:
-            if f.read().strip() == "1":
-                return False
-    except OSError:
+    if read_sysctl(path) in (None, "1"):
         return False
     _write_sysctl("/proc/sys/net/ipv6/conf/default/forwarding", "1")
     _write_sysctl(path, "1")

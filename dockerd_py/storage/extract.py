@@ -68,8 +68,6 @@ class Extractor:
         self.same_owner = same_owner
         self.uid_gid = uid_gid  # force an owner (docker cp without -a)
         self.idmap = idmap      # owners are container IDs, stored as the host's
-        # parents an archive leaves out are made for the container's root
-        self._parent_owner = idmap.owner
         # Entries land below base, resolved inside the root each time (docker cp
         # into a directory of a running container that may move things around).
         self.base = "/".join(split_clean(base))
@@ -90,7 +88,8 @@ class Extractor:
         if fd is None:
             if len(self._parents) > 64:
                 self._drop_parents()
-            fd = self.root.open_dir(parent, create=True, owner=self._parent_owner)
+            # parents an archive leaves out are made for the container's root
+            fd = self.root.open_dir(parent, create=True, owner=self.idmap.owner)
             self._parents[parent] = fd
         return fd
 

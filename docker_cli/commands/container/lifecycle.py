@@ -36,13 +36,14 @@ def start(ctx: click.Context, attach: bool, interactive: bool, detach_keys: str 
     doc = client.get(f"/containers/{names[0]}/json")
     tty = doc["Config"]["Tty"]
     from ...credentials import detach_keys as keys_of
+    keys = keys_of(detach_keys)
     sock, rest, _ = client.hijack(f"/containers/{names[0]}/attach", params={
         "stream": 1, "stdin": int(interactive), "stdout": 1, "stderr": 1,
-        "detachKeys": keys_of(detach_keys)})
+        "detachKeys": keys})
     wait = client.request("POST", f"/containers/{names[0]}/wait", params={"condition": "next-exit"})
     client.request("POST", f"/containers/{names[0]}/start").read()
     with raw_mode(tty and interactive):
-        if pump(sock, rest, tty, interactive, keys_of(detach_keys)):
+        if pump(sock, rest, tty, interactive, keys):
             return  # detached: the container goes on
     sys.exit(int((wait.json() or {}).get("StatusCode", 0)))
 
