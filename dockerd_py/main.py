@@ -16,6 +16,7 @@ from shared.api import API_VERSION, ENGINE_VERSION, PRODUCT_VERSION
 from .config import ConfigError, DaemonConfig, from_argv
 from .config import reload as reload_config
 from .daemon.daemon import Daemon, DaemonStartError
+from . import workers
 from .errors import DockerError
 from .server.app import make_app
 from .server.hijack import close_all
@@ -42,6 +43,7 @@ def sd_notify(message: str) -> None:
 
 
 async def serve(cfg: DaemonConfig) -> int:
+    workers.install_default(asyncio.get_running_loop())
     daemon = Daemon(cfg)
     try:
         await daemon.start()
@@ -81,6 +83,7 @@ async def serve(cfg: DaemonConfig) -> int:
         log.info("closed %d attached stream(s)", ended)
     await runner.cleanup()
     await daemon.shutdown()
+    workers.shutdown()
     for host in cfg.hosts:  # our socket files go with us (not systemd's)
         if host.startswith("unix://"):
             try:

@@ -7,6 +7,8 @@ import fcntl
 import os
 from typing import AsyncIterator, BinaryIO, Callable, Iterator, TypeVar
 
+from .. import workers
+
 T = TypeVar("T")
 _PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = 1031
@@ -14,10 +16,11 @@ F_SETPIPE_SZ = 1031
 
 async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryIO], T],
                         abandon: Callable[[T], None] | None = None) -> T:
-    """Run consume(file) in a thread while the async source is written into the
-    file through a pipe. If consume fails early, the source stops being read.
-    If the source fails, consume sees the end of its input, and what it made
-    anyway is handed to abandon (in a thread) before the error goes on."""
+    """Run consume(file) on a thread of its own (it reads at the pace of whoever
+    sends: a client, a registry) while the async source is written into the file
+    through a pipe. If consume fails early, the source stops being read. If the
+    source fails, consume sees the end of its input, and what it made anyway is
+    handed to abandon (in a thread) before the error goes on."""
     loop = asyncio.get_running_loop()
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
     try:
@@ -25,7 +28,7 @@ async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryI
     except OSError:
         pass
     reader = os.fdopen(rfd, "rb", buffering=1 << 16)
-    worker = loop.run_in_executor(None, _consume_and_close, consume, reader)
+    worker = asyncio.ensure_future(workers.run_fed(_consume_and_close, consume, reader))
     transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
                                                         os.fdopen(wfd, "wb", buffering=0))
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
@@ -59,48 +62,43 @@ def _consume_and_close(consume: Callable[[BinaryIO], T], reader: BinaryIO) -> T:
         reader.close()
 
 
-async def iterate_blocking(make: Callable[[], Iterator[bytes]],
-                           depth: int = 8) -> AsyncIterator[bytes]:
-    """Yield the chunks of a blocking generator that runs in a thread. When the
-    consumer stops early, the generator is closed at its next chunk."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[bytes | None, BaseException | None]] = asyncio.Queue(depth)
-    stop = False
+_END = object()
 
-    def produce() -> None:
-        try:
-            gen = make()
-            try:
-                for chunk in gen:
-                    if stop:
-                        break
-                    asyncio.run_coroutine_threadsafe(queue.put((chunk, None)), loop).result()
-            finally:
-                close = getattr(gen, "close", None)
-                if close is not None:
-                    close()
-        except BaseException as exc:  # handed to the consumer
-            asyncio.run_coroutine_threadsafe(queue.put((None, exc)), loop).result()
-            return
-        asyncio.run_coroutine_threadsafe(queue.put((None, None)), loop).result()
 
-    task = loop.run_in_executor(None, produce)
+async def iterate_blocking(make: Callable[[], Iterator[bytes | None]],
+                           idle_wait: float = 0.05) -> AsyncIterator[bytes]:
+    """Yield the chunks of a blocking generator, advanced one step at a time in
+    the STREAMS pool (one step read ahead). No thread is held between steps, so
+    a consumer that stops reading holds none. A None from the generator means
+    "nothing new yet" (a follower caught up): the wait happens here, on the
+    event loop, and an empty chunk is yielded so that the consumer can look
+    whether its client is still there. Closing this closes the generator."""
+    pool = workers.STREAMS
+    gen = await pool.run(make)
+    pending: asyncio.Future | None = None
     try:
+        pending = pool.submit(next, gen, _END)
         while True:
-            chunk, exc = await queue.get()
-            if exc is not None:
-                raise exc
+            chunk = await pending
+            pending = None
+            if chunk is _END:
+                return
             if chunk is None:
-                break
+                yield b""
+                await asyncio.sleep(idle_wait)
+                pending = pool.submit(next, gen, _END)
+                continue
+            pending = pool.submit(next, gen, _END)
             yield chunk
     finally:
-        stop = True
-        while not task.done():  # unblock a producer waiting on a full queue
+        if pending is not None:  # a step is under way: it ends on its own, then close
             try:
-                queue.get_nowait()
-            except asyncio.QueueEmpty:
-                await asyncio.sleep(0.01)
-        await task
+                await asyncio.shield(pending)
+            except BaseException:  # noqa: BLE001 - the consumer is gone; nothing to hand on
+                pass
+        close = getattr(gen, "close", None)
+        if close is not None:
+            await pool.run(close)
 
 
 class IteratorReader:

@@ -61,12 +61,13 @@ def _tail_offset(f: BinaryIO, count: int, fmt: LogFormat, chunk: int = 1 << 16) 
 
 
 def read(path: str, fmt: LogFormat, since_ns: int = 0, until_ns: int | None = None,
-         tail: int | None = None, follow: threading.Event | None = None,
-         poll: float = 0.05) -> Iterator[Message | None]:
+         tail: int | None = None,
+         follow: threading.Event | None = None) -> Iterator[Message | None]:
     """Messages of one log file. With follow (an event that is set when the
     container stopped), keep reading as it grows, and on into the file that
     replaces it when it is rotated, until that happens; a None then says that
-    the reader caught up and waits (time to send what it has)."""
+    the reader caught up: whoever advances it waits a moment before the next
+    look (on the event loop: a follower holds no thread while it waits)."""
     try:
         f = _open(path)
     except FileNotFoundError:
@@ -102,7 +103,6 @@ def read(path: str, fmt: LogFormat, since_ns: int = 0, until_ns: int | None = No
             if until_ns is not None and time.time_ns() > until_ns:
                 return
             yield None
-            time.sleep(poll)
     finally:
         f.close()
 
@@ -140,17 +140,17 @@ def read_files(files: list[str], fmt: LogFormat, since_ns: int = 0,
 
 
 def read_chunks(files: list[str], follow: threading.Event | None = None,
-                chunk: int = 1 << 20, poll: float = 0.05) -> Iterator[bytes | None]:
+                chunk: int = 1 << 20) -> Iterator[bytes | None]:
     """The whole log as chunks of whole lines (for formats that convert a chunk at
-    a time); following as `read` does. A None: caught up, waiting."""
+    a time); following as `read` does. A None: caught up (wait, then ask again)."""
     *older, current = files
     for path in older:
-        yield from _file_chunks(path, None, chunk, poll)
-    yield from _file_chunks(current, follow, chunk, poll)
+        yield from _file_chunks(path, None, chunk)
+    yield from _file_chunks(current, follow, chunk)
 
 
-def _file_chunks(path: str, follow: threading.Event | None, chunk: int,
-                 poll: float) -> Iterator[bytes | None]:
+def _file_chunks(path: str, follow: threading.Event | None,
+                 chunk: int) -> Iterator[bytes | None]:
     try:
         f = _open(path)
     except FileNotFoundError:
@@ -181,6 +181,5 @@ def _file_chunks(path: str, follow: threading.Event | None, chunk: int,
             if stopped:
                 return
             yield None
-            time.sleep(poll)
     finally:
         f.close()

@@ -10,6 +10,7 @@ from typing import AsyncIterator, Callable, Iterator
 from shared import stdcopy
 from shared.timeutil import rfc3339_nano_fixed
 
+from ... import workers
 from ...errors import InvalidParameter
 from ...logging.drivers.base import LogDriver, LogWatch
 from ...logging.format import STDERR, STDOUT, Message
@@ -46,7 +47,7 @@ class ContainerLogs:
                 await asyncio.sleep(TICK_EVERY)
                 if self._watches:
                     watches = list(self._watches.values())
-                    await asyncio.to_thread(_tick_all, watches)
+                    await workers.HOUSEKEEPING.run(_tick_all, watches)
         self._ticker = asyncio.ensure_future(run())
 
     def before_start(self, ctr: Container) -> None:
@@ -56,7 +57,7 @@ class ContainerLogs:
 
     async def watch(self, ctr: Container, fresh: bool) -> None:
         """The driver's work from now on; fresh: conmon just started writing."""
-        watch = await asyncio.to_thread(self._new_watch, ctr, fresh)
+        watch = await workers.HOUSEKEEPING.run(self._new_watch, ctr, fresh)
         if watch is not None:
             self._watches[ctr.id] = watch
 
@@ -71,9 +72,9 @@ class ContainerLogs:
         watch = self._watches.pop(ctr.id, None)
         try:
             if watch is None:
-                watch = await asyncio.to_thread(self._new_watch, ctr, False)
+                watch = await workers.HOUSEKEEPING.run(self._new_watch, ctr, False)
             if watch is not None:
-                await asyncio.to_thread(watch.finish)
+                await workers.HOUSEKEEPING.run(watch.finish)
         except Exception:  # noqa: BLE001 - an exit must be recorded whatever the log does
             log.exception("settling the log of %s failed", ctr.id)
 
@@ -108,13 +109,13 @@ class ContainerLogs:
         chunks = driver.read_chunks(path, stop) if plain else None
         if chunks is not None:
             return iterate_blocking(lambda: _encoded_chunks(settle, driver, chunks, stdout,
-                                                            stderr, not raw), depth=16)
+                                                            stderr, not raw))
         wanted = {STDOUT} if stdout else set()
         if stderr:
             wanted.add(STDERR)
         encode = encoder(raw, timestamps)
 
-        def generate() -> Iterator[bytes]:
+        def generate() -> Iterator[bytes | None]:
             settle()
             batch: list[bytes] = []
             size = 0
@@ -127,17 +128,21 @@ class ContainerLogs:
                 if batch and (msg is None or size >= LOG_BATCH):
                     yield b"".join(batch)
                     batch, size = [], 0
+                elif msg is None:
+                    yield None  # caught up: the consumer waits, holding no thread
             if batch:
                 yield b"".join(batch)
-        return iterate_blocking(generate, depth=16)
+        return iterate_blocking(generate)
 
 
 def _encoded_chunks(settle: Callable[[], None], driver: LogDriver,
                     chunks: Iterator[bytes | None], stdout: bool, stderr: bool,
-                    framed: bool) -> Iterator[bytes]:
+                    framed: bool) -> Iterator[bytes | None]:
     settle()
     for chunk in chunks:
-        if chunk:
+        if chunk is None:
+            yield None  # caught up: the consumer waits, holding no thread
+        elif chunk:
             data = driver.encode_chunk(chunk, stdout, stderr, framed)
             if data:
                 yield data

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, Iterator
 
 from shared.timeutil import now_rfc3339
 
+from ... import workers
 from ...errors import InvalidParameter
 from ...runtime import conmon
 from ..health import HealthMonitor
@@ -110,10 +111,10 @@ class ExitMonitor:
             await d.networks.detach(ctr, exited=True)
         d.networks.release(ctr)
         with logged_failure(ctr, "unmounting its filesystem"):
-            await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+            await workers.HOUSEKEEPING.run(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
         for m in ctr.internal.mounts:
             if m["Type"] == "volume":
-                await asyncio.to_thread(d.volumes.unmount, m["Name"], ctr.id)
+                await workers.HOUSEKEEPING.run(d.volumes.unmount, m["Name"], ctr.id)
                 d.events.publish("volume", "unmount", m["Name"], {
                     "container": ctr.id, "driver": m.get("Driver", "local")})
 
