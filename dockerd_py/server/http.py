@@ -2,8 +2,9 @@
 dockerd's checks and messages, query values, JSON responses, streams."""
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, TypeVar
 
 from aiohttp import web
 
@@ -11,6 +12,7 @@ from shared.filters import FilterError, Filters
 
 from ..errors import DockerError, InvalidParameter
 
+T = TypeVar("T")
 JSON_BODY_LIMIT = 64 << 20  # Docker has none; we answer 413 with a JSON message past it
 
 
@@ -169,14 +171,63 @@ def check_types(value: Any, spec: Any, path: str) -> None:
                                f"Go struct field {path} of type {_go_type(spec)}")
 
 
+# -- clients that go away -------------------------------------------------------------
+GONE_CHECK_EVERY = 0.2  # seconds between looks at a quiet stream's connection
+
+
+def client_gone(request: web.Request) -> bool:
+    """The client closed its connection (aiohttp drops the transport then)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def until_gone(request: web.Request) -> None:
+    while not client_gone(request):
+        await asyncio.sleep(GONE_CHECK_EVERY)
+
+
+async def unless_gone(request: web.Request, awaitable: Awaitable[T]) -> T:
+    """The awaitable's result, or ConnectionResetError as soon as the client is
+    gone (the awaitable is then cancelled): a stream that waits for something
+    (an event, an exit) ends with its client, not with the thing it waits for."""
+    task = asyncio.ensure_future(awaitable)
+    watch = asyncio.ensure_future(until_gone(request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        if not task.done():
+            task.cancel()
+    if not task.done() or task.cancelled():
+        raise ConnectionResetError("the client went away")
+    return task.result()
+
+
+async def send_chunks(request: web.Request, resp: web.StreamResponse,
+                      chunks: AsyncIterator[bytes]) -> None:
+    """Write a stream's chunks until it ends or its client goes away; an empty
+    chunk is the producer waiting for more (a log follower caught up): the
+    moment to look whether anyone still reads. The producer is closed either way."""
+    try:
+        async for chunk in chunks:
+            if chunk:
+                await resp.write(chunk)
+            elif client_gone(request):
+                break
+    except ConnectionError:  # the client went away mid-write
+        pass
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
 async def json_stream(request: web.Request, messages: AsyncIterator[bytes],
                       content_type: str = "application/json") -> web.StreamResponse:
     """A streaming JSON response whose headers go out at once."""
     resp = web.StreamResponse(headers={"Content-Type": content_type})
     await resp.prepare(request)
-    async for message in messages:
-        await resp.write(message)
-    await resp.write_eof()
+    await send_chunks(request, resp, messages)
+    if not client_gone(request):
+        await resp.write_eof()
     return resp
 
 
@@ -194,15 +245,19 @@ async def stream_tar(request: web.Request, chunks: AsyncIterator[bytes],
     """A tar stream (save, export, archive). Errors before the first byte still
     get a status code; a client that goes away ends the producer."""
     resp = web.StreamResponse(headers={"Content-Type": "application/x-tar", **(headers or {})})
-    first = await anext(chunks, None)
+    try:
+        first = await anext(chunks, None)
+    except BaseException:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        raise
     await resp.prepare(request)
     try:
-        if first is not None:
+        if first:
             await resp.write(first)
-        async for chunk in chunks:
-            await resp.write(chunk)
-    except ConnectionError:  # the client went away
+    except ConnectionError:
         await chunks.aclose()  # type: ignore[attr-defined]
+        return resp
+    await send_chunks(request, resp, chunks)
     return resp
 
 

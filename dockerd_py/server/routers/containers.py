@@ -1,6 +1,7 @@
 """/containers routes: HTTP in and out; the rules live in ContainerService."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -24,7 +25,9 @@ from ..http import (
     query_int,
     read_body,
     read_json,
+    send_chunks,
     stream_tar,
+    unless_gone,
 )
 from ..middlewares import common_headers
 from ..schemas import CONTAINER_CONFIG, CREATE_REQUEST, UPDATE_REQUEST
@@ -142,7 +145,7 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         try:
             await resp.prepare(request)  # headers now; the body when the condition holds
-            code, error = await future
+            code, error = await unless_gone(request, asyncio.shield(future))
             doc: dict = {"StatusCode": code}
             if error:
                 doc["Error"] = {"Message": error}
@@ -166,11 +169,7 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
             _tail(request), raw=ctr.tty, timestamps=query_bool(request, "timestamps"))
         resp = web.StreamResponse(headers={"Content-Type": stream_content_type(request, ctr.tty)})
         await resp.prepare(request)
-        try:
-            async for chunk in chunks:
-                await resp.write(chunk)
-        except ConnectionError:  # the client went away
-            pass
+        await send_chunks(request, resp, chunks)
         return resp
 
     async def attach_session(request: web.Request, ctr: Container,

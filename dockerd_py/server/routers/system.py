@@ -13,7 +13,7 @@ from shared.timeutil import parse_timestamp
 from ...daemon.daemon import Daemon
 from ...daemon.events import EVENT_FILTERS, legacy_fields, matches
 from ...errors import InvalidParameter
-from ..http import api_version, json_response, query_filters
+from ..http import api_version, json_response, query_filters, unless_gone
 from ..middlewares import common_headers
 
 
@@ -59,7 +59,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                     if timeout <= 0:
                         break
                 try:
-                    ev = await asyncio.wait_for(queue.get(), timeout)
+                    ev = await unless_gone(request, asyncio.wait_for(queue.get(), timeout))
                 except asyncio.TimeoutError:
                     break
                 if until is not None and ev["timeNano"] > until * 1e9:
