@@ -8,6 +8,7 @@ and a client's half-close (stdin EOF) leaves the output side open.
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 import weakref
 from typing import Any
@@ -19,6 +20,7 @@ from aiohttp import web
 # #425, #3332): bytes sent right behind the headers would be lost. The first bytes
 # of the stream therefore leave no sooner than this after the headers.
 HEADER_GAP = 0.02
+PEER_CHECK_EVERY = 0.2  # seconds between looks at a half-closed client
 
 
 class _Collector:
@@ -131,9 +133,25 @@ class Hijacked:
         return data
 
     async def wait_closed(self) -> None:
+        """Until the client is gone. Its end of file alone does not say so (a
+        half-close: stdin ended, output still wanted); a Unix socket whose peer
+        closed entirely polls as hung up, so look for that now and then, or a
+        killed client of a silent container would be waited for until it writes."""
         while not self.closed:
             self._event.clear()
-            await self._event.wait()
+            try:
+                await asyncio.wait_for(self._event.wait(), PEER_CHECK_EVERY)
+            except asyncio.TimeoutError:
+                if self._peer_hung_up():
+                    self.close()
+
+    def _peer_hung_up(self) -> bool:
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None or sock.fileno() < 0:
+            return True
+        poller = select.poll()
+        poller.register(sock.fileno(), 0)  # POLLHUP is reported whatever is asked
+        return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in poller.poll(0))
 
     async def write(self, data: bytes) -> None:
         if self.closed or self.transport is None or self.transport.is_closing():
