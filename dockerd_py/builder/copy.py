@@ -125,8 +125,8 @@ def _entries(root: Root, source: Source) -> Iterator[tuple[str, os.stat_result, 
         pfd, name = root.open_parent(source.path)
         try:
             st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd) \
-                if stat.S_ISREG(st.st_mode) else None
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=pfd) if stat.S_ISREG(st.st_mode) else None
         finally:
             os.close(pfd)
         yield posixpath.basename(source.path), st, fd
@@ -136,7 +136,7 @@ def _entries(root: Root, source: Source) -> Iterator[tuple[str, os.stat_result, 
         for item in walk(dfd):
             fd = None
             if stat.S_ISREG(item.st.st_mode):
-                fd = os.open(item.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                fd = os.open(item.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                              dir_fd=item.dirfd)
             st = item.st
             if stat.S_ISLNK(st.st_mode):
@@ -153,7 +153,7 @@ def is_archive(root_path: str, source: Source) -> bool:
     if source.is_dir:
         return False
     with Root(root_path) as root:
-        fd = root.open(source.path, os.O_RDONLY)
+        fd = root.open(source.path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             head = os.pread(fd, 512, 0)
         finally:

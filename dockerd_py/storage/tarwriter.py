@@ -121,9 +121,18 @@ class TreeWriter:
         if info.type != tarfile.REGTYPE:
             yield header(info)
             return
-        fd = os.open(item.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=item.dirfd)
+        # a container can swap the file for a FIFO after the lstat: never block on
+        # the open, and trust only what the open fd is
         try:
-            size = os.fstat(fd).st_size
+            fd = os.open(item.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=item.dirfd)
+        except OSError:  # gone, or a symlink now (ELOOP), since the listing
+            return
+        try:
+            now = os.fstat(fd)
+            if not stat.S_ISREG(now.st_mode):
+                return  # replaced since the listing: archived as it was not
+            size = now.st_size
             info.size = size
             yield header(info)
             left = size
