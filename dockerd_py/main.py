@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -17,6 +18,7 @@ from .config import ConfigError, DaemonConfig, from_argv
 from .config import reload as reload_config
 from .daemon.daemon import Daemon, DaemonStartError
 from . import workers
+from .crashpoints import crashpoint
 from .errors import DockerError
 from .server.app import make_app
 from .server.hijack import close_all
@@ -143,7 +145,38 @@ def main(argv: list[str] | None = None) -> None:
     if os.geteuid() != 0:
         log.error("dockerd-py needs to be started with root privileges")
         sys.exit(1)
-    sys.exit(asyncio.run(serve(cfg)))
+    _raise_fd_limit()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    code = loop.run_until_complete(serve(cfg))
+    _exit(cfg, code)
+
+
+def _raise_fd_limit() -> None:
+    """Every client connection and container costs descriptors: take the whole
+    allowance (as systemd's LimitNOFILE gives dockerd), not the shell's 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _exit(cfg: DaemonConfig, code: int) -> None:
+    """End the process now: the data-root lock (an open fd) is released by the
+    exit itself, so it is held for as long as this process lives, whatever a
+    thread is still doing; and no thread, stuck or not, keeps the process."""
+    crashpoint("shutdown:before-exit")
+    pidfile = cfg.effective_pidfile
+    try:
+        with open(pidfile) as f:
+            ours = f.read().strip() == str(os.getpid())
+        if ours:
+            os.unlink(pidfile)
+    except OSError:
+        pass
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -76,8 +76,18 @@ class Daemon:
         self._lock_fd = fd
 
     def _write_pidfile(self) -> None:
+        """dockerd's rule: a pidfile naming a live process other than us is another
+        daemon's, and this one does not start."""
         path = self.cfg.effective_pidfile
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path) as f:
+                pid = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid > 0 and pid != os.getpid() and os.path.exists(f"/proc/{pid}"):
+            raise DaemonStartError(f"pid file found, ensure docker is not running or "
+                                   f"delete {path}")
         with open(path + ".tmp", "w") as f:
             f.write(f"{os.getpid()}\n")
         os.replace(path + ".tmp", path)
@@ -206,13 +216,9 @@ class Daemon:
                 log.error("shutdown: %s", exc.message)
         if self.store is not None:
             self.store.close()
-        if self._lock_fd >= 0:
-            try:
-                os.unlink(self.cfg.effective_pidfile)
-            except OSError:
-                pass
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        # the data-root lock and the pidfile stay until the process is gone (main
+        # removes the pidfile just before it exits): a second daemon is refused
+        # for as long as this one lives, whatever state it is in
 
 
 def _instance_id(conn: Any) -> str:

@@ -153,6 +153,64 @@ def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
     assert pidfile.read_text().strip() == str(fresh_daemon.proc.pid)  # the first one's, kept
 
 
+def _second_daemon(first) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    """A daemon on the first one's data root, exec root and pidfile."""
+    return subprocess.run(
+        [sys.executable, "-m", "dockerd_py", "-H", f"unix://{first.root}/second.sock",
+         "--data-root", str(first.data_root), "--exec-root", str(first.exec_root),
+         "--bridge", first.prefix + "x0", "--instance-prefix", first.prefix],
+        capture_output=True, timeout=60)
+
+
+def test_wedged_shutdown_keeps_a_second_daemon_out(workdir):  # type: ignore[no-untyped-def]
+    """A daemon whose shutdown hangs (frozen here just before it exits, after
+    everything else is done) still holds its data root and pidfile: a second
+    daemon is refused for as long as the process lives, and starts once it is gone."""
+    first = new_daemon(workdir, "wedged")
+    try:
+        first.start(env={**os.environ, "DPY_STOP_AT": "shutdown:before-exit"})
+        pid = first.proc.pid
+        first.proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + 30
+        while _proc_state(pid) != "T" and time.time() < deadline:
+            time.sleep(0.05)
+        assert _proc_state(pid) == "T", "the daemon did not reach the end of its shutdown"
+        other = _second_daemon(first)
+        assert other.returncode == 1
+        assert f"is in use by another dockerd-py (pid {pid})".encode() in other.stderr
+        assert (first.exec_root / "dockerd-py.pid").read_text().strip() == str(pid)
+        os.kill(pid, signal.SIGCONT)
+        assert first.proc.wait(30) == 0
+        assert not (first.exec_root / "dockerd-py.pid").exists()
+        first.start()  # the same roots are free again
+        assert request(first.sock, "GET", "/_ping").status == 200
+    finally:
+        first.cleanup()
+
+
+def test_live_pidfile_keeps_a_second_daemon_out(fresh_daemon):  # type: ignore[no-untyped-def]
+    """dockerd's rule: a pidfile naming a live process is another daemon's."""
+    pidfile = fresh_daemon.exec_root / "dockerd-py.pid"
+    other = subprocess.run(
+        [sys.executable, "-m", "dockerd_py", "-H", f"unix://{fresh_daemon.root}/third.sock",
+         "--data-root", str(fresh_daemon.root / "data3"), "--exec-root",
+         str(fresh_daemon.root / "run3"), "--pidfile", str(pidfile),
+         "--bridge", fresh_daemon.prefix + "x3", "--instance-prefix", fresh_daemon.prefix + "3"],
+        capture_output=True, timeout=60)
+    assert other.returncode == 1
+    assert f"pid file found, ensure docker is not running or delete {pidfile}".encode() \
+        in other.stderr
+    assert pidfile.read_text().strip() == str(fresh_daemon.proc.pid)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
 def test_two_daemons_side_by_side(workdir, rootfs_tar, daemon):
     with busybox_daemon(workdir, rootfs_tar, "side") as other:
         a = daemon.client().containers.run("busybox", ["sleep", "30"], detach=True)
