@@ -147,9 +147,11 @@ class ExecService:
         except DockerError as exc:
             for s in sock:
                 s.close()
+            self._finish(ex, 126)
+            if ctr.process_gone():  # it exited meanwhile (its exit not recorded yet)
+                raise Conflict(f"Container {ctr.id} is not running") from None
             # as dockerd: any exec that cannot start ends with 126, in the runtime's words
             error, _ = start_error(f"OCI runtime exec failed: {exc.message}: unknown")
-            self._finish(ex, 126)
             raise error from None
         except BaseException:
             for s in sock:

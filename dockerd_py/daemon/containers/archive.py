@@ -13,7 +13,7 @@ from shared.timeutil import now_rfc3339
 
 from ...builder.dockerfile import apply_change
 from ...crashpoints import crashpoint
-from ...errors import Conflict, InvalidParameter, NotFound
+from ...errors import Conflict, DockerError, InvalidParameter, NotFound
 from ...runtime import conmon, users
 from ...storage import containerfs
 from ...storage.layers import Layer
@@ -149,15 +149,17 @@ class ContainerFiles:
         image = self.deps.images.by_id(ctr.image_id)
         if image is None:
             raise Conflict(f"the image of container {ctr.id} is gone")
-        paused_here = False
-        if pause and ctr.running and not ctr.paused:
-            await pauser(ctr)
-            paused_here = True
+        paused_here = pause and ctr.running and not ctr.paused \
+            and await _pause_unless_gone(ctr, pauser)
         try:
             layer = await asyncio.to_thread(self._commit_layer, ctr, image.top_layer)
         finally:
             if paused_here:
-                await unpauser(ctr)
+                try:
+                    await unpauser(ctr)
+                except DockerError:
+                    if not ctr.process_gone():
+                        raise
         layers = self.deps.layers
         crashpoint("commit:layer-made")
         try:
@@ -182,6 +184,18 @@ class ContainerFiles:
             layers.release(layer.chain_id)  # the new image holds the parent's top instead
             return None
         return layer
+
+
+async def _pause_unless_gone(ctr: Container, pauser: Pauser) -> bool:
+    """Pause for a commit. Pausing applies to a running container only: one that
+    stops meanwhile is simply committed, as dockerd does. Whether it paused."""
+    try:
+        await pauser(ctr)
+    except DockerError:
+        if ctr.process_gone():
+            return False
+        raise
+    return True
 
 
 def commit_config(base: dict[str, Any], ctr: Container, author: str, comment: str,

@@ -3,6 +3,7 @@ restart policy applied to the exits the monitor reports."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import signal as signal_mod
@@ -42,23 +43,29 @@ class Lifecycle:
         return self.deps.runtimes.get(ctr.internal.runtime)
 
     # -- start --------------------------------------------------------------------
-    async def start(self, ctr: Container, by_policy: bool = False) -> None:
-        """Start; a start that is not a restart policy's begins its count anew."""
+    async def start(self, ctr: Container) -> None:
+        """A user's start: the restart count begins anew."""
         async with ctr.lock:
             rules.check_startable(ctr)
-            if not by_policy:
-                ctr.doc["RestartCount"] = 0
-                ctr.internal.restart_backoff = 0
-            try:
-                await self._start_locked(ctr)
-            except DockerError as exc:
-                await self._start_failed(ctr, exc)
-                raise
-            except Exception as exc:
-                log.exception("starting %s failed", ctr.id)
-                wrapped = DockerError(str(exc))
-                await self._start_failed(ctr, wrapped)
-                raise wrapped from exc
+            ctr.doc["RestartCount"] = 0
+            ctr.internal.restart_backoff = 0
+            await self._start_or_fail(ctr)
+        self._started(ctr)
+
+    async def _start_or_fail(self, ctr: Container) -> None:
+        """Under the container's lock."""
+        try:
+            await self._start_locked(ctr)
+        except DockerError as exc:
+            await self._start_failed(ctr, exc)
+            raise
+        except Exception as exc:
+            log.exception("starting %s failed", ctr.id)
+            wrapped = DockerError(str(exc))
+            await self._start_failed(ctr, wrapped)
+            raise wrapped from exc
+
+    def _started(self, ctr: Container) -> None:
         self.health.start(ctr)
         self.deps.events.publish("container", "start", ctr.id, ctr.event_attrs())
 
@@ -164,15 +171,19 @@ class Lifecycle:
         ctr.set_status("restarting")
         await self.deps.repo.save(ctr)
         await asyncio.sleep(delay)
-        if not ctr.restarting or ctr.removing or ctr.id not in self.deps.repo:
-            return  # stopped, killed or removed meanwhile
-        ctr.doc["RestartCount"] += 1
-        ctr.set_status("exited")
-        try:
-            await self.start(ctr, by_policy=True)
-            self.deps.events.publish("container", "restart", ctr.id, ctr.event_attrs())
-        except DockerError as exc:
-            log.warning("restarting %s failed: %s", ctr.id, exc.message)
+        # the check and the start under one lock, the state "restarting" until the
+        # process runs: a stop or kill at any moment cancels the restart
+        async with ctr.lock:
+            if not ctr.restarting or ctr.removing or ctr.id not in self.deps.repo:
+                return  # stopped, killed or removed meanwhile
+            ctr.doc["RestartCount"] += 1
+            try:
+                await self._start_or_fail(ctr)
+            except DockerError as exc:
+                log.warning("restarting %s failed: %s", ctr.id, exc.message)
+                return
+        self._started(ctr)
+        self.deps.events.publish("container", "restart", ctr.id, ctr.event_attrs())
 
     async def auto_remove(self, ctr: Container) -> None:
         try:
@@ -182,20 +193,22 @@ class Lifecycle:
 
     # -- stop and kill ----------------------------------------------------------------
     async def _cancel_restart(self, ctr: Container) -> None:
-        """`docker stop`/`kill` of a container waiting for its restart: it stays down."""
-        async with ctr.lock:
-            ctr.stop_requested = True
-            ctr.set_status("exited")
-            await self.deps.repo.save(ctr)
+        """`docker stop`/`kill` of a container waiting for its restart: it stays
+        down. Under the container's lock (the exit that set "restarting" and the
+        restart itself hold it too, so a stop at any moment wins or waits)."""
+        ctr.stop_requested = True
+        ctr.internal.user_stopped = True
+        ctr.set_status("exited")
+        await self.deps.repo.save(ctr)
 
     async def kill(self, ctr: Container, sig_text: str | None) -> None:
         sig = rules.parse_signal(sig_text)
         events = self.deps.events
-        if ctr.restarting:
-            await self._cancel_restart(ctr)
-            events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
-            return
         async with ctr.lock:
+            if ctr.restarting:
+                await self._cancel_restart(ctr)
+                events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
+                return
             if not ctr.running:
                 raise Conflict(f"Cannot kill container: {ctr.id}: container {ctr.id} "
                                "is not running")
@@ -220,21 +233,18 @@ class Lifecycle:
     async def stop(self, ctr: Container, timeout: int | None = None,
                    sig_text: str | None = None) -> None:
         events = self.deps.events
-        if ctr.restarting:
-            ctr.internal.user_stopped = True
-            await self._cancel_restart(ctr)
-            events.publish("container", "stop", ctr.id, ctr.event_attrs())
-            return
-        if not ctr.running:
-            raise NotModified("container already stopped")
         sig = rules.parse_signal(sig_text or ctr.config.get("StopSignal"), signal_mod.SIGTERM)
         timeout = rules.stop_timeout(ctr, timeout)
-        ctr.stop_requested = True
-        ctr.internal.user_stopped = True
-        done = ctr.exit_handled
-        async with ctr.lock:
-            if not ctr.running:
+        async with ctr.lock:  # an exit being handled decides first: restart or not
+            if ctr.restarting:
+                await self._cancel_restart(ctr)
+                events.publish("container", "stop", ctr.id, ctr.event_attrs())
                 return
+            if not ctr.running:
+                raise NotModified("container already stopped")
+            ctr.stop_requested = True
+            ctr.internal.user_stopped = True
+            done = ctr.exit_handled
             if ctr.paused:
                 await self.runtime(ctr).resume(ctr.id)
                 ctr.set_status("running")
@@ -258,7 +268,8 @@ class Lifecycle:
     async def restart(self, ctr: Container, timeout: int | None = None,
                       sig_text: str | None = None) -> None:
         if ctr.running:
-            await self.stop(ctr, timeout, sig_text)
+            with contextlib.suppress(NotModified):  # it exited meanwhile
+                await self.stop(ctr, timeout, sig_text)
         await self.start(ctr)
         self.deps.events.publish("container", "restart", ctr.id, ctr.event_attrs())
 
@@ -279,7 +290,12 @@ class Lifecycle:
             rules.require_running(ctr)
             if ctr.paused:
                 raise Conflict(f"Container {ctr.id} is already paused")
-            await self.runtime(ctr).pause(ctr.id)
+            try:
+                await self.runtime(ctr).pause(ctr.id)
+            except DockerError:
+                if ctr.process_gone():  # it exited; the exit is not recorded yet
+                    raise Conflict(f"Container {ctr.id} is not running") from None
+                raise
             ctr.set_status("paused")
             await self.deps.repo.save(ctr)
         self.deps.events.publish("container", "pause", ctr.id, ctr.event_attrs())
@@ -306,7 +322,8 @@ class Lifecycle:
             while True:
                 if ctr.running:
                     ctr.stop_requested = True
-                    await self.stop(ctr, timeout=0, sig_text="KILL")
+                    with contextlib.suppress(NotModified):  # it exited meanwhile
+                        await self.stop(ctr, timeout=0, sig_text="KILL")
                 async with ctr.lock:
                     if ctr.running:
                         continue  # a start that held the lock finished meanwhile: stop it too

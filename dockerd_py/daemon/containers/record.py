@@ -3,6 +3,7 @@ daemon's private bookkeeping (a typed record), and the live objects of a running
 from __future__ import annotations
 
 import asyncio
+import select
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -12,7 +13,7 @@ from typing import Any
 from shared.timeutil import ZERO_TIME, parse_rfc3339
 from shared.units import human_duration
 
-from ...runtime.conmon import ExitWatcher
+from ...runtime.conmon import ExitWatcher, pid_alive
 from ..image_store import container_config_shape
 
 STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
@@ -148,6 +149,18 @@ class Container:
         """A process is there. (State.Running, as in Docker, is also true while a
         restart policy waits to start it again.)"""
         return self.state["Status"] in ("running", "paused")
+
+    def process_gone(self) -> bool:
+        """Its process has ended, even if the exit is not recorded yet (the state
+        says running until the monitor handled it): the window in which the
+        runtime already answers "not running"."""
+        if not self.running:
+            return True
+        if self.pidfd < 0:  # already unwatched: the exit is being recorded
+            return not pid_alive(self.state.get("Pid") or 0, self.internal.pid_start)
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)  # a pidfd reads ready once it exited
+        return bool(poller.poll(0))
 
     @property
     def restarting(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import InvalidParameter
+from ...errors import DockerError, InvalidParameter
 from ...runtime import spec
 from .. import names as names_mod
 from .. import validate
@@ -47,7 +47,11 @@ class ContainerUpdates:
             if ctr.running and changes:
                 resources = spec.resources_of(merged, bool(merged.get("Privileged")))
                 resources.pop("devices", None)
-                await self.deps.runtimes.get(ctr.internal.runtime).update(ctr.id, resources)
+                try:
+                    await self.deps.runtimes.get(ctr.internal.runtime).update(ctr.id, resources)
+                except DockerError:
+                    if not ctr.process_gone():
+                        raise  # else it exited meanwhile: the limits apply at its next start
             ctr.doc["HostConfig"] = merged
             await self.deps.repo.save(ctr)
         self.deps.events.publish("container", "update", ctr.id, ctr.event_attrs())
