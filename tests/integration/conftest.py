@@ -87,6 +87,25 @@ def fresh_daemon(workdir: Path, rootfs_tar: Path) -> Iterator[Daemon]:
         yield d
 
 
+@pytest.fixture
+def cpu_load() -> Iterator[None]:
+    """Every CPU kept busy while the test runs (races show up under load, not on
+    an idle machine); the busy loops are ended by PID afterwards."""
+    import subprocess
+    import sys
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(os.cpu_count() or 2)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+RACE_ROUNDS = int(os.environ.get("DPY_RACE_ROUNDS", "5"))
+
+
 @pytest.fixture(scope="module")
 def registry() -> Iterator[Registry]:
     """A plain docker-registry on loopback (one per test module)."""

@@ -1,0 +1,184 @@
+"""Races, tested where they happen: each test runs while both CPUs are kept busy
+(cpu_load) and repeats its race DPY_RACE_ROUNDS times (5 in CI; 20 in a row by
+hand). The window they aim at: the container's process is gone, but its exit
+is not recorded yet (the state still says running)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+import docker
+import pytest
+
+from .conftest import RACE_ROUNDS
+from .daemonctl import Daemon, conmons_left, runtime_containers
+from .rawhttp import request
+
+pytestmark = pytest.mark.usefixtures("cpu_load")
+
+
+def exiting(api: docker.APIClient, cmd: list[str] | None = None) -> str:
+    """A started container that ends at once."""
+    ctr = api.create_container("busybox", cmd or ["true"])
+    api.start(ctr)
+    return ctr["Id"]
+
+
+def answer(d: Daemon, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    out = request(d.sock, method, path, body, headers)
+    text = out.json().get("message", "") if out.status >= 400 and out.body else ""
+    return out.status, text
+
+
+def test_commit_with_pause_of_an_exiting_container(fresh_daemon: Daemon) -> None:
+    """dockerd commits it every time: pausing applies only to a running container."""
+    api = fresh_daemon.api()
+    for i in range(RACE_ROUNDS):
+        cid = exiting(api, ["touch", "/x"])
+        out = api.commit(cid, repository="raced", tag=str(i), pause=True)
+        assert out["Id"].startswith("sha256:")
+        api.wait(cid)
+        api.remove_container(cid)
+        api.remove_image(f"raced:{i}")
+
+
+NOT_RUNNING = "is not running"
+CONFLICTS = {"kill": "Cannot kill container: {id}: container {id} is not running"}
+
+
+def _ops(cid: str) -> dict[str, tuple[str, str, bytes | None, set[int]]]:
+    """What a client may ask of a container in the window, and the answers dockerd
+    gives depending on who wins (never a 5xx)."""
+    return {
+        "pause": ("POST", f"/containers/{cid}/pause", None, {204, 409}),
+        "kill": ("POST", f"/containers/{cid}/kill", None, {204, 409}),
+        "stop": ("POST", f"/containers/{cid}/stop?t=1", None, {204, 304}),
+        "top": ("GET", f"/containers/{cid}/top", None, {200, 409}),
+        "update": ("POST", f"/containers/{cid}/update", b'{"CpuShares": 512}', {200}),
+        "exec": ("POST", f"/containers/{cid}/exec", b'{"Cmd": ["true"]}', {201, 409}),
+        "stats": ("GET", f"/containers/{cid}/stats?stream=0", None, {200}),
+    }
+
+
+@pytest.mark.parametrize("op", list(_ops("x")))
+def test_requests_on_an_exiting_container(fresh_daemon: Daemon, op: str) -> None:
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        cid = exiting(api)
+        method, path, body, allowed = _ops(cid)[op]
+        status, text = answer(d, method, path, body)
+        assert status in allowed, (status, text)
+        if status == 409:
+            assert text == CONFLICTS.get(op, "Container {id} is not running").format(id=cid)
+        assert api.wait(cid, timeout=30)["StatusCode"] == 0
+        api.remove_container(cid, force=True)
+    assert conmons_left(str(d.exec_root)) == []
+
+
+def test_exec_start_as_the_container_exits(fresh_daemon: Daemon) -> None:
+    """An exec created while the container ran, started as it exits: started,
+    or dockerd's 409; never a 5xx."""
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        ctr = api.create_container("busybox", ["sleep", "0.3"])
+        api.start(ctr)
+        exec_id = api.exec_create(ctr, ["true"])["Id"]
+        time.sleep(0.3)
+        status, text = answer(d, "POST", f"/exec/{exec_id}/start", b'{"Detach": true}')
+        assert status in (200, 409), (status, text)
+        if status == 409:
+            assert text == f"Container {ctr['Id']} {NOT_RUNNING}", text
+        api.wait(ctr, timeout=30)
+        api.remove_container(ctr, force=True)
+
+
+def test_remove_of_an_exiting_container(fresh_daemon: Daemon) -> None:
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        cid = exiting(api)
+        api.remove_container(cid, force=True)
+        with pytest.raises(docker.errors.NotFound):
+            api.inspect_container(cid)
+    assert api.containers(all=True) == []
+    assert runtime_containers(str(d.exec_root)) == []
+    assert conmons_left(str(d.exec_root)) == []
+
+
+def test_attach_to_an_exiting_container(fresh_daemon: Daemon) -> None:
+    """Attach (the log so far) as it exits: never a 5xx, never a torn line. (An
+    attach with stream=1 after the exit waits for the next start, as dockerd's
+    does: that is how `docker start -a` works.)"""
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        cid = exiting(api, ["echo", "bye"])
+        out = api.attach(cid, stream=False, logs=True)
+        assert out in (b"", b"bye\n")  # the log as far as it goes: nothing, or the line
+        api.remove_container(cid, force=True)
+
+
+def test_logs_of_a_container_that_just_exited(fresh_daemon: Daemon) -> None:
+    api = fresh_daemon.api()
+    for i in range(RACE_ROUNDS):
+        ctr = api.create_container("busybox", ["sh", "-c", f"seq 1 200; echo end{i}"])
+        api.start(ctr)
+        api.wait(ctr, timeout=30)
+        lines = api.logs(ctr).decode().splitlines()
+        assert lines == [str(n) for n in range(1, 201)] + [f"end{i}"]
+        api.remove_container(ctr)
+
+
+def test_start_racing_a_force_remove(fresh_daemon: Daemon) -> None:
+    """`start` and `rm -f` of one container at once: whichever wins, no process,
+    conmon or runtime state outlives the container."""
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        ctr = api.create_container("busybox", ["sleep", "60"])
+        results: dict[str, Any] = {}
+        barrier = threading.Barrier(2)
+
+        def run(name: str, call: Callable[[], Any]) -> None:
+            barrier.wait()
+            try:
+                call()
+                results[name] = 0
+            except docker.errors.APIError as exc:
+                results[name] = exc.status_code
+        threads = [threading.Thread(target=run, args=("start", lambda: d.api().start(ctr))),
+                   threading.Thread(target=run, args=(
+                       "rm", lambda: d.api().remove_container(ctr, force=True)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert results["rm"] == 0
+        assert results["start"] in (0, 404, 409), results
+        with pytest.raises(docker.errors.NotFound):
+            api.inspect_container(ctr)
+    assert runtime_containers(str(d.exec_root)) == []
+    assert conmons_left(str(d.exec_root)) == []
+
+
+def test_restart_policy_against_stop(fresh_daemon: Daemon) -> None:
+    """A container restarting on failure, stopped at any moment: it ends stopped,
+    with no runtime state left, and does not come back."""
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(RACE_ROUNDS):
+        ctr = api.create_container("busybox", ["sh", "-c", "exit 3"], host_config=api.create_host_config(
+            restart_policy={"Name": "always"}))
+        api.start(ctr)
+        time.sleep(0.2)
+        api.stop(ctr, timeout=1)
+        state = api.inspect_container(ctr)["State"]
+        assert state["Status"] == "exited", state
+        time.sleep(0.5)
+        assert api.inspect_container(ctr)["State"]["Status"] == "exited"
+        api.remove_container(ctr, force=True)
+    assert runtime_containers(str(d.exec_root)) == []
