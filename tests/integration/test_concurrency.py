@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from .rawhttp import request
 
 JSON = {"Content-Type": "application/json"}
+pytestmark = pytest.mark.usefixtures("cpu_load")  # races show up under load
 
 
 def create(daemon, body: dict, name: str | None = None):  # type: ignore[no-untyped-def]

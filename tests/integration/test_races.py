@@ -4,6 +4,7 @@ hand). The window they aim at: the container's process is gone, but its exit
 is not recorded yet (the state still says running)."""
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from typing import Any, Callable
@@ -182,3 +183,56 @@ def test_restart_policy_against_stop(fresh_daemon: Daemon) -> None:
         assert api.inspect_container(ctr)["State"]["Status"] == "exited"
         api.remove_container(ctr, force=True)
     assert runtime_containers(str(d.exec_root)) == []
+
+
+def test_exec_output_under_load(fresh_daemon: Daemon) -> None:
+    """Every byte an exec prints arrives, in order, on both streams."""
+    api = fresh_daemon.api()
+    ctr = api.create_container("busybox", ["sleep", "600"])
+    api.start(ctr)
+    try:
+        for i in range(RACE_ROUNDS * 4):
+            exec_id = api.exec_create(ctr, ["sh", "-c", f"seq 1 300; echo err{i} >&2"])["Id"]
+            out = api.exec_start(exec_id, demux=True)
+            assert out[0] == "".join(f"{n}\n" for n in range(1, 301)).encode()
+            assert out[1] == f"err{i}\n".encode()
+    finally:
+        api.remove_container(ctr, force=True)
+
+
+def _exchange_loop(a: str, b: str, stop: threading.Event) -> None:
+    """renameat2(RENAME_EXCHANGE) of two paths as fast as the kernel allows."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    ea, eb = a.encode(), b.encode()
+    while not stop.is_set():
+        for _ in range(1000):
+            libc.renameat2(at_fdcwd, ea, at_fdcwd, eb, rename_exchange)
+
+
+def test_cp_of_a_file_swapped_with_a_fifo(fresh_daemon: Daemon) -> None:
+    """A file and a FIFO of a running container swap places as fast as the kernel
+    allows (done here from the host on the container's mounted filesystem, the
+    same to the daemon as the container doing it; busybox has no renameat2):
+    `docker cp ctr:/d -` always finishes, the daemon never opening a FIFO it took
+    for a file, and the daemon stays responsive."""
+    d = fresh_daemon
+    api = d.api()
+    ctr = api.create_container("busybox", ["sh", "-c", "mkdir /d; echo x > /d/file; "
+                                                       "mkfifo /d/fifo; exec sleep 600"])
+    api.start(ctr)
+    stop = threading.Event()
+    try:
+        time.sleep(0.5)
+        merged = api.inspect_container(ctr)["GraphDriver"]["Data"]["MergedDir"]
+        swapper = threading.Thread(target=_exchange_loop, daemon=True, args=(
+            f"{merged}/d/file", f"{merged}/d/fifo", stop))
+        swapper.start()
+        for _ in range(RACE_ROUNDS * 2):
+            out = d.docker("cp", f"{ctr['Id']}:/d", "-", timeout=30)
+            assert out.returncode == 0, out.stderr
+            assert out.stdout[:2] == b"d/"  # a tar of the directory
+    finally:
+        stop.set()
+        api.remove_container(ctr, force=True)
+    assert d.docker("run", "--rm", "busybox", "true", timeout=30).returncode == 0
