@@ -2,6 +2,8 @@
 (`server/middlewares.py`); messages are Docker's own texts, which clients match on."""
 from __future__ import annotations
 
+import errno
+
 
 class DockerError(Exception):
     """Base: an internal error (500)."""
@@ -73,3 +75,29 @@ class NameConflict(Conflict):
 def system_error(exc: OSError, doing: str) -> DockerError:
     """Turn an OSError from the host into a message that says what failed."""
     return DockerError(f"{doing}: {exc.strerror or exc}")
+
+
+# What a client's value can make the kernel answer (a path too long, a symlink
+# loop, a NUL byte, an argument list too big), in Go's words: a 400, never a 500.
+_CLIENT_ERRNOS = {
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.ENOTDIR: "not a directory",
+    errno.EINVAL: "invalid argument",
+    errno.E2BIG: "argument list too long",
+}
+
+
+def client_input_error(exc: BaseException) -> InvalidParameter | None:
+    """The 400 for an error that only a client's value can cause; None for the
+    rest (the daemon's own trouble stays a 500). The one place for it, so that
+    no route can forget it."""
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        return InvalidParameter("invalid argument")  # Go's EINVAL for a NUL in a path
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return InvalidParameter("invalid JSON: number out of range")
+    if isinstance(exc, RecursionError):
+        return InvalidParameter("invalid JSON: exceeded max depth")
+    if isinstance(exc, OSError) and exc.errno in _CLIENT_ERRNOS:
+        return InvalidParameter(_CLIENT_ERRNOS[exc.errno])  # no host path in the text
+    return None

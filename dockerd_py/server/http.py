@@ -92,9 +92,11 @@ async def read_json(request: web.Request, schema: dict | None = None,
             return None
         raise InvalidParameter("invalid JSON: got EOF while reading request body")
     text = raw.decode("utf-8", "replace")
-    decoder = json.JSONDecoder()
     try:
-        value, end = decoder.raw_decode(text.lstrip())
+        value, end = _DECODER.raw_decode(text.lstrip())
+    except RecursionError:
+        raise InvalidParameter(f"invalid JSON: invalid character '{text.lstrip()[:1]}' "
+                               "exceeded max depth") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.strip()):
             raise InvalidParameter("invalid JSON: unexpected EOF") from None
@@ -106,8 +108,26 @@ async def read_json(request: web.Request, schema: dict | None = None,
     return value
 
 
+class BigNumber(float):
+    """An integer literal too long for Python's int() (4,300 digits): kept as its
+    text, infinite as a number. Go decodes it into no integer field either."""
+    literal: str
+
+    def __new__(cls, literal: str) -> "BigNumber":
+        number = super().__new__(cls, "-inf" if literal.startswith("-") else "inf")
+        number.literal = literal
+        return number
+
+
+def _parse_int(literal: str) -> int | float:
+    return int(literal) if len(literal) <= 4000 else BigNumber(literal)
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+
 # -- a small type schema, enough to answer wrong types as dockerd does -----------
 STR, INT, BOOL, FLOAT = "string", "int", "bool", "float64"
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _go_type(spec: Any) -> str:
@@ -146,6 +166,11 @@ def check_types(value: Any, spec: Any, path: str) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool)
         if not ok and isinstance(value, float) and value.is_integer():
             ok = True
+        if isinstance(value, BigNumber) or (ok and not INT64_MIN <= value <= INT64_MAX):
+            # Go's words for a number no int64 holds: the literal is named
+            literal = value.literal if isinstance(value, BigNumber) else str(int(value))
+            raise InvalidParameter(f"invalid JSON: json: cannot unmarshal number {literal} "
+                                   f"into Go struct field {path} of type int64")
     elif spec == FLOAT:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif spec == BOOL:

@@ -22,6 +22,7 @@ from ..errors import (
     NotModified,
     Unauthorized,
     Unavailable,
+    client_input_error,
 )
 from .http import API_VERSION_KEY, PayloadTooLarge
 
@@ -104,7 +105,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(exc.status, exc.reason or "error")
     except ConnectionError:  # the client went away
         raise
-    except Exception as exc:  # a full disk, or a bug: answer, log, keep serving
+    except Exception as exc:  # a client's value the kernel refused, a full disk, or a bug
+        mistake = client_input_error(exc)
+        if mistake is not None:
+            log.debug("%s %s: 400 %s (%r)", request.method, request.path, mistake.message, exc)
+            return error_response(400, mistake.message)
         full = disk_full_text(exc)
         if full is not None:
             log.error("%s %s: %s", request.method, request.path, full)

@@ -81,3 +81,5 @@ NETWORK_CREATE = {"Name": STR, "CheckDuplicate": BOOL, "Driver": STR, "Scope": S
 NETWORK_CONNECT = {"Container": STR, "EndpointConfig": ENDPOINT}
 NETWORK_DISCONNECT = {"Container": STR, "Force": BOOL}
 VOLUME_CREATE = {"Name": STR, "Driver": STR, "DriverOpts": STR_MAP, "Labels": STR_MAP}
+AUTH_CONFIG = {"username": STR, "password": STR, "auth": STR, "email": STR,
+               "serveraddress": STR, "identitytoken": STR, "registrytoken": STR}

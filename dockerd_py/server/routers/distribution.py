@@ -13,6 +13,7 @@ from ...distribution.progress import Progress
 from ...errors import DockerError, InvalidParameter
 from ..http import LazyJsonStream, json_response, query_filters, query_int, read_json
 from ..middlewares import disk_full_text
+from ..schemas import AUTH_CONFIG
 
 log = logging.getLogger(__name__)
 AUTH_HEADER = "X-Registry-Auth"
@@ -57,7 +58,7 @@ def setup(add, svc: DistributionService) -> Callable[[web.Request], Awaitable[we
         return await _progress_stream(request, lambda p: svc.push(ref, creds, p))
 
     async def auth(request: web.Request) -> web.Response:
-        doc = await read_json(request)
+        doc = await read_json(request, AUTH_CONFIG, "AuthConfig")
         if not isinstance(doc, dict):
             raise InvalidParameter("invalid JSON: the body must be an AuthConfig object")
         return json_response(await svc.login(credentials_from_doc(doc)))
