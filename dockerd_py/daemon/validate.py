@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import InvalidParameter
 
 MIN_MEMORY = 6 * 1024 * 1024
+MAX_CPU_SHARES = 262144  # the kernel's (and runc's) ceiling
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 
 
@@ -51,6 +52,11 @@ def resources(hc: dict[str, Any], update: bool = False) -> list[str]:
     memory = hc.get("Memory") or 0
     swap = hc.get("MemorySwap") or 0
     reservation = hc.get("MemoryReservation") or 0
+    shares = hc.get("CpuShares") or 0
+    if shares < 0:  # refused at create: dockerd 20.10 accepts it and fails the start
+        raise InvalidParameter("shares: invalid argument")
+    if shares > MAX_CPU_SHARES:
+        raise InvalidParameter(f"the maximum allowed cpu-shares is {MAX_CPU_SHARES}")
     if memory != 0 and memory < MIN_MEMORY:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
     if memory > 0 and swap > 0 and swap < memory:
@@ -172,7 +178,24 @@ def _format_set(values: set[int]) -> str:
     return ",".join(ranges)
 
 
+def working_dir(config: dict[str, Any]) -> None:
+    """dockerd's verifyContainerSettings refuses it at create (a start would fail)."""
+    workdir = config.get("WorkingDir") or ""
+    if workdir and not workdir.startswith("/"):
+        raise InvalidParameter(f"the working directory '{workdir}' is invalid, it needs to "
+                               "be an absolute path")
+
+
+def extra_hosts(hc: dict[str, Any]) -> None:
+    """NAME:ADDRESS (or NAME=ADDRESS), as opts.ValidateExtraHost reads it."""
+    for entry in hc.get("ExtraHosts") or []:
+        name, sep, address = str(entry).replace("=", ":", 1).partition(":")
+        if not sep or not name or not address:
+            raise InvalidParameter(f'bad format for add-host: "{entry}"')
+
+
 def host_config(hc: dict[str, Any]) -> list[str]:
+    extra_hosts(hc)
     warnings = resources(hc)
     if (hc.get("Memory") or 0) > 0 and not hc.get("MemorySwap"):
         hc["MemorySwap"] = hc["Memory"] * 2  # dockerd's default: swap as large as memory

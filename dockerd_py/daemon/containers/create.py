@@ -98,6 +98,9 @@ class ContainerCreator:
         for key in ("Cmd", "Entrypoint", "Env"):  # Go decodes a null string as ""
             if isinstance(config.get(key), list):
                 config[key] = ["" if v is None else v for v in config[key]]
+        validate.working_dir(config)
+        if config.get("StopSignal"):
+            rules.parse_signal(config["StopSignal"])  # dockerd's "Invalid signal: X" now
         hc = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
         image = d.images.get(image_ref)
