@@ -54,8 +54,8 @@ class ContainerRepository:
         if ctr is not None:
             return ctr
         cid = self.names.get(name_or_id.lstrip("/"))
-        if cid is not None:
-            return self.containers[cid]
+        if cid is not None and cid in self.containers:  # (a name whose create is under
+            return self.containers[cid]                  # way names no container yet)
         matches = [c for i, c in self.containers.items() if i.startswith(name_or_id)]
         if len(matches) > 1:
             raise InvalidParameter(f"multiple IDs found with provided prefix: {name_or_id}")
