@@ -116,6 +116,10 @@ class LayerStore:
             if name not in owned:
                 log.info("removing orphaned %s directory %s", self.driver.name, name)
                 self.driver.remove(name)
+        markers = os.path.join(self.root, "init")
+        for name in os.listdir(markers) if os.path.isdir(markers) else []:
+            if name not in owned:  # the record of an init layer whose image is gone
+                self._drop_init_marker(name)
 
     # -- queries -----------------------------------------------------------------
     def get(self, chain: str) -> Layer | None:
@@ -242,7 +246,14 @@ class LayerStore:
         for cache in (layer.cache_id + "-init", layer.cache_id):
             if self.driver.exists(cache):
                 self.driver.remove(cache)
+        self._drop_init_marker(layer.cache_id + "-init")
         remove_tree(trash)
+
+    def _drop_init_marker(self, init_id: str) -> None:
+        try:
+            os.unlink(os.path.join(self.root, "init", init_id))
+        except FileNotFoundError:
+            pass
 
     def refcount(self, chain: str) -> int:
         return self._refs.get(chain, 0)
