@@ -49,11 +49,29 @@ def go_file_mode(mode: int) -> int:
     return out
 
 
+def _names_a_directory(path: str) -> bool:
+    """`link/` and `link/.` ask for what the link points to (as Docker resolves a
+    path with a trailing separator or dot), `link` for the link itself."""
+    return path.endswith("/") or path.endswith("/.")
+
+
+def _followed_dir(root: Root, path: str, st: os.stat_result) -> int | None:
+    """A directory fd of path's target when path names a symlink with a trailing
+    `/` or `/.` (resolved inside the root), else None."""
+    if not (stat.S_ISLNK(st.st_mode) and _names_a_directory(path)):
+        return None
+    return root.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
 def path_stat(root_path: str, path: str) -> dict:
     """Docker's PathStat of path: name, size, mode (Go bits), mtime, linkTarget.
     Raises FileNotFoundError when the path does not exist."""
     with Root(root_path) as root:
         st = root.lstat(path)
+        followed = _followed_dir(root, path, st)
+        if followed is not None:
+            st = os.fstat(followed)
+            os.close(followed)
         link = ""
         if stat.S_ISLNK(st.st_mode):
             pfd, name = root.open_parent(path)
@@ -88,13 +106,19 @@ def tar_path(root_path: str, path: str, idmap: IdMap = IDENTITY) -> Iterator[byt
         pfd, name = root.open_parent(path)
         try:
             st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+            followed = _followed_dir(root, path, st)
+            if followed is not None:  # the link's target, archived under the link's name
+                st = os.fstat(followed)
             # `dir/.` names the directory's contents: entries come as ./x, as in Docker
             arcname = "." if path.rstrip("/").endswith("/.") and stat.S_ISDIR(st.st_mode) \
                 else name
-            yield from writer.entry(Item(pfd, name, arcname, st))
+            if followed is not None:
+                yield from writer.entry(Item(followed, ".", arcname, st))
+            else:
+                yield from writer.entry(Item(pfd, name, arcname, st))
             if stat.S_ISDIR(st.st_mode):
-                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                              dir_fd=pfd)
+                sub = followed if followed is not None else os.open(
+                    name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
                 try:
                     for item in walk(sub, arcname + "/"):
                         yield from writer.entry(item)
