@@ -1,18 +1,18 @@
-"""The container state machine and restart policy, on fakes (no root, no runtime)."""
+"""The container state machine and restart policy's rules (no root, no runtime).
+The restart manager itself (backoff, retry limit, stop while restarting) is
+tested end to end: test_lifecycle.test_restart_policies and
+test_races.test_restart_policy_against_stop."""
 from __future__ import annotations
 
-import asyncio
 import signal
-from types import SimpleNamespace
 
 import pytest
 
 from dockerd_py.daemon.containers import rules
-from dockerd_py.daemon.containers.lifecycle import Lifecycle
 from dockerd_py.daemon.containers.record import Internal
 from dockerd_py.errors import Conflict, InvalidParameter, NotModified
 
-from .fakes import FakeEvents, FakeRepo, container
+from .fakes import container
 
 
 @pytest.mark.parametrize("policy,code,count,expected", [
@@ -100,60 +100,3 @@ def test_internal_record_round_trip_ignores_unknown_keys():
     internal = Internal.from_json(doc)
     assert internal.conmon_pid == 7
     assert Internal.from_json(internal.to_json()) == internal
-
-
-def _lifecycle(*containers):  # type: ignore[no-untyped-def]
-    """A Lifecycle whose start and remove are recorders: the restart manager alone."""
-    repo = FakeRepo(*containers)
-    deps = SimpleNamespace(repo=repo, events=FakeEvents(), cfg=SimpleNamespace(init_path=""))
-    life = Lifecycle.__new__(Lifecycle)
-    life.deps = deps
-    life.started, life.removed = [], []
-
-    async def start(ctr, by_policy=False):  # type: ignore[no-untyped-def]
-        life.started.append((ctr.id, by_policy))
-        ctr.set_status("running")
-
-    async def remove(ctr, force=False, volumes=False):  # type: ignore[no-untyped-def]
-        life.removed.append(ctr.id)
-    life.start, life.remove = start, remove
-    return life, repo
-
-
-def _exited(c, code):  # type: ignore[no-untyped-def]
-    c.state.update(StartedAt="2026-11-30T08:00:00Z", FinishedAt="2026-11-30T08:00:00.5Z",
-                   ExitCode=code)
-    c.set_status("exited")
-
-
-async def test_restart_manager_restarts_with_backoff():
-    c = container()
-    c.host_config["RestartPolicy"] = {"Name": "on-failure", "MaximumRetryCount": 2}
-    life, repo = _lifecycle(c)
-    _exited(c, 3)
-    await life._after_exit(c, 3)
-    assert life.started == [(c.id, True)] and c.doc["RestartCount"] == 1
-    assert c.internal.restart_backoff == 1 and repo.saved
-    _exited(c, 3)
-    await life._after_exit(c, 3)
-    _exited(c, 3)
-    await life._after_exit(c, 3)  # the limit is reached: stays down
-    assert len(life.started) == 2 and c.status == "exited"
-
-
-async def test_restart_manager_cancelled_by_stop_and_auto_remove():
-    c = container()
-    c.host_config["RestartPolicy"] = {"Name": "always"}
-    life, _ = _lifecycle(c)
-    _exited(c, 0)
-    task = asyncio.ensure_future(life._after_exit(c, 0))
-    await asyncio.sleep(0.01)
-    assert c.status == "restarting"
-    c.set_status("exited")  # what stop does to a restarting container
-    await task
-    assert life.started == []
-    gone = container()
-    gone.host_config["AutoRemove"] = True
-    life, _ = _lifecycle(gone)
-    await life._after_exit(gone, 0)
-    assert life.removed == [gone.id] and life.started == []
