@@ -59,7 +59,6 @@ class BuildService:
         self.images = images
         self.distribution = distribution
         self.tmp_root = tmp_root
-        self._auth: dict[str, Credentials] = {}
 
     # -- one build ---------------------------------------------------------------------
     async def build(self, request: BuildRequest, body: AsyncIterator[bytes],
@@ -80,9 +79,8 @@ class BuildService:
                                                  request.dockerfile)
             dockerfile = parse_dockerfile(data, request.dockerfile or name)
             await asyncio.to_thread(ctx_mod.drop_ignored_specials, context, name)
-            self._auth = request.auth
-            builder = Builder(self, context, dockerfile, request.options, sink,
-                              os.path.join(work, "downloads"))
+            builder = Builder(BuildSession(self, request.auth), context, dockerfile,
+                              request.options, sink, os.path.join(work, "downloads"))
             if request.options.cache_from:
                 builder.cache_sources = self._cache_sources(request.options.cache_from)
             return await builder.build()
@@ -106,9 +104,11 @@ class BuildService:
         os.replace(path, os.path.join(context, os.path.basename(name)))
         return os.path.basename(name)
 
-    # -- the builder's Backend ---------------------------------------------------------
-    async def image(self, name: str, pull: bool, platform: str | None,
-                    progress: Any) -> BaseImage:
+    # -- the builder's Backend (BuildSession adds what one request brought) ----------
+    async def image(self, name: str, pull: bool, platform: str | None, progress: Any,
+                    auth: dict[str, Credentials] | None = None) -> BaseImage:
+        """A build's base image; pulled with the build request's own credentials."""
+        auth = auth or {}
         if not pull:
             try:
                 found = self.images.get(name)
@@ -119,7 +119,7 @@ class BuildService:
             ref = refs.parse_normalized_named(name)
         except refs.ReferenceError as exc:
             raise InvalidParameter(str(exc)) from None
-        creds = self._auth.get(ref.domain) or self._auth.get(
+        creds = auth.get(ref.domain) or auth.get(
             "https://index.docker.io/v1/" if ref.domain == refs.DEFAULT_DOMAIN else "") \
             or Credentials()
         await self.distribution.pull(ref.familiar_name, ref.digest or ref.tag or "",
@@ -393,3 +393,56 @@ def _tag_ref(name: str) -> refs.Reference:
 def _unpack_file(path: str, dest: str) -> None:
     with open(path, "rb") as f:
         ctx_mod.unpack(f, dest)
+
+
+class BuildSession:
+    """One build's Backend: the shared service, plus what the build's request
+    brought (its registry credentials). Per-request state lives here, never on
+    the service, so two builds at once pull with their own credentials."""
+
+    def __init__(self, service: BuildService, auth: dict[str, Credentials]) -> None:
+        self.service = service
+        self.auth = auth
+
+    async def image(self, name: str, pull: bool, platform: str | None,
+                    progress: Any) -> BaseImage:
+        return await self.service.image(name, pull, platform, progress, self.auth)
+
+    def cached(self, parent: str | None, probe: dict[str, Any],
+               sources: set[str] | None) -> BaseImage | None:
+        return self.service.cached(parent, probe, sources)
+
+    async def create(self, image: BaseImage | None, config: dict[str, Any],
+                     options: RunOptions) -> str:
+        return await self.service.create(image, config, options)
+
+    async def run(self, container_id: str, output: Callable[[str], Awaitable[None]]) -> int:
+        return await self.service.run(container_id, output)
+
+    async def mount(self, container_id: str) -> tuple[str, Callable[[], Awaitable[None]]]:
+        return await self.service.mount(container_id)
+
+    async def copy_in(self, container_id: str, tar: Callable[[], Iterator[bytes]],
+                      owner: tuple[int, int] | None, base: str = "/") -> None:
+        await self.service.copy_in(container_id, tar, owner, base)
+
+    async def is_dir(self, container_id: str, path: str) -> bool:
+        return await self.service.is_dir(container_id, path)
+
+    async def mkdir(self, container_id: str, path: str, owner: tuple[int, int] | None) -> None:
+        await self.service.mkdir(container_id, path, owner)
+
+    async def resolve_owner(self, container_id: str, spec: str) -> tuple[int, int]:
+        return await self.service.resolve_owner(container_id, spec)
+
+    async def commit(self, container_id: str | None, commit: Commit) -> BaseImage:
+        return await self.service.commit(container_id, commit)
+
+    async def remove(self, container_id: str) -> None:
+        await self.service.remove(container_id)
+
+    async def download(self, url: str, dest_dir: str) -> tuple[str, str, float]:
+        return await self.service.download(url, dest_dir)
+
+    async def tag(self, image_id: str, names: list[str]) -> list[str]:
+        return await self.service.tag(image_id, names)
