@@ -40,6 +40,7 @@ class Registry:
     tls: tuple[str, str] | None = None          # cert, key
     client_ca: str | None = None                # require client certificates
     htpasswd: dict[str, str] | None = None      # user -> password
+    log_level: str = "warn"                     # "info" logs each request with its user
     token: dict[str, str] | None = None         # realm, service, issuer, rootcertbundle
     proc: subprocess.Popen | None = None
 
@@ -62,7 +63,7 @@ class Registry:
             if self.client_ca:
                 http["tls"]["clientcas"] = [self.client_ca]
         cfg: dict[str, Any] = {
-            "version": 0.1, "log": {"level": "warn"},
+            "version": 0.1, "log": {"level": self.log_level},
             "storage": {"filesystem": {"rootdirectory": str(self.storage)},
                         "delete": {"enabled": True}},
             "http": http}

@@ -245,3 +245,82 @@ elif action == "erase":
     assert daemon.docker_py("logout", reg.host, env=env).returncode == 0
     assert reg.host not in json.loads(store.read_text())
     daemon.docker_py("rmi", ref)
+
+
+def _build(daemon, dockerfile: str, auth: dict) -> str:  # type: ignore[no-untyped-def]
+    """POST /build (nocache) with its own X-Registry-Config; the stream's text."""
+    import io
+    import tarfile
+
+    from .rawhttp import request
+    data = dockerfile.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    header = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()
+    out = request(daemon.sock, "POST", "/build?rm=1&nocache=1", buf.getvalue(),
+                  {"Content-Type": "application/x-tar", "X-Registry-Config": header},
+                  timeout=120)
+    assert out.status == 200, out.body
+    return out.body.decode()
+
+
+def test_two_builds_at_once_pull_with_their_own_credentials(daemon):
+    """Each build's credentials belong to its request: alice's build pulls as
+    alice while bob's, sent at the same moment with a wrong password, fails;
+    never the other way round (they were kept on the shared build service).
+    The token server records whose credentials each pull came with."""
+    import threading
+    import time
+
+    from .conftest import RACE_ROUNDS
+    from .registries import TokenServer
+    root = Path(tempfile.mkdtemp(prefix="dpy-reg-two-"))
+    tokens = TokenServer(root, {"alice": PASSWORD, "bob": PASSWORD + "-bob"}).start()
+    reg = Registry(root / "reg", token=tokens.registry_auth())
+    ref = f"{reg.host}/shared/base:v1"
+    api = daemon.api()
+    try:
+        reg.start()
+        alice = {"username": "alice", "password": PASSWORD, "serveraddress": reg.host}
+        api.tag("busybox:latest", ref)
+        events = list(api.push(ref, stream=True, decode=True, auth_config=alice))
+        assert not any("error" in e for e in events), events
+        tokens.requests.clear()
+        # alice's build pulls after a first stage has run a while: time enough for
+        # bob's request to arrive and, were credentials shared, to replace hers
+        slow = (f"FROM busybox AS first\nRUN sleep 0.3 && echo hi > /x\n"
+                f"FROM {ref}\nCOPY --from=first /x /x\n")
+        quick = f"FROM {ref}\nRUN true\n"
+        for _ in range(RACE_ROUNDS):
+            api.remove_image(ref)  # each round's FROM pulls
+            results: dict[str, str] = {}
+            barrier = threading.Barrier(2)
+
+            def run(who: str, dockerfile: str, creds: dict) -> None:  # type: ignore[type-arg]
+                barrier.wait()
+                if who == "bob":
+                    time.sleep(0.1)  # while alice's first stage runs
+                results[who] = _build(daemon, dockerfile, {reg.host: creds})
+            threads = [threading.Thread(target=run, args=("alice", slow, alice)),
+                       threading.Thread(target=run, args=("bob", quick, {
+                           "username": "bob", "password": "wrong"}))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert "Successfully built" in results["alice"], results["alice"]
+            assert "Successfully built" not in results["bob"], results["bob"]
+            assert "unauthorized: authentication required" in results["bob"], results["bob"]
+        granted = {r["user"] for r in tokens.requests if r["ok"]}
+        refused = {r["user"] for r in tokens.requests if not r["ok"]}
+        assert granted == {"alice"} and refused == {"bob"}, tokens.requests
+    finally:
+        try:
+            api.remove_image(ref)
+        except docker.errors.APIError:
+            pass
+        reg.stop()
+        tokens.stop()
