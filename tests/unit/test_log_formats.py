@@ -86,6 +86,13 @@ def test_pump_rotates_exactly_and_compresses(tmp_path):
     assert numbers == list(range(numbers[0], 300))  # the newest, none missing
 
 
+def _conmon_replaces(staging, data: bytes) -> None:
+    """What conmon does at its cap or on a reopen: a new file renamed over the old."""
+    with open(staging + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(staging + ".tmp", staging)
+
+
 def test_pump_compacts_the_staging_file(tmp_path, monkeypatch):
     from dockerd_py.logging.drivers import json_file
     monkeypatch.setattr(json_file, "COMPACT_AT", 100)
@@ -95,15 +102,40 @@ def test_pump_compacts_the_staging_file(tmp_path, monkeypatch):
     with open(staging, "wb") as f:
         f.write(conmon_line(1) + conmon_line(2))
     pump.tick()
-    assert reopened and os.path.exists(staging + ".old") and not os.path.exists(staging)
-    with open(staging + ".old", "ab") as f:  # conmon wrote on before it reopened
+    assert reopened and os.path.samefile(staging, staging + ".held")
+    with open(staging, "ab") as f:  # conmon wrote on before it reopened
         f.write(conmon_line(3))
-    pump.tick()  # no new file yet: the old one may still grow
-    with open(staging, "wb") as f:  # conmon reopened
-        f.write(conmon_line(4))
+    _conmon_replaces(staging, conmon_line(4))
+    pump.tick()  # the held file is complete: its rest, then on to the new one
     pump.tick()
-    assert not os.path.exists(staging + ".old")
+    assert os.path.samefile(staging, staging + ".held")
     assert read_all(log_path) == [b"line-1\n", b"line-2\n", b"line-3\n", b"line-4\n"]
+
+
+def test_pump_keeps_up_in_budgets_and_loses_nothing_it_held(tmp_path, monkeypatch):
+    """A writer that never pauses: each tick converts at most its budget, and a
+    staging file conmon replaced meanwhile is converted to its end first."""
+    from dockerd_py.logging.drivers import json_file
+    monkeypatch.setattr(json_file, "TICK_BUDGET", 1000)
+    pump, log_path, staging = pump_in(tmp_path, Policy(0, 1))
+    with open(staging, "wb") as f:
+        f.write(b"".join(conmon_line(i) for i in range(200)))
+    pump.tick()
+    first = len(read_all(log_path))
+    assert 0 < first < 200
+    _conmon_replaces(staging, b"".join(conmon_line(i) for i in range(200, 210)))
+    pump.tick()
+    pump.finish()
+    assert read_all(log_path) == [f"line-{i}\n".encode() for i in range(210)]
+    assert not os.path.exists(staging) and not os.path.exists(staging + ".held")
+
+
+def test_conmon_caps_the_staging_file_within_max_size():
+    from dockerd_py.logging.drivers.json_file import JsonFileDriver
+    driver = JsonFileDriver()
+    assert driver.conmon_size_max(Policy(0, 1)) == 0  # no limit asked: none
+    assert driver.conmon_size_max(Policy(5 << 20, 2)) == 5 << 19
+    assert driver.conmon_size_max(Policy(100 << 20, 2)) == 4 << 20
 
 
 def test_tail_counts_messages_across_files(tmp_path):

@@ -5,11 +5,13 @@ so log shippers that tail Docker's files read ours.
 conmon has no writer for this format, so it writes the CRI format to a staging
 file beside the log (`<log>.conmon`) and the daemon converts what it wrote
 every tick (a container's output is complete in the JSON file before its exit
-is reported). The staging file is kept short: past a few MiB it is renamed and
-conmon asked to reopen its log; lines written meanwhile land in the renamed
-file and are converted from there. The converted offset is kept beside the
-log, so a daemon that crashed resumes where it stopped (at worst repeating the
-lines of one tick); while the daemon is down, conmon goes on writing."""
+is reported). The staging file is kept short: past a few MiB conmon is asked
+to start a new one (and with max-size it starts one itself at its cap, so a
+container writing without pause cannot fill the disk); the file being
+converted keeps a second name until it is done. The converted offset is kept
+beside the log, so a daemon that crashed resumes where it stopped (at worst
+repeating the lines of one tick); while the daemon is down, conmon goes on
+writing."""
 from __future__ import annotations
 
 import gzip
@@ -27,8 +29,9 @@ from ..rotation import Policy
 from .base import LogWatch
 from .k8s_file import K8sFileDriver
 
-COMPACT_AT = 4 << 20    # bytes of converted staging file before it is renamed
+COMPACT_AT = 4 << 20    # bytes of converted staging file before conmon starts a new one
 CHUNK = 1 << 20         # bytes converted at a time
+TICK_BUDGET = 8 << 20   # bytes converted in one tick at most
 _STREAMS = (b"stdout", b"stderr")
 
 
@@ -68,7 +71,14 @@ class JsonFileDriver(K8sFileDriver):
         return f"k8s-file:{_staging(log_path)}"
 
     def conmon_size_max(self, policy: Policy) -> int:
-        return 0  # the daemon rotates the JSON file itself, exactly
+        """The daemon rotates the JSON file itself, exactly; conmon's cap only bounds
+        the staging file, so that a container writing faster than the daemon
+        converts cannot fill the disk: staging and held file stay within one
+        max-size together (what conmon replaces before it was converted is lost,
+        as it would have been rotated away)."""
+        if not policy.max_size:
+            return 0
+        return max(64 << 10, min(COMPACT_AT, policy.max_size // 2))
 
     def before_start(self, log_path: str, policy: Policy) -> None:
         """Docker appends to the same file across restarts: nothing to do."""
@@ -92,6 +102,7 @@ class JsonFileDriver(K8sFileDriver):
 
     def remove(self, log_path: str) -> None:
         for path in rotated_files(log_path) + [log_path, _staging(log_path),
+                                                _staging(log_path) + ".held",
                                                 _staging(log_path) + ".old", log_path + ".pos"]:
             try:
                 os.unlink(path)
@@ -100,14 +111,20 @@ class JsonFileDriver(K8sFileDriver):
 
 
 class JsonPump:
-    """Converts conmon's staging file into the JSON log, rotating it exactly."""
+    """Converts conmon's staging file into the JSON log, rotating it exactly.
+
+    The file being converted has a second name, `<staging>.held` (a hard link),
+    so that when conmon replaces the staging file (at its size cap, or when the
+    daemon asks it to reopen its log) the rest of the old one is still there to
+    convert. Each tick converts at most TICK_BUDGET bytes, so a container that
+    writes without pause cannot keep the pump from its other duties."""
 
     def __init__(self, log_path: str, bundle: str, policy: Policy) -> None:
         self.path = log_path
         self.bundle = bundle
         self.policy = policy
         self.staging = _staging(log_path)
-        self.old = self.staging + ".old"
+        self.held = self.staging + ".held"
         self.pos_path = log_path + ".pos"
         self.offset = self._load_offset()
         self.out = open(log_path, "ab")
@@ -115,50 +132,69 @@ class JsonPump:
 
     # -- the watch ------------------------------------------------------------------
     def tick(self) -> None:
-        if os.path.exists(self.old):
-            self._drain(self.old)
-            if not os.path.exists(self.staging):
-                return  # conmon has not reopened yet: more may come to the old file
-            self._forget(self.old)
-        self._drain(self.staging)
-        if self.offset >= COMPACT_AT and not os.path.exists(self.old):
-            os.rename(self.staging, self.old)
-            reopen_log(self.bundle)
+        self._convert_some(TICK_BUDGET)
 
     def finish(self) -> None:
         """conmon is gone: convert the rest, then drop the staging files."""
-        if os.path.exists(self.old):
-            self._drain(self.old)
-            self._forget(self.old)
-        self._drain(self.staging)
-        self._forget(self.staging)
-        self.out.close()
-        try:
-            os.unlink(self.pos_path)
-        except FileNotFoundError:
+        while self._convert_some(1 << 62, final=True):
             pass
+        for path in (self.held, self.staging):
+            _unlink(path)
+        self.out.close()
+        _unlink(self.pos_path)
+
+    def _convert_some(self, budget: int, final: bool = False) -> bool:
+        """Convert up to budget bytes; True when the held file was complete and the
+        pump moved on to the staging file that replaced it (more may be there)."""
+        held, staging = _inode(self.held), _inode(self.staging)
+        if held is None:
+            if staging is None:
+                return False
+            _link(self.staging, self.held)
+            held = staging
+        if self._drain(self.held, budget) == 0:
+            return False  # more is waiting: the next tick goes on
+        if staging == held:
+            if self.offset >= COMPACT_AT and not final:
+                reopen_log(self.bundle)  # conmon starts a new staging file
+            return False
+        if staging is None and not final:
+            return False  # conmon has not made its new file yet
+        # conmon writes to another file now: what is left of the held one is final
+        self._drain(self.held, 1 << 62)
+        _unlink(self.held)
+        self.offset = 0
+        self._save_offset()
+        return staging is not None
 
     # -- converting -----------------------------------------------------------------
-    def _drain(self, path: str) -> None:
-        """Convert the whole lines past the offset, a chunk at a time (memory stays
-        bounded however much a container wrote while nobody looked)."""
+    def _drain(self, path: str, budget: int) -> int:
+        """Convert whole lines past the offset, a chunk at a time (memory stays
+        bounded however much a container wrote while nobody looked), up to budget
+        bytes; what is left of the budget (0: more may be waiting)."""
         try:
             if os.stat(path).st_size <= self.offset:
-                return  # nothing new: the common case of a quiet container
+                return budget  # nothing new: the common case of a quiet container
             f = open(path, "rb")
         except FileNotFoundError:
-            return
+            return budget
         with f:
             f.seek(self.offset)
-            while True:
-                data = f.read(CHUNK)
+            while budget > 0:
+                data = f.read(min(CHUNK, budget))
                 end = data.rfind(b"\n") + 1
                 if end <= 0:
-                    break  # nothing, or one piece of a line still being written
+                    if len(data) >= CHUNK:  # a line longer than a chunk: take it whole
+                        data += f.readline()
+                        end = len(data)
+                    else:
+                        break  # nothing, or one piece of a line still being written
                 self._write([self._convert(ln) for ln in data[:end].splitlines(keepends=True)])
                 self.offset += end
+                budget -= end
                 f.seek(self.offset)
         self._save_offset()
+        return max(budget, 0)
 
     @staticmethod
     def _convert(line: bytes) -> bytes | None:
@@ -208,14 +244,6 @@ class JsonPump:
         self.size = 0
 
     # -- where conversion stands ------------------------------------------------------
-    def _forget(self, path: str) -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        self.offset = 0
-        self._save_offset()
-
     def _load_offset(self) -> int:
         try:
             with open(self.pos_path) as f:
@@ -235,3 +263,24 @@ def _gzip(src: str, dest: str) -> None:
         shutil.copyfileobj(f, g)
     os.replace(dest + ".tmp", dest)
     os.unlink(src)
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _link(src: str, dest: str) -> None:
+    try:
+        os.link(src, dest)
+    except FileNotFoundError:
+        pass
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
