@@ -91,6 +91,55 @@ def test_rotation_keeps_max_file(daemon, docker_cli, driver):
         docker(docker_cli, "rm", "-f", name)
 
 
+FLOOD_SECONDS = float(os.environ.get("DPY_LOG_FLOOD_SECONDS", "30"))
+
+
+def _disk_use(log_path: str) -> int:
+    """Bytes a container's log files take on disk, each inode once (a file may
+    have two names while it is rotated)."""
+    seen: dict[tuple[int, int], int] = {}
+    for entry in os.scandir(os.path.dirname(log_path)):
+        if not entry.name.startswith(os.path.basename(log_path)):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(seen.values())
+
+
+def test_log_limits_hold_while_the_container_writes(daemon, docker_cli):
+    """`yes` at full speed under max-size=5m, max-file=2 (a 10 MB budget), every
+    driver that takes the options at once for 30 s (DPY_LOG_FLOOD_SECONDS): the
+    container's log never takes more than the budget and one max-size of slack
+    (it grew to 4.7 GB in 24 s), and the log still reads back at the end."""
+    drivers = [d for d in DRIVERS if "max-size" in LOG_DRIVERS[d].options]
+    budget, slack = 10 << 20, 5 << 20
+    names = {driver: f"flood-{driver}" for driver in drivers}
+    for driver, name in names.items():
+        docker(docker_cli, "run", "-d", "--name", name, "--log-driver", driver,
+               "--log-opt", "max-size=5m", "--log-opt", "max-file=2", "busybox", "yes")
+    try:
+        paths = {driver: docker(docker_cli, "inspect", "-f", "{{.LogPath}}", name).stdout.strip()
+                 for driver, name in names.items()}
+        peak = dict.fromkeys(drivers, 0)
+        deadline = time.monotonic() + FLOOD_SECONDS
+        while time.monotonic() < deadline:
+            for driver in drivers:
+                peak[driver] = max(peak[driver], _disk_use(paths[driver]))
+            time.sleep(0.05)
+        assert all(peak[d] <= budget + slack for d in drivers), peak
+        assert all(peak[d] > budget // 2 for d in drivers), peak  # it did write
+        for name in names.values():
+            docker(docker_cli, "stop", "-t", "1", name)
+            tail = docker(docker_cli, "logs", "--tail", "3", name).stdout.splitlines()
+            assert tail == ["y", "y", "y"], tail
+    finally:
+        for name in names.values():
+            docker(docker_cli, "rm", "-f", name, check=False)
+
+
 def test_json_file_is_dockers_format(docker_cli):
     """What log shippers tail: Docker's JSON lines at Docker's path, compressed
     rotations with compress=true."""
