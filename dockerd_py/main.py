@@ -25,6 +25,7 @@ from .server.hijack import close_all
 from .server.listeners import ListenerError, open_listeners, serve_sockets, server_tls
 
 log = logging.getLogger("dockerd-py")
+MAX_HEAD = 1 << 20  # bytes of a request line or header field (Go's DefaultMaxHeaderBytes)
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
           "error": logging.ERROR, "fatal": logging.CRITICAL}
 
@@ -64,8 +65,10 @@ async def serve(cfg: DaemonConfig) -> int:
         log.exception("failed to start daemon: %s", exc)
         await daemon.shutdown()
         return 1
+    # Go's server takes a request head of up to 1 MiB (a long archive path, big
+    # filters); aiohttp's default refuses a line past 8 KiB with a plain-text 400
     runner = web.AppRunner(make_app(daemon), access_log=None, shutdown_timeout=2.0,
-                           handle_signals=False)
+                           handle_signals=False, max_line_size=MAX_HEAD, max_field_size=MAX_HEAD)
     await runner.setup()
     assert runner.server is not None
     listening = await serve_sockets(runner.server, sockets, tls)
