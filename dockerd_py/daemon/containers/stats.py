@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator
 from shared.timeutil import ZERO_TIME, rfc3339_nano
 
 from ...config import DaemonConfig
-from ...errors import DockerError
+from ...errors import InvalidParameter
 from ...runtime import cgroups
 from ...runtime.oci import run_command
 from ..system import mem_total
@@ -53,12 +53,12 @@ class ContainerStats:
         require_running(ctr)
         pids = set(await asyncio.to_thread(self.cgroup(ctr).pids))
         code, out, err = await run_command("ps", *(ps_args or "-ef").split())
-        if code != 0:
-            raise DockerError(f"Error running ps: {err.strip() or out.strip()}")
+        if code != 0:  # the client's ps_args (dockerd answers 500 with the same text)
+            raise InvalidParameter(f"Error running ps: {err.strip() or out.strip()}")
         lines = out.splitlines()
         titles = lines[0].split() if lines else []
         if "PID" not in titles:
-            raise DockerError("Couldn't find PID field in ps output")
+            raise InvalidParameter("Couldn't find PID field in ps output")  # ps_args chose it
         col = titles.index("PID")
         processes = []
         for line in lines[1:]:
