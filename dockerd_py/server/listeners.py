@@ -61,7 +61,7 @@ def unix_socket(path: str, group: str | None) -> socket.socket:
             log.info("group %s does not exist: the socket is root's alone", group)
     os.chown(path, 0, gid)
     os.chmod(path, 0o660)
-    sock.listen(1024)
+    sock.listen(socket.SOMAXCONN)
     sock.setblocking(False)
     return sock
 
@@ -84,7 +84,7 @@ def tcp_socket(host: str, tls: bool) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ListenerError(f"failed to listen on {host}: {exc.strerror}") from None
-    sock.listen(1024)
+    sock.listen(socket.SOMAXCONN)
     sock.setblocking(False)
     return sock
 
@@ -184,8 +184,12 @@ async def serve_sockets(server: Callable[[], Any], sockets: list[socket.socket],
     for sock in sockets:
         def factory() -> asyncio.Protocol:
             return _HeaderDeadline(server(), HEADER_TIMEOUT)
+        # asyncio listens again with its own backlog (100 by default): a burst of
+        # clients would get EAGAIN; take the kernel's ceiling, as Go does
         if sock.family == socket.AF_UNIX:
-            servers.append(await loop.create_unix_server(factory, sock=sock))
+            servers.append(await loop.create_unix_server(factory, sock=sock,
+                                                         backlog=socket.SOMAXCONN))
         else:
-            servers.append(await loop.create_server(factory, sock=sock, ssl=tls))
+            servers.append(await loop.create_server(factory, sock=sock, ssl=tls,
+                                                    backlog=socket.SOMAXCONN))
     return servers
