@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import shutil
 from dataclasses import dataclass, field
 from typing import Callable
@@ -212,6 +213,32 @@ class ExitWatcher:
             self._loop.remove_reader(self._fd)
             os.close(self._fd)
             self._fd = -1
+
+    @property
+    def watching(self) -> bool:
+        return self._on_exit is not None
+
+    def kill(self) -> None:
+        """SIGKILL the process, through its pidfd (never a reused pid)."""
+        if self._fd >= 0:
+            try:
+                signal.pidfd_send_signal(self._fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def zombie_exit_code(pid: int) -> int | None:
+    """The exit code of a process that exited and is not reaped yet (its parent
+    is stuck), from /proc/PID/stat's exit_code field; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        status = int(fields[49])  # field 52: the wait status
+    except (OSError, IndexError, ValueError):
+        return None
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 def read_exit_file(bundle: str) -> tuple[int | None, bool]:

@@ -5,6 +5,8 @@ is not recorded yet (the state still says running)."""
 from __future__ import annotations
 
 import ctypes
+import os
+import signal
 import threading
 import time
 from typing import Any, Callable
@@ -236,3 +238,40 @@ def test_cp_of_a_file_swapped_with_a_fifo(fresh_daemon: Daemon) -> None:
         stop.set()
         api.remove_container(ctr, force=True)
     assert d.docker("run", "--rm", "busybox", "true", timeout=30).returncode == 0
+
+
+def _conmon_of(cid: str) -> int:
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if args and args[0].endswith(b"conmon") and cid.encode() in args:
+                return int(pid)
+    raise LookupError(f"no conmon for {cid}")
+
+
+@pytest.mark.parametrize("how", ["stop", "rm -f"])
+def test_a_wedged_monitor_does_not_hold_stop_or_rm(fresh_daemon: Daemon, how: str) -> None:
+    """The container's conmon is frozen (SIGSTOP): stop and rm -f still return
+    within seconds (they waited 60 s), with the exit status the process had."""
+    d = fresh_daemon
+    api = d.api()
+    for _ in range(max(1, RACE_ROUNDS // 2)):
+        ctr = api.create_container("busybox", ["sleep", "600"])
+        api.start(ctr)
+        os.kill(_conmon_of(ctr["Id"]), signal.SIGSTOP)
+        start = time.monotonic()
+        if how == "stop":
+            api.stop(ctr, timeout=1)
+            state = api.inspect_container(ctr)["State"]
+            assert (state["Status"], state["ExitCode"]) == ("exited", 137), state
+            api.remove_container(ctr)
+        else:
+            api.remove_container(ctr, force=True)
+        assert time.monotonic() - start < 10
+        with pytest.raises(docker.errors.NotFound):
+            api.inspect_container(ctr)
+    assert conmons_left(str(d.exec_root)) == []

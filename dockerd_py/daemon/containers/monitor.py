@@ -22,6 +22,7 @@ from .record import Container, Waiter
 
 log = logging.getLogger(__name__)
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+CONMON_GRACE = 2.0  # seconds a container's conmon has to report an exit it saw
 
 AfterExit = Callable[[Container, int], Awaitable[None]]
 
@@ -47,9 +48,28 @@ class ExitMonitor:
             ctr.pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
             ctr.pidfd = -1
-        ctr.watcher = conmon.ExitWatcher(conmon_pid, lambda: self.spawn(self._on_exit(ctr)))
+        ctr.exit_fallback = None
+        watcher = conmon.ExitWatcher(conmon_pid, lambda: self.spawn(self._on_exit(ctr)))
+        ctr.watcher = watcher
+        ctr.process_watcher = conmon.ExitWatcher(
+            pid, lambda: asyncio.get_running_loop().call_later(
+                CONMON_GRACE, self._conmon_overdue, ctr, watcher, pid))
+
+    def _conmon_overdue(self, ctr: Container, watcher: conmon.ExitWatcher, pid: int) -> None:
+        """The container's process ended CONMON_GRACE ago and its conmon has not
+        reported it (stopped, or wedged): take the exit status from the unreaped
+        process and end that conmon, so that stop, rm -f and wait do not hang."""
+        if ctr.watcher is not watcher or not watcher.watching:
+            return  # reported meanwhile, as it almost always is
+        ctr.exit_fallback = conmon.zombie_exit_code(pid)
+        log.warning("the monitor of %s did not report its exit in %ss: ending it",
+                    ctr.id[:12], CONMON_GRACE)
+        watcher.kill()
 
     def unwatch(self, ctr: Container) -> None:
+        if ctr.process_watcher is not None:
+            ctr.process_watcher.close()
+            ctr.process_watcher = None
         if ctr.watcher is not None:
             ctr.watcher.close()
             ctr.watcher = None
@@ -75,6 +95,8 @@ class ExitMonitor:
             if not ctr.running:
                 return
             code, oom = conmon.read_exit_file(self.deps.paths.bundle(ctr.id))
+            if code is None and ctr.exit_fallback is not None:
+                code = ctr.exit_fallback  # seen by the daemon: its monitor was wedged
             if code is None:
                 code = 255
                 ctr.state["Error"] = "the container monitor exited unexpectedly"
