@@ -232,3 +232,30 @@ def test_held_streams_cost_only_themselves(streams_daemon: Daemon) -> None:
             s.close()
     assert settle(lambda: fds_of(pid), fds, timeout=10) <= fds
     assert d.docker("exec", "silent", "true").returncode == 0
+
+
+def test_a_pull_from_a_silent_registry_ends_with_its_client(streams_daemon: Daemon) -> None:
+    """A registry that accepts and never answers: the pull has nothing to report,
+    yet it ends (its connection to the registry closed) as soon as its client
+    goes away, as dockerd's request context ends it."""
+    d = streams_daemon
+    assert d.proc is not None
+    pid = d.proc.pid
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    fds = steady(lambda: fds_of(pid))
+    try:
+        client = _raw(d, f"POST /images/create?fromImage=127.0.0.1:{port}/quiet&tag=1 "
+                         "HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n")
+        held, _ = silent.accept()  # the daemon dialled it
+        time.sleep(0.5)
+        client.close()
+        held.settimeout(5)
+        while held.recv(1 << 16):  # (a TLS hello first: it tries HTTPS)
+            pass  # until the daemon hangs up on the registry; a timeout fails the test
+        held.close()
+        assert settle(lambda: fds_of(pid), fds) <= fds
+    finally:
+        silent.close()

@@ -17,7 +17,7 @@ from ...daemon.builds import BuildRequest, BuildService
 from ...distribution.auth import Credentials, credentials_from_doc
 from ...errors import DockerError, InvalidParameter
 from ..http import (LazyJsonStream, body_chunks, json_response, query_bool, query_filters,
-                    query_int)
+                    query_int, unless_gone)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ def setup(add, svc: BuildService) -> None:  # type: ignore[no-untyped-def]
         build_req = build_request(request)
         stream = LazyJsonStream(request)
         try:
-            await svc.build(build_req, body_chunks(request), stream.write)
+            # as dockerd's request context: a build ends when its client goes away
+            await unless_gone(request, svc.build(build_req, body_chunks(request), stream.write))
         except ConnectionResetError:
             log.info("the client went away during a build")
         except DockerError as exc:

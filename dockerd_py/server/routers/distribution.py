@@ -11,7 +11,8 @@ from ...daemon.distribution import DistributionService
 from ...distribution.auth import credentials_from_doc, credentials_from_header
 from ...distribution.progress import Progress
 from ...errors import DockerError, InvalidParameter
-from ..http import LazyJsonStream, json_response, query_filters, query_int, read_json
+from ..http import (LazyJsonStream, json_response, query_filters, query_int, read_json,
+                    unless_gone)
 from ..middlewares import disk_full_text
 from ..schemas import AUTH_CONFIG
 
@@ -26,7 +27,9 @@ async def _progress_stream(request: web.Request,
     stream = LazyJsonStream(request)
     progress = Progress(stream.write)
     try:
-        await work(progress)
+        # as dockerd's request context: the work ends when its client goes away,
+        # even while it waits on a registry with nothing to report
+        await unless_gone(request, work(progress))
     except ConnectionResetError:
         log.info("the client went away during a progress stream")
         return await stream.finish()
