@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from typing import AsyncIterator, BinaryIO, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, BinaryIO, Callable, Iterator, TypeVar
 
 from .. import workers
 
@@ -42,17 +42,36 @@ async def feed_blocking(source: AsyncIterator[bytes], consume: Callable[[BinaryI
             except (BrokenPipeError, ConnectionResetError):
                 break
     except BaseException:
-        transport.close()
-        try:
-            made = await worker
-        except BaseException:
-            pass
-        else:
-            if abandon is not None:
-                await asyncio.to_thread(abandon, made)
+        transport.abort()  # at once, buffer and all: the consumer sees the end now
+        # the consumer ends on its own (it alone closes its end of the pipe); what it
+        # made is abandoned then, even if this task is cancelled meanwhile
+        await asyncio.shield(_settle_later(worker, abandon))
         raise
     transport.close()
-    return await worker
+    try:
+        return await asyncio.shield(worker)
+    except asyncio.CancelledError:  # the caller gave up: what was made is abandoned
+        _settle_later(worker, abandon)
+        raise
+
+
+_settling: set[asyncio.Task] = set()
+
+
+def _settle_later(worker: asyncio.Future, abandon: Callable[[Any], None] | None) -> asyncio.Task:
+    """Wait for a consumer nobody awaits any more (never cancelling it: a cancelled
+    consumer that never started would leave its pipe open) and abandon its work."""
+    async def settle() -> None:
+        try:
+            made = await worker
+        except BaseException:  # noqa: BLE001 - its error went to whoever still waited
+            return
+        if abandon is not None:
+            await asyncio.to_thread(abandon, made)
+    task = asyncio.ensure_future(settle())
+    _settling.add(task)
+    task.add_done_callback(_settling.discard)
+    return task
 
 
 def _consume_and_close(consume: Callable[[BinaryIO], T], reader: BinaryIO) -> T:
