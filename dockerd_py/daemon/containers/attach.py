@@ -70,10 +70,13 @@ class Attacher:
 
 
 async def pump(conn: ClientStream, sock: AttachSocket, framed: bool, stdin: bool,
-               stdout: bool, stderr: bool, detach_keys: str | None = None) -> None:
+               stdout: bool, stderr: bool, detach_keys: str | None = None,
+               close_stdin: bool = False) -> None:
     """Copy the container's output to the client (in stdcopy frames if framed)
     and the client's input to the container until the container's side closes,
-    the client goes away, or the client types the detach keys."""
+    the client goes away, or the client types the detach keys. close_stdin (an
+    exec's, as dockerd's CloseStdin): the process's stdin ends with the client,
+    whether it half-closed or went away altogether."""
     scanner = detach.Scanner(detach.parse(detach_keys)) if stdin else None
 
     async def output() -> None:
@@ -91,10 +94,10 @@ async def pump(conn: ClientStream, sock: AttachSocket, framed: bool, stdin: bool
         while True:
             data = await conn.read()
             if not data:
+                if stdin and (close_stdin or not conn.closed):
+                    sock.shutdown_write()  # stdin EOF; output goes on while there is a client
                 if conn.closed:
                     return
-                if stdin:
-                    sock.shutdown_write()  # stdin EOF (a half-close); output goes on
                 await conn.wait_closed()
                 return
             if scanner is not None:

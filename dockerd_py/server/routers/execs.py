@@ -45,7 +45,8 @@ def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # ty
                 await conn.write(text if ex.tty else stdcopy.frame(stdcopy.STDOUT, text))
                 return conn.response()
             assert sock is not None
-            await pump(conn, sock, not ex.tty, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys)
+            await pump(conn, sock, not ex.tty, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys,
+                       close_stdin=True)
             # the client reads the exit code next: have it before the stream ends
             try:
                 await asyncio.wait_for(ex.done.wait(), 10)
