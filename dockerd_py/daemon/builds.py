@@ -180,7 +180,8 @@ class BuildService:
             await life.start(ctr)
             async for chunk in self.containers.logs.read(ctr, True, True, True, 0, None, None,
                                                          raw=True, timestamps=False):
-                await output(chunk.decode("utf-8", "replace"))
+                if chunk:  # (an empty one: the follower waits for more)
+                    await output(chunk.decode("utf-8", "replace"))
             code, _ = await exited
         finally:
             life.monitor.cancel_wait(ctr, exited)
