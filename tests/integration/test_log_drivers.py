@@ -95,8 +95,8 @@ FLOOD_SECONDS = float(os.environ.get("DPY_LOG_FLOOD_SECONDS", "30"))
 
 
 def _disk_use(log_path: str) -> int:
-    """Bytes a container's log files take on disk, each inode once (a file may
-    have two names while it is rotated)."""
+    """Bytes of a container's log files, each inode once (a file may have two
+    names while it is rotated)."""
     seen: dict[tuple[int, int], int] = {}
     for entry in os.scandir(os.path.dirname(log_path)):
         if not entry.name.startswith(os.path.basename(log_path)):
@@ -105,7 +105,7 @@ def _disk_use(log_path: str) -> int:
             st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
-        seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+        seen[(st.st_dev, st.st_ino)] = st.st_size
     return sum(seen.values())
 
 
@@ -115,7 +115,9 @@ def test_log_limits_hold_while_the_container_writes(daemon, docker_cli):
     container's log never takes more than the budget and one max-size of slack
     (it grew to 4.7 GB in 24 s), and the log still reads back at the end."""
     drivers = [d for d in DRIVERS if "max-size" in LOG_DRIVERS[d].options]
-    budget, slack = 10 << 20, 5 << 20
+    # a file rotates once it reached max-size (Docker's rule): by its last entry
+    # it may pass it, one `yes` line in JSON, far less than this allowance
+    budget, slack, entry = 10 << 20, 5 << 20, 4096
     names = {driver: f"flood-{driver}" for driver in drivers}
     for driver, name in names.items():
         docker(docker_cli, "run", "-d", "--name", name, "--log-driver", driver,
@@ -129,7 +131,7 @@ def test_log_limits_hold_while_the_container_writes(daemon, docker_cli):
             for driver in drivers:
                 peak[driver] = max(peak[driver], _disk_use(paths[driver]))
             time.sleep(0.05)
-        assert all(peak[d] <= budget + slack for d in drivers), peak
+        assert all(peak[d] <= budget + slack + entry for d in drivers), peak
         assert all(peak[d] > budget // 2 for d in drivers), peak  # it did write
         for name in names.values():
             docker(docker_cli, "stop", "-t", "1", name)

@@ -76,7 +76,9 @@ def test_requests_on_an_exiting_container(fresh_daemon: Daemon, op: str) -> None
         assert status in allowed, (status, text)
         if status == 409:
             assert text == CONFLICTS.get(op, "Container {id} is not running").format(id=cid)
-        assert api.wait(cid, timeout=30)["StatusCode"] == 0
+        code = api.wait(cid, timeout=30)["StatusCode"]
+        # it exited on its own, or the kill or stop got there first
+        assert code == 0 or (op in ("kill", "stop") and code in (137, 143)), code
         api.remove_container(cid, force=True)
     assert conmons_left(str(d.exec_root)) == []
 
