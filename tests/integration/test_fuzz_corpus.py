@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import time
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from .conftest import busybox_daemon
 from .daemonctl import Daemon
+from .rawhttp import open_stream
 
 ROUTERS = Path(__file__).resolve().parents[2] / "dockerd_py" / "server" / "routers"
 ALLOWED_5XX = {501, 503}
@@ -76,31 +76,15 @@ def send(d: Daemon, method: str, target: str, body: bytes | None = None,
          content_type: str = "application/json", wait: float = 30.0) -> tuple[int, bytes]:
     """The status, and the body of an error (a success's head is its answer: a
     stream that started is not waited for)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(wait)
+    headers = {"Connection": "close", "Content-Type": content_type}
+    s, status, _, parsed, rest = open_stream(d.sock, method, target, headers, body, wait)
     try:
-        s.connect(d.sock)
-        head = f"{method} {target} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n"
-        if body is not None:
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        s.sendall(head.encode() + b"\r\n" + (body or b""))
-        data = b""
-        while b"\r\n\r\n" not in data:
+        length = int(parsed.get("content-length") or 0)
+        while status >= 400 and len(rest) < length:
             chunk = s.recv(65536)
             if not chunk:
                 break
-            data += chunk
-        assert data.startswith(b"HTTP/1.1 "), \
-            f"{method} {target[:120]}: no answer ({data[:90]!r})"
-        status = int(data[9:12])
-        headers, _, rest = data.partition(b"\r\n\r\n")
-        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", headers)
-        if status >= 400 and length:
-            while len(rest) < int(length.group(1)):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                rest += chunk
+            rest += chunk
     finally:
         s.close()
     return status, rest
