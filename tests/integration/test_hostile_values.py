@@ -69,9 +69,11 @@ def test_auth_with_a_number_for_a_name_dials_nothing(daemon: Daemon) -> None:
 @pytest.fixture
 def box(daemon: Daemon):  # type: ignore[no-untyped-def]
     api = daemon.api()
-    ctr = api.create_container("busybox", ["sh", "-c", "mkdir -p /d/sub && echo hi > /d/sub/f"
-                                                       " && ln -s /d /link && sleep 600"])
+    ctr = api.create_container("busybox", ["sleep", "600"])
     api.start(ctr)
+    made = api.exec_create(ctr, ["sh", "-c", "mkdir -p /d/sub && echo hi > /d/sub/f && "
+                                             "ln -s /d /link"])["Id"]
+    api.exec_start(made)  # done before the test looks
     yield ctr["Id"]
     api.remove_container(ctr, force=True)
 
@@ -95,9 +97,10 @@ def test_archive_paths_the_kernel_refuses(daemon: Daemon, box: str, method: str,
 
 def test_archive_symlink_loop(daemon: Daemon) -> None:
     api = daemon.api()
-    ctr = api.create_container("busybox", ["sh", "-c", "ln -s /a /b; ln -s /b /a; sleep 600"])
+    ctr = api.create_container("busybox", ["sleep", "600"])
     api.start(ctr)
     try:
+        api.exec_start(api.exec_create(ctr, ["sh", "-c", "ln -s /a /b; ln -s /b /a"])["Id"])
         out = request(daemon.sock, "GET", f"/containers/{ctr['Id']}/archive?path=/a/x")
         assert (out.status, out.json()["message"]) == (400, "too many levels of symbolic links")
     finally:
@@ -110,8 +113,6 @@ def test_cp_through_a_symlink_with_a_trailing_slash(daemon: Daemon, box: str,
     """dockerd follows the link inside the container: the copy holds the directory."""
     import io
     import tarfile
-    import time
-    time.sleep(0.5)
     stream, stat = daemon.api().get_archive(box, path)
     names = tarfile.open(fileobj=io.BytesIO(b"".join(stream))).getnames()
     base = "link" if path.endswith("/") else "."
