@@ -461,3 +461,23 @@ def test_cache_from_limits_the_cache_to_those_images(daemon, tmp_path):
         assert "Using cache" not in misses       # busybox did not come from that RUN
     finally:
         _remove(api, "built/source:1")
+
+
+def test_empty_options_sent_as_null_are_empty(daemon):
+    """The Go client sends empty maps and lists as `null` (buildargs=null,
+    labels=null, cachefrom=null): dockerd reads them as empty."""
+    import io
+    import tarfile
+
+    from .rawhttp import request
+    data = b"FROM busybox\nLABEL a=b\n"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    out = request(daemon.sock, "POST", "/build?buildargs=null&labels=null&cachefrom=null"
+                  "&t=nulls:1", buf.getvalue(), {"Content-Type": "application/x-tar"})
+    assert out.status == 200
+    assert b"Successfully tagged nulls:1" in out.body, out.body
+    daemon.api().remove_image("nulls:1")

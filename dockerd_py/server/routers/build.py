@@ -30,6 +30,8 @@ def _json_param(request: web.Request, name: str, kind: type) -> Any:
         value = json.loads(text)
     except ValueError as exc:
         raise InvalidParameter(f"invalid {name} value: {exc}") from None
+    if value is None:  # Go's client sends an empty map or list as `null`
+        return kind()
     if not isinstance(value, kind):
         raise InvalidParameter(f"invalid {name} value: expected a JSON "
                                f"{'object' if kind is dict else 'array'}")
