@@ -51,9 +51,14 @@ class ExitMonitor:
         ctr.exit_fallback = None
         watcher = conmon.ExitWatcher(conmon_pid, lambda: self.spawn(self._on_exit(ctr)))
         ctr.watcher = watcher
-        ctr.process_watcher = conmon.ExitWatcher(
-            pid, lambda: asyncio.get_running_loop().call_later(
-                CONMON_GRACE, self._conmon_overdue, ctr, watcher, pid))
+        if ctr.pidfd >= 0:  # the process's own exit, on the pidfd signals go through
+            asyncio.get_running_loop().add_reader(ctr.pidfd, self._process_ended, ctr,
+                                                  watcher, pid)
+
+    def _process_ended(self, ctr: Container, watcher: conmon.ExitWatcher, pid: int) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(ctr.pidfd)
+        loop.call_later(CONMON_GRACE, self._conmon_overdue, ctr, watcher, pid)
 
     def _conmon_overdue(self, ctr: Container, watcher: conmon.ExitWatcher, pid: int) -> None:
         """The container's process ended CONMON_GRACE ago and its conmon has not
@@ -67,13 +72,11 @@ class ExitMonitor:
         watcher.kill()
 
     def unwatch(self, ctr: Container) -> None:
-        if ctr.process_watcher is not None:
-            ctr.process_watcher.close()
-            ctr.process_watcher = None
         if ctr.watcher is not None:
             ctr.watcher.close()
             ctr.watcher = None
         if ctr.pidfd >= 0:
+            asyncio.get_running_loop().remove_reader(ctr.pidfd)
             os.close(ctr.pidfd)
             ctr.pidfd = -1
 

@@ -121,8 +121,7 @@ class Container:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiters: list[Waiter] = field(default_factory=list)
     watcher: ExitWatcher | None = None          # conmon's exit
-    process_watcher: ExitWatcher | None = None  # the container process's own exit
-    exit_fallback: int | None = None            # its status, when conmon cannot say
+    exit_fallback: int | None = None            # the process's status, when conmon cannot say
     pidfd: int = -1
     attach_queue: list[asyncio.Future] = field(default_factory=list)
     stopped_event: threading.Event = field(default_factory=threading.Event)
