@@ -52,16 +52,16 @@ def _shift(log_path: str, pol: Policy, newest: str) -> None:
     """newest becomes .1, .1 becomes .2, ...; what passes max-file goes."""
     keep = pol.max_files - 1
     if keep <= 0:
-        _unlink(newest)
+        unlink_if_there(newest)
         return
-    _unlink(rotated(log_path, keep))
+    unlink_if_there(rotated(log_path, keep))
     for i in range(keep - 1, 0, -1):
         if os.path.exists(rotated(log_path, i)):
             os.rename(rotated(log_path, i), rotated(log_path, i + 1))
     os.rename(newest, rotated(log_path, 1))
 
 
-def _unlink(path: str) -> None:
+def unlink_if_there(path: str) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -72,7 +72,7 @@ def before_start(log_path: str, pol: Policy) -> None:
     """A restarting container starts a fresh file (conmon counts from zero)."""
     if not pol.max_size:
         return
-    _unlink(hold_path(log_path))
+    unlink_if_there(hold_path(log_path))
     try:
         if os.path.getsize(log_path) > 0:
             _shift(log_path, pol, log_path)
@@ -83,7 +83,7 @@ def before_start(log_path: str, pol: Policy) -> None:
 def hold(log_path: str) -> None:
     """Give the current file its second name (conmon created it)."""
     hp = hold_path(log_path)
-    _unlink(hp)
+    unlink_if_there(hp)
     try:
         os.link(log_path, hp)
     except FileNotFoundError:
@@ -111,4 +111,4 @@ def check(log_path: str, pol: Policy) -> bool:
 
 def remove_all(log_path: str) -> None:
     for path in files_oldest_first(log_path) + [hold_path(log_path)]:
-        _unlink(path)
+        unlink_if_there(path)

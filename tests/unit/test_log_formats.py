@@ -174,3 +174,19 @@ def test_fast_encoding_matches_the_message_path():
                             for m in jsonlog.JSON.messages(iter(lines), 0, None)
                             if m.stream in wanted)
             assert jsonlog.encode_chunk(chunk, out, err, framed) == slow
+
+
+def test_pump_adopts_an_earlier_releases_old_file(tmp_path):
+    """A container adopted across an upgrade: the earlier release converted from
+    `<staging>.old` (its saved offset points there) while conmon wrote the new
+    staging file; nothing of either is lost or repeated."""
+    log_path = str(tmp_path / "c-json.log")
+    staging = log_path + ".conmon"
+    with open(staging + ".old", "wb") as f:
+        f.write(conmon_line(1) + conmon_line(2))
+    with open(staging, "wb") as f:
+        f.write(conmon_line(3))
+    with open(log_path + ".pos", "w") as f:
+        f.write(str(len(conmon_line(1))))  # line 1 was converted before the upgrade
+    JsonPump(log_path, str(tmp_path), Policy(0, 1)).finish()
+    assert read_all(log_path) == [b"line-2\n", b"line-3\n"]

@@ -25,7 +25,7 @@ from ...runtime.attach import reopen_log
 from .. import filereader
 from ..format import Message
 from ..jsonlog import JSON, encode_chunk, entry, utc_time
-from ..rotation import Policy
+from ..rotation import Policy, unlink_if_there
 from .base import LogWatch
 from .k8s_file import K8sFileDriver
 
@@ -125,6 +125,10 @@ class JsonPump:
         self.policy = policy
         self.staging = _staging(log_path)
         self.held = self.staging + ".held"
+        if os.path.exists(self.staging + ".old") and not os.path.exists(self.held):
+            # an earlier release's name for the file being converted (the saved
+            # offset is into it): a container adopted across an upgrade loses nothing
+            os.rename(self.staging + ".old", self.held)
         self.pos_path = log_path + ".pos"
         self.offset = self._load_offset()
         self.out = open(log_path, "ab")
@@ -139,9 +143,9 @@ class JsonPump:
         while self._convert_some(1 << 62, final=True):
             pass
         for path in (self.held, self.staging):
-            _unlink(path)
+            unlink_if_there(path)
         self.out.close()
-        _unlink(self.pos_path)
+        unlink_if_there(self.pos_path)
 
     def _convert_some(self, budget: int, final: bool = False) -> bool:
         """Convert up to budget bytes; True when the held file was complete and the
@@ -162,7 +166,7 @@ class JsonPump:
             return False  # conmon has not made its new file yet
         # conmon writes to another file now: what is left of the held one is final
         self._drain(self.held, 1 << 62)
-        _unlink(self.held)
+        unlink_if_there(self.held)
         self.offset = 0
         self._save_offset()
         return staging is not None
@@ -278,9 +282,3 @@ def _link(src: str, dest: str) -> None:
     except FileNotFoundError:
         pass
 
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
