@@ -36,8 +36,8 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -109,7 +109,7 @@ def make_archive(workdir: str, total_mb: int, layers: int, name: str) -> tuple[s
     config_hex = hashlib.sha256(config).hexdigest()
     archive = os.path.join(workdir, "image.tar")
     with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
-        for path, diff in zip(layer_paths, diff_ids):
+        for path, diff in zip(layer_paths, diff_ids, strict=True):
             tar.add(path, f"blobs/sha256/{diff[7:]}")
         info = tarfile.TarInfo(f"blobs/sha256/{config_hex}")
         info.size = len(config)
@@ -385,7 +385,8 @@ def bench_containers(api: API, image: str, runs: int,
         for runtime in ("runc", "crun"):
             state = os.path.join(work, f"state-{runtime}")
             try:
-                times = latencies(lambda: runtime_run(runtime, bundle, state, next(counter)), runs)
+                times = latencies(lambda runtime=runtime, state=state:
+                                  runtime_run(runtime, bundle, state, next(counter)), runs)
             except (subprocess.CalledProcessError, FileNotFoundError):
                 continue  # crun refuses hybrid cgroups on some hosts
             results[f"{runtime}_run_ms"] = statistics.median(times) * 1000

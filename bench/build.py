@@ -12,7 +12,7 @@ import json
 import os
 import tarfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 DOCKERFILE = """\
 FROM {image}

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 

@@ -7,7 +7,7 @@ import os
 import secrets
 import stat
 import tarfile
-from typing import Iterator
+from collections.abc import Iterator
 
 from shared.ignore import Matcher, read_patterns
 

@@ -16,7 +16,8 @@ from .errors import APIError, ConnectionFailed
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
     import ssl
-    from typing import Any, Iterator
+    from collections.abc import Iterator
+    from typing import Any
 
 
 class Response:
@@ -46,7 +47,7 @@ class Response:
 
 
 def tls_context(verify: bool, ca: str | None, cert: str | None,
-                key: str | None) -> "ssl.SSLContext":
+                key: str | None) -> ssl.SSLContext:
     """As the Docker CLI: files from --tls* or $DOCKER_CERT_PATH (~/.docker);
     with --tlsverify the daemon's certificate must chain to the CA."""
     import ssl  # only for TLS: it is a slow import

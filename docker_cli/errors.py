@@ -38,7 +38,7 @@ class APIError(CLIError):
         self.daemon_message = message
 
     @classmethod
-    def from_response(cls, status: int, body: bytes) -> "APIError":
+    def from_response(cls, status: int, body: bytes) -> APIError:
         try:
             message = json.loads(body).get("message") or body.decode(errors="replace")
         except (ValueError, AttributeError):

@@ -8,7 +8,8 @@ from .errors import CLIError, FlagError
 
 TYPE_CHECKING = False  # typing's import is a tenth of this command's start
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
     Runner = Callable[[dict[str, Any], dict[str, Any], list[str]], None]
 
@@ -163,7 +164,7 @@ def _store(flag: Flag, text: str, values: dict[str, Any]) -> None:
         values[flag.dest] = value
 
 
-def flag_command(flagset: FlagSet) -> "Callable[[Runner], Runner]":
+def flag_command(flagset: FlagSet) -> Callable[[Runner], Runner]:
     """Mark a function `(global options, flag values, positionals)` as a command
     that flagset parses: main() runs it without click; the click tree wraps it."""
     def mark(func: Runner) -> Runner:
@@ -172,7 +173,7 @@ def flag_command(flagset: FlagSet) -> "Callable[[Runner], Runner]":
     return mark
 
 
-def run_flag_command(func: "Runner", args: list[str], options: dict[str, Any]) -> None:
+def run_flag_command(func: Runner, args: list[str], options: dict[str, Any]) -> None:
     """Parse args with the command's flag set and run it (`--help` prints its help)."""
     try:
         values, positionals = func.flagset.parse(args)  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ import socket
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
-    from typing import IO, Iterator
+    from collections.abc import Iterator
+    from typing import IO
 
 MAX_HEAD = 64 * 1024
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

@@ -58,7 +58,7 @@ def _without_click(args: list[str]) -> bool:
     _exit_now(0)
 
 
-def _exit_now(code: int | str | None) -> "NoReturn":
+def _exit_now(code: int | str | None) -> NoReturn:
     """Exit without the interpreter's teardown (a few ms of a short command):
     nothing of ours runs at exit, and the output is flushed here."""
     if isinstance(code, str):

@@ -11,7 +11,7 @@ import tty
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
-    from typing import Iterator
+    from collections.abc import Iterator
 
 
 def size() -> tuple[int, int] | None:

@@ -248,7 +248,7 @@ def load_file(path: str) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise ConfigError(f"unable to configure the Docker daemon with file {path}: {exc}")
+        raise ConfigError(f"unable to configure the Docker daemon with file {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"unable to configure the Docker daemon with file {path}: "
                           "the configuration must be a JSON object")

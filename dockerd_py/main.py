@@ -14,11 +14,11 @@ from aiohttp import web
 
 from shared.api import API_VERSION, ENGINE_VERSION, PRODUCT_VERSION
 
+from . import workers
 from .config import ConfigError, DaemonConfig, from_argv
 from .config import reload as reload_config
-from .daemon.daemon import Daemon, DaemonStartError
-from . import workers
 from .crashpoints import crashpoint
+from .daemon.daemon import Daemon, DaemonStartError
 from .errors import DockerError
 from .server.app import make_app
 from .server.hijack import close_all

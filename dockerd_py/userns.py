@@ -10,8 +10,8 @@ IDs and digests."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import grp
+import logging
 import os
 import pwd
 from dataclasses import dataclass

@@ -21,8 +21,9 @@ import asyncio
 import contextvars
 import functools
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 FED_LIMIT = 64

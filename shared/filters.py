@@ -15,7 +15,7 @@ class Filters:
         self.fields: dict[str, set[str]] = fields or {}
 
     @classmethod
-    def from_json(cls, text: str | None) -> "Filters":
+    def from_json(cls, text: str | None) -> Filters:
         """Accept both forms: {"k": {"v": true}} (current) and {"k": ["v"]} (old)."""
         if not text:
             return cls()

@@ -73,19 +73,19 @@ class Reference:
             out += "@" + self.digest
         return out
 
-    def with_default_tag(self) -> "Reference":
+    def with_default_tag(self) -> Reference:
         """Docker's TagNameOnly: a bare name gets `:latest`."""
         if self.tag is None and self.digest is None:
             return Reference(self.domain, self.path, DEFAULT_TAG, None)
         return self
 
-    def with_tag(self, tag: str) -> "Reference":
+    def with_tag(self, tag: str) -> Reference:
         return Reference(self.domain, self.path, tag, None)
 
-    def with_digest(self, digest: str) -> "Reference":
+    def with_digest(self, digest: str) -> Reference:
         return Reference(self.domain, self.path, None, digest)
 
-    def repository(self) -> "Reference":
+    def repository(self) -> Reference:
         return Reference(self.domain, self.path)
 
 

@@ -7,21 +7,22 @@ from ..errors import CLIError
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
     import click
 
     from ..client import Client
 
 
-def client_of(ctx: "click.Context") -> "Client":
+def client_of(ctx: click.Context) -> Client:
     """The API client of a click command."""
     root = ctx.find_root()
     root.obj = root.obj or {}
     return client_from(root.obj)
 
 
-def client_from(options: dict[str, Any]) -> "Client":
+def client_from(options: dict[str, Any]) -> Client:
     """The API client for the global options (host, tls), made at first use (a
     `--version` or `--help` never pays for the client's imports)."""
     if "client" not in options:
@@ -30,7 +31,7 @@ def client_from(options: dict[str, Any]) -> "Client":
     return options["client"]
 
 
-def for_each(ctx: "click.Context", names: tuple[str, ...],
+def for_each(ctx: click.Context, names: tuple[str, ...],
              action: Callable[[Client, str], object]) -> None:
     """Run action (which prints its own output) for each name, going on past
     failures as docker does: each error on stderr, exit status 1 if any."""
@@ -57,7 +58,7 @@ def print_deleted(title: str, items: list[str] | None, blank_after: bool = True)
         print()
 
 
-def for_each_echo(ctx: "click.Context", names: tuple[str, ...], action: Any) -> None:
+def for_each_echo(ctx: click.Context, names: tuple[str, ...], action: Any) -> None:
     """Apply action to each name; print names that worked, errors for the rest."""
     def act(client: Any, name: str) -> None:
         action(client, name)

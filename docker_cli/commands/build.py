@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -149,12 +150,13 @@ def builder_prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[st
                   keep_storage: str | None) -> None:
     """Remove build cache."""
     from shared.units import parse_ram
+
     from ..options import filters_json
     if not force:
         warning = ("WARNING! This will remove all build cache. Are you sure you want to "
                    "continue? [y/N] ") if all_ else \
             "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] "
-        if not click.confirm(warning.rstrip(" [y/N] "), default=False):
+        if not click.confirm(warning.removesuffix(" [y/N] "), default=False):
             return
     report = client_of(ctx).post("/build/prune", params={
         "all": all_ or None, "filters": filters_json(filters),

@@ -4,17 +4,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from shared.units import human_duration, human_size
 
 from ..errors import CLIError
-from ..lazy import LazyGroup
 from ..formatting.table import format_rows, table
-from . import client_of, for_each, print_deleted
+from ..lazy import LazyGroup
 from ..options import filters_json
+from . import client_of, for_each, print_deleted
 
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
                  "CreatedSince": "CREATED", "Size": "SIZE"}

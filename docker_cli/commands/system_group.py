@@ -52,8 +52,8 @@ def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
              human_size(sum(c.get("Size", 0) for c in cache if not c.get("InUse")))]]
     if fmt and fmt != "table":
         keys = ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
-        click.echo(format_rows(fmt, [dict(zip(keys, row)) for row in rows],
-                               dict(zip(keys, DF_HEADERS)), lambda r: r))
+        click.echo(format_rows(fmt, [dict(zip(keys, row, strict=True)) for row in rows],
+                               dict(zip(keys, DF_HEADERS, strict=True)), lambda r: r))
         return
     click.echo(table(DF_HEADERS, rows))
     if verbose:

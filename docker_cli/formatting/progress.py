@@ -4,7 +4,8 @@ once, without the bars."""
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Iterable, TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 from ..errors import CLIError
 

@@ -9,7 +9,8 @@ from ..errors import CLIError
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from .templates import Struct
 
@@ -62,7 +63,7 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
         raise CLIError(_docker_template_error(fmt, str(exc)), 1) from None
 
 
-def _row(fields: dict[str, Any], type_name: str) -> "Struct":
+def _row(fields: dict[str, Any], type_name: str) -> Struct:
     from .templates import Struct
     row = Struct(fields)
     if type_name:

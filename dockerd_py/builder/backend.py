@@ -3,8 +3,9 @@ lookups, and containers run through the same machinery as `docker run`. The
 daemon's BuildService implements it; the builder never imports the daemon."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 Output = Callable[[str], Awaitable[None]]
 

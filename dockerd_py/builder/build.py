@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from shared import jsonstream
 

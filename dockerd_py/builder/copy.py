@@ -13,8 +13,8 @@ import hashlib
 import os
 import posixpath
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..errors import InvalidParameter
 from ..storage.confined import Root, split_clean

@@ -21,23 +21,23 @@ def go_list(items: list[str]) -> str:
     return "[" + " ".join(json.dumps(i) for i in items) + "]"
 
 
-async def run(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def run(b: Builder, state: StageState, ins: Instruction) -> None:
     handler = _HANDLERS.get(ins.keyword)
     if handler is None:
         raise InvalidParameter(f"{ins.keyword} is not allowed here")
     await handler(b, state, ins)
 
 
-def _words(b: "Builder", state: StageState, ins: Instruction) -> list[str]:
+def _words(b: Builder, state: StageState, ins: Instruction) -> list[str]:
     return b.lexer.process_words(ins.args, state.env_map())
 
 
-def _key_values(b: "Builder", state: StageState, ins: Instruction) -> list[tuple[str, str]]:
+def _key_values(b: Builder, state: StageState, ins: Instruction) -> list[tuple[str, str]]:
     return parse_key_values(ins.args, ins.keyword, state.env_map(), b.lexer.escape)
 
 
 # -- config-only instructions ---------------------------------------------------------------
-async def _env(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _env(b: Builder, state: StageState, ins: Instruction) -> None:
     pairs = _key_values(b, state, ins)
     env = list(state.run_config.get("Env") or [])
     for key, value in pairs:
@@ -46,7 +46,7 @@ async def _env(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "ENV " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-async def _label(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _label(b: Builder, state: StageState, ins: Instruction) -> None:
     pairs = _key_values(b, state, ins)
     labels = dict(state.run_config.get("Labels") or {})
     labels.update(pairs)
@@ -54,12 +54,12 @@ async def _label(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-async def _maintainer(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _maintainer(b: Builder, state: StageState, ins: Instruction) -> None:
     state.author = ins.args.strip()
     await b.nop(state, "MAINTAINER " + state.author)
 
 
-async def _expose(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _expose(b: Builder, state: StageState, ins: Instruction) -> None:
     words = _words(b, state, ins)
     if not words:
         raise InvalidParameter("EXPOSE requires at least one argument")
@@ -71,7 +71,7 @@ async def _expose(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "EXPOSE " + " ".join(words))
 
 
-async def _volume(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _volume(b: Builder, state: StageState, ins: Instruction) -> None:
     paths = ins.json_args
     paths = [b.lexer.process_word(p, state.env_map()) for p in paths] if paths is not None \
         else _words(b, state, ins)
@@ -86,7 +86,7 @@ async def _volume(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "VOLUME [" + " ".join(paths) + "]")
 
 
-async def _one_word(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _one_word(b: Builder, state: StageState, ins: Instruction) -> None:
     """USER and STOPSIGNAL: one expanded word into the config."""
     value = b.lexer.process_word(ins.args.strip(), state.env_map())
     if not value:
@@ -98,7 +98,7 @@ async def _one_word(b: "Builder", state: StageState, ins: Instruction) -> None:
 _ONE_WORD = {"USER": "User", "STOPSIGNAL": "StopSignal"}
 
 
-async def _shell(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _shell(b: Builder, state: StageState, ins: Instruction) -> None:
     shell = ins.json_args
     if not shell:
         raise InvalidParameter("SHELL requires the arguments to be in JSON form")
@@ -106,7 +106,7 @@ async def _shell(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.nop(state, "SHELL " + go_list(shell))
 
 
-async def _healthcheck(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _healthcheck(b: Builder, state: StageState, ins: Instruction) -> None:
     text = " ".join([f"--{k}={v}" for k, v in ins.flags.items()] + [ins.args])
     check = parse_healthcheck(text)
     if check.get("Test") != ["NONE"] and len(check.get("Test") or []) < 2:
@@ -122,14 +122,14 @@ def _command(state: StageState, ins: Instruction) -> list[str]:
     return state.shell + [ins.args]
 
 
-async def _cmd(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _cmd(b: Builder, state: StageState, ins: Instruction) -> None:
     cmd = _command(state, ins)
     state.run_config["Cmd"] = cmd
     state.cmd_set = True
     await b.nop(state, "CMD " + go_list(cmd))
 
 
-async def _entrypoint(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _entrypoint(b: Builder, state: StageState, ins: Instruction) -> None:
     entrypoint = _command(state, ins) if ins.args.strip() else []
     state.run_config["Entrypoint"] = entrypoint or None
     if not state.cmd_set:
@@ -137,14 +137,14 @@ async def _entrypoint(b: "Builder", state: StageState, ins: Instruction) -> None
     await b.nop(state, "ENTRYPOINT " + go_list(entrypoint))
 
 
-async def _onbuild(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _onbuild(b: Builder, state: StageState, ins: Instruction) -> None:
     keyword, _, rest = ins.args.strip().partition(" ")
     trigger = f"{keyword.upper()} {rest.strip()}".strip()
     state.run_config["OnBuild"] = list(state.run_config.get("OnBuild") or []) + [trigger]
     await b.nop(state, "ONBUILD " + trigger)
 
 
-async def _arg(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _arg(b: Builder, state: StageState, ins: Instruction) -> None:
     words = split_words(ins.args, b.lexer.escape)
     if not words:
         raise InvalidParameter("ARG requires exactly one argument")
@@ -158,7 +158,7 @@ async def _arg(b: "Builder", state: StageState, ins: Instruction) -> None:
 
 
 # -- instructions that change files ------------------------------------------------------------
-async def _run(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _run(b: Builder, state: StageState, ins: Instruction) -> None:
     if state.image is None:
         raise InvalidParameter("Please provide a source image with `from` prior to run")
     cmd = _command(state, ins)
@@ -183,7 +183,7 @@ async def _run(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.commit(state, cid, probe)
 
 
-async def _workdir(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
     path = b.lexer.process_word(ins.args.strip(), state.env_map())
     if not path:
         raise InvalidParameter("WORKDIR requires exactly one argument")
@@ -194,7 +194,7 @@ async def _workdir(b: "Builder", state: StageState, ins: Instruction) -> None:
     await b.container_step(state, probe, lambda cid: b.backend.mkdir(cid, path, None))
 
 
-async def _copy(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def _copy(b: Builder, state: StageState, ins: Instruction) -> None:
     from .transfer import copy_step
     await copy_step(b, state, ins)
 

@@ -151,7 +151,7 @@ def parse_healthcheck(text: str) -> dict[str, Any]:
     if kind.upper() == "NONE":
         return {"Test": ["NONE"]}
     if kind.upper() != "CMD":
-        raise InvalidParameter("Unknown type \"%s\" in HEALTHCHECK (try CMD)" % kind)
+        raise InvalidParameter(f"Unknown type \"{kind}\" in HEALTHCHECK (try CMD)")
     exec_form = parse_json_array(cmd)
     options["Test"] = ["CMD"] + exec_form if exec_form is not None else ["CMD-SHELL", cmd]
     return options

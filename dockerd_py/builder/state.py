@@ -134,7 +134,7 @@ class StageState:
     given: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def begin(cls, image: BaseImage | None, given: dict[str, str | None]) -> "StageState":
+    def begin(cls, image: BaseImage | None, given: dict[str, str | None]) -> StageState:
         config = copy.deepcopy(image.run_config) if image else {}
         env = list(config.get("Env") or [])
         if not any(e.startswith("PATH=") for e in env):

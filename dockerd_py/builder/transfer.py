@@ -7,7 +7,8 @@ import asyncio
 import os
 import posixpath
 import tempfile
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidParameter
 from ..storage.confined import Root
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 Release = Callable[[], Awaitable[None]]
 
 
-async def copy_step(b: "Builder", state: StageState, ins: Instruction) -> None:
+async def copy_step(b: Builder, state: StageState, ins: Instruction) -> None:
     what = ins.keyword
     env = state.env_map()
     words = ins.json_args
@@ -71,7 +72,7 @@ async def copy_step(b: "Builder", state: StageState, ins: Instruction) -> None:
             await release()
 
 
-async def _write(b: "Builder", cid: str, ins: Instruction, root: str,
+async def _write(b: Builder, cid: str, ins: Instruction, root: str,
                  found: list[copying.Source], downloads: list[tuple[str, str, float]],
                  dest: str, chmod: int | None) -> None:
     chown = ins.flags.get("chown")
@@ -114,12 +115,12 @@ def _chmod(text: str | None) -> int | None:
     return mode
 
 
-def _download_dir(b: "Builder", dest: str) -> str:
+def _download_dir(b: Builder, dest: str) -> str:
     os.makedirs(b.scratch_dir, mode=0o700, exist_ok=True)
     return tempfile.mkdtemp(dir=b.scratch_dir)
 
 
-async def _source_root(b: "Builder", state: StageState, source: str | None,
+async def _source_root(b: Builder, state: StageState, source: str | None,
                        env: dict[str, str]) -> tuple[str, Release | None]:
     """The context, or the filesystem of a stage or image (mounted for the step)."""
     if not source:

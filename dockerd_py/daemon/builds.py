@@ -11,8 +11,9 @@ import os
 import posixpath
 import shutil
 import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
@@ -285,7 +286,7 @@ class BuildService:
                                 raise InvalidParameter(f"{url} is larger than 1 GiB")
                             await asyncio.to_thread(f.write, chunk)
                     modified = resp.headers.get("Last-Modified")
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise InvalidParameter(f"error downloading {url}: {exc}") from None
         mtime = 0.0
         if modified:

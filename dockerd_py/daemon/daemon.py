@@ -10,6 +10,7 @@ import shutil
 import uuid
 from typing import Any
 
+from .. import userns
 from ..config import DaemonConfig
 from ..errors import DockerError
 from ..logging.registry import LogDrivers
@@ -21,19 +22,18 @@ from ..runtime.oci import run_command
 from ..runtime.registry import Runtimes
 from ..storage.drivers import new_driver
 from ..storage.layers import LayerStore
-from .. import userns
 from . import system
+from .builds import BuildService
 from .containers.deps import ContainerDeps
 from .containers.repository import ContainerPaths, ContainerRepository
 from .containers.service import Containers
+from .distribution import DistributionService
+from .dns import EmbeddedDns
+from .endpoints import Endpoints
 from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
 from .images import ImageService
-from .builds import BuildService
-from .distribution import DistributionService
-from .dns import EmbeddedDns
-from .endpoints import Endpoints
 from .networks import NetworkService
 from .ports import Ports
 from .store import Store

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from shared import reference as refs
 from shared.filters import Filters
@@ -14,8 +15,7 @@ from shared.filters import Filters
 from ..config import DaemonConfig
 from ..distribution import manifests as mf
 from ..distribution.auth import Credentials, TokenCache
-from ..distribution.client import (RegistryError, Repository, TransportError, new_session, ping,
-                                   search_index)
+from ..distribution.client import RegistryError, Repository, TransportError, new_session, ping, search_index
 from ..distribution.hosts import DOCKER_HUB_HOST, Endpoint, RegistryHosts
 from ..distribution.progress import Progress
 from ..distribution.pull import Platform, Puller
@@ -165,7 +165,7 @@ class DistributionService:
     async def _remember_sources(self, diff_ids: list[str], manifest: mf.ImageManifest,
                                 repo: Repository) -> None:
         rows = [(diff, repo.endpoint.host, repo.path, d.digest, d.size, d.media_type)
-                for diff, d in zip(diff_ids, manifest.layers)]
+                for diff, d in zip(diff_ids, manifest.layers, strict=True)]
         await self.db.run(lambda c: c.executemany(
             "INSERT OR REPLACE INTO layer_sources(diff_id, registry, repository, digest, size,"
             " media_type) VALUES (?,?,?,?,?,?)", rows))

@@ -15,9 +15,9 @@ from ..network import ipam
 from ..network.files import NameSettings, write_files
 from ..network.model import Endpoint, Network
 from .containers.record import Container, endpoint_shape
+from .dns import EMBEDDED_DNS, EmbeddedDns, dns_names
 from .events import Events
 from .networks import PREDEFINED, NetworkService
-from .dns import EMBEDDED_DNS, EmbeddedDns, dns_names
 from .ports import Ports, Target
 
 log = logging.getLogger(__name__)
@@ -420,7 +420,7 @@ class Endpoints:
 
 
 def _give_back(net: Network, addresses: Addresses) -> None:
-    for pool, address in zip((net.pool, net.pool6), addresses):
+    for pool, address in zip((net.pool, net.pool6), addresses, strict=True):
         if pool is not None:
             pool.release(address)
 

@@ -198,7 +198,7 @@ class ExecService:
         try:
             msg = await sync.read(timeout=365 * 86400)
             code = int(msg.get("data", -1))
-        except (DockerError, ValueError, asyncio.TimeoutError):
+        except (TimeoutError, DockerError, ValueError):
             code, _ = conmon.read_exit_file(ex.directory)
             code = code if code is not None else 255
         finally:
@@ -239,7 +239,7 @@ class ExecService:
 
         try:
             await asyncio.wait_for(asyncio.gather(collect(), ex.done.wait()), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if ex.pid:
                 try:
                     os.kill(ex.pid, 9)

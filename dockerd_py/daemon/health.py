@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from shared.timeutil import now_rfc3339
 
@@ -84,7 +85,7 @@ class HealthMonitor:
             code, output = await self.execs.run(ctr, cmd, settings["Timeout"] / SECOND,
                                                 MAX_OUTPUT)
             text = output.decode("utf-8", "replace")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             code = -1
             text = f"Health check exceeded timeout ({settings['Timeout'] / SECOND:g}s)"
         except DockerError as exc:

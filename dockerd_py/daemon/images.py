@@ -7,7 +7,8 @@ import asyncio
 import fnmatch
 import json
 import logging
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from shared import reference as refs
 from shared.api import ENGINE_VERSION
@@ -21,8 +22,7 @@ from ..errors import Conflict, InvalidParameter, NoSuchImage
 from ..storage.imageconfig import image_id_of, parse_image_config
 from ..storage.layers import Layer, LayerStore, chain_ids
 from .events import Events
-from .image_store import (Image, ImageStore, container_config_shape, parse_platform,
-                          repository_tag)
+from .image_store import Image, ImageStore, container_config_shape, parse_platform, repository_tag
 from .store import Store
 from .streams import feed_blocking, iterate_blocking
 
@@ -181,7 +181,7 @@ class ImageService:
             if "dangling" in filters:
                 values = filters.get("dangling")
                 if values - {"true", "false", "1", "0"}:
-                    raise InvalidParameter("invalid filter 'dangling=%s'" % ",".join(values))
+                    raise InvalidParameter(f"invalid filter 'dangling={','.join(values)}'")
                 want = any(v in ("true", "1") for v in values)
                 if want != dangling:
                     continue

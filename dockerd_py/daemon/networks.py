@@ -8,7 +8,8 @@ import ipaddress
 import logging
 import re
 import secrets
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from shared.filters import Filters
 from shared.timeutil import now_rfc3339

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from typing import Any, AsyncIterator, BinaryIO, Callable, Iterator, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 from .. import workers
 

@@ -8,7 +8,8 @@ import os
 import re
 import secrets
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.filters import Filters
 

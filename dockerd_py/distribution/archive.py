@@ -19,8 +19,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from shared import reference as refs
 
@@ -60,7 +61,7 @@ def _manifest_doc(item: SaveItem, layers: dict[str, Layer]) -> bytes:
                       "size": len(item.raw_config)},
            "layers": [{"mediaType": MEDIA_LAYER, "digest": diff,
                        "size": layers[chain].tar_size}
-                      for diff, chain in zip(item.diff_ids, item.chains)]}
+                      for diff, chain in zip(item.diff_ids, item.chains, strict=True)]}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -76,7 +77,7 @@ def save(items: list[SaveItem], store: LayerStore) -> Iterator[bytes]:
     for item in items:
         if not item.diff_ids:
             raise ArchiveError("empty export - not implemented")
-        for diff, chain in zip(item.diff_ids, item.chains):
+        for diff, chain in zip(item.diff_ids, item.chains, strict=True):
             blobs.setdefault(diff.split(":")[1], ("layer", chain, item.created))
         blobs[item.image_id.split(":")[1]] = ("bytes", item.raw_config, item.created)
         manifest = _manifest_doc(item, layers)  # type: ignore[arg-type]
@@ -432,7 +433,7 @@ class Loader:
         taken: list[str] = []
         chains = chain_ids(image.config["rootfs"]["diff_ids"])
         try:
-            for name, existing in zip(image.layer_blobs, chains):
+            for name, existing in zip(image.layer_blobs, chains, strict=True):
                 blob = self._blob(name)
                 if existing in self.store:
                     self.store.acquire(existing)

@@ -7,13 +7,13 @@ import json
 import os
 import socket
 import ssl
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import aiohttp
 
-from .auth import (Credentials, TokenCache, may_send_credentials, parse_challenges,
-                   token_from_response)
+from .auth import Credentials, TokenCache, may_send_credentials, parse_challenges, token_from_response
 from .hosts import Endpoint
 
 MAX_MANIFEST = 4 << 20
@@ -68,7 +68,7 @@ def _errcode_text(code: str, message: str) -> str:
 async def error_from(resp: aiohttp.ClientResponse, what: str) -> RegistryError:
     try:
         body = await resp.content.read(64 << 10)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         body = b""
     try:
         errors = json.loads(body).get("errors") or []
@@ -120,7 +120,7 @@ class Repository:
                 hdrs["Authorization"] = self._auth
             try:
                 resp = await self.session.request(method, url, headers=hdrs, data=data)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise TransportError(transport_text(method.capitalize(), url, exc)) from None
             if resp.status != 401 or attempt or not replayable:
                 return resp
@@ -171,7 +171,7 @@ class Repository:
                                         if resp.status in (401, 403) else resp.status,
                                         error.code or "UNAUTHORIZED")
                 doc = json.loads(await resp.content.read(1 << 20))
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransportError(f"Get \"{realm}\": {exc}") from None
         except ValueError as exc:
             raise RegistryError(f"unable to decode token response: {exc}") from None
@@ -188,7 +188,7 @@ class Repository:
         try:
             async with self.session.get(f"{self.endpoint.url}/v2/") as resp:
                 await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransportError(transport_text("Get", f"{self.endpoint.url}/v2/", exc)) from None
 
     # -- reads -------------------------------------------------------------------------
@@ -339,6 +339,6 @@ async def _read_limited(resp: aiohttp.ClientResponse, limit: int, what: str) -> 
             if total > limit:
                 raise RegistryError(f"{what} too big: more than {limit} bytes")
             chunks.append(chunk)
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise TransportError(f"reading the {what}: {exc}") from None
     return b"".join(chunks)

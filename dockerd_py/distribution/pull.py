@@ -16,8 +16,9 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, BinaryIO
+from typing import Any, BinaryIO
 
 import aiohttp
 
@@ -117,7 +118,7 @@ class Puller:
         """Fetch what is missing and commit bottom up; the top chain is held once."""
         chains = chain_ids(diff_ids)
         present = [chain in self.store for chain in chains]
-        for desc, have in zip(manifest.layers, present):
+        for desc, have in zip(manifest.layers, present, strict=True):
             await self.progress.action(short_id(desc.digest),
                                        "Already exists" if have else "Pulling fs layer")
         missing = [i for i, have in enumerate(present) if not have]
@@ -223,8 +224,8 @@ class Puller:
                     raise RegistryError(f"layer {desc.digest} is shorter than its manifest "
                                         f"says ({counter[0]} of {desc.size} bytes)")
                 return
-            except (TransportError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
-                    asyncio.TimeoutError, ConnectionError) as exc:
+            except (TimeoutError, TransportError, aiohttp.ClientPayloadError,
+                    aiohttp.ClientConnectionError, ConnectionError) as exc:
                 failures += 1
                 if failures >= self.attempts:
                     raise TransportError(f"failed to fetch {desc.digest} after "

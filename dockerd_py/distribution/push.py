@@ -12,8 +12,8 @@ import asyncio
 import hashlib
 import json
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 from ..daemon.streams import iterate_blocking
 from ..storage.layers import Layer, LayerStore

@@ -7,7 +7,8 @@ import gzip
 import os
 import threading
 import time
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from .format import LogFormat, Message
 

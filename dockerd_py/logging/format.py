@@ -2,8 +2,8 @@
 format gives the file reader."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 STDOUT, STDERR = 1, 2
 

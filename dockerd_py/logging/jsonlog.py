@@ -11,7 +11,7 @@ import calendar
 import json
 import struct
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from shared.timeutil import parse_rfc3339
 

@@ -8,7 +8,7 @@ line (conmon added the newline). Readers merge pieces back into whole messages.
 from __future__ import annotations
 
 import calendar
-from typing import Iterator
+from collections.abc import Iterator
 
 from .format import STDERR, STDOUT, LogFormat, Message
 

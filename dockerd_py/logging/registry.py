@@ -7,8 +7,8 @@ from typing import Any
 from ..errors import InvalidParameter
 from .drivers.base import LogDriver
 from .drivers.json_file import JsonFileDriver
-from .drivers.local import LocalDriver
 from .drivers.k8s_file import K8sFileDriver
+from .drivers.local import LocalDriver
 from .drivers.none import NoneDriver
 from .rotation import Policy
 

@@ -9,9 +9,9 @@ import logging
 import random
 import socket
 import struct
-from typing import Callable
+from collections.abc import Callable
 
-from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord, PTR
+from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 
 log = logging.getLogger(__name__)
 TTL = 600
@@ -84,7 +84,7 @@ async def forward(data: bytes, upstreams: list[str], over_tcp: bool) -> bytes | 
                                               FORWARD_TIMEOUT)
             return await asyncio.wait_for(_udp_query(host, int(port or 53), data),
                                           FORWARD_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             continue
     return None
 

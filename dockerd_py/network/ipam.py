@@ -145,7 +145,7 @@ def check_config(config: dict, taken: list[IPNetwork]) -> dict:
         out["Gateway"] = str(subnet.network_address + 1)
     aux = config.get("AuxiliaryAddresses") or config.get("AuxAddress") or {}
     if aux:
-        for name, addr in aux.items():
+        for addr in aux.values():
             if parse_address(addr, "auxiliary") not in subnet:
                 raise InvalidParameter(f"no matching subnet for aux-address {addr}")
         out["AuxiliaryAddresses"] = dict(aux)

@@ -98,7 +98,7 @@ class TcpProxy:
 
 
 class _UdpClient(asyncio.DatagramProtocol):
-    def __init__(self, proxy: "UdpProxy", client: tuple) -> None:
+    def __init__(self, proxy: UdpProxy, client: tuple) -> None:
         self.proxy, self.client = proxy, client
         self.transport: asyncio.DatagramTransport | None = None
         self.last = asyncio.get_running_loop().time()

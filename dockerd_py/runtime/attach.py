@@ -23,7 +23,7 @@ class AttachSocket:
         self.closed = False
 
     @classmethod
-    async def connect(cls, bundle: str) -> "AttachSocket":
+    async def connect(cls, bundle: str) -> AttachSocket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         sock.setblocking(False)
         path = os.path.join(bundle, "attach")

@@ -8,10 +8,10 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import shutil
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .oci import OCIRuntime, RuntimeError_, runtime_error_text
 
@@ -109,7 +109,7 @@ class SyncPipe:
             except BlockingIOError:
                 pass
             ready = loop.create_future()
-            loop.add_reader(self.fd, lambda: ready.done() or ready.set_result(None))
+            loop.add_reader(self.fd, lambda ready=ready: ready.done() or ready.set_result(None))
             try:
                 await ready
             finally:
@@ -122,7 +122,7 @@ class SyncPipe:
 
 
 async def spawn(binary: str, runtime: OCIRuntime, opts: ConmonOptions,
-                before_exec: Callable[[], "asyncio.Future | None"] | None = None) -> tuple[Spawned, SyncPipe]:
+                before_exec: Callable[[], asyncio.Future | None] | None = None) -> tuple[Spawned, SyncPipe]:
     """Start conmon. For a container it returns once `runtime create` made the
     process (not yet started); for an exec once the process runs. The sync pipe
     stays open for an exec, whose exit code arrives on it later."""

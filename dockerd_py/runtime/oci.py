@@ -44,10 +44,10 @@ async def run_command(*argv: str, timeout: float = 30,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, close_fds=True)
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise RuntimeError_(f"{argv[0]} {argv[1] if len(argv) > 1 else ''}: timed out")
+        raise RuntimeError_(f"{argv[0]} {argv[1] if len(argv) > 1 else ''}: timed out") from None
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
 
 

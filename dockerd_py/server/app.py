@@ -1,14 +1,13 @@
 """The aiohttp application: every route at its plain and its versioned path."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import (build, containers, distribution, execs, images, later, networks, swarm,
-                      system, volumes)
+from .routers import build, containers, distribution, execs, images, later, networks, swarm, system, volumes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

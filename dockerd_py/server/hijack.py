@@ -38,7 +38,7 @@ class _Collector:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, owner: "Hijacked") -> None:
+    def __init__(self, owner: Hijacked) -> None:
         self.owner = owner
 
     def data_received(self, data: bytes) -> None:
@@ -61,7 +61,7 @@ class _Protocol(asyncio.Protocol):
         self.owner._wake()
 
 
-_LIVE: "weakref.WeakSet[Hijacked]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Hijacked] = weakref.WeakSet()
 
 
 def close_all() -> int:
@@ -90,7 +90,7 @@ class Hijacked:
 
     @classmethod
     async def start(cls, request: web.Request, content_type: str,
-                    headers: dict[str, str] | None = None) -> "Hijacked":
+                    headers: dict[str, str] | None = None) -> Hijacked:
         self = cls(request)
         collector = _Collector()
         try:
@@ -141,7 +141,7 @@ class Hijacked:
             self._event.clear()
             try:
                 await asyncio.wait_for(self._event.wait(), PEER_CHECK_EVERY)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._peer_hung_up():
                     self.close()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator, Awaitable, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -113,7 +114,7 @@ class BigNumber(float):
     text, infinite as a number. Go decodes it into no integer field either."""
     literal: str
 
-    def __new__(cls, literal: str) -> "BigNumber":
+    def __new__(cls, literal: str) -> BigNumber:
         number = super().__new__(cls, "-inf" if literal.startswith("-") else "inf")
         number.literal = literal
         return number

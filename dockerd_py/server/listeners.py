@@ -9,7 +9,8 @@ import logging
 import os
 import socket
 import ssl
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 SD_LISTEN_FDS_START = 3

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import errno
-
 import json
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -68,7 +67,7 @@ async def version_middleware(request: web.Request, handler: Handler) -> web.Stre
         try:
             version = version_tuple(requested)
         except ValueError:
-            raise web.HTTPNotFound()
+            raise web.HTTPNotFound() from None
         if version < MIN:
             raise InvalidParameter(f"client version {requested} is too old. Minimum supported "
                                    f"API version is {MIN_API_VERSION}, please upgrade your "

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from shared.timeutil import rfc3339_nano
 

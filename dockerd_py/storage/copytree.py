@@ -6,8 +6,8 @@ import ctypes
 import errno
 import os
 import stat
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
 _libc = ctypes.CDLL(None, use_errno=True)
 SYNC_FILE_RANGE_WRITE = 2

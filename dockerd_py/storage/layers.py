@@ -16,8 +16,9 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from .changes import Change
 from .drivers.base import GraphDriver, remove_tree
@@ -295,11 +296,11 @@ class LayerStore:
             _write_json(marker, {"parent": top})
         return init_id
 
-    def create_rw(self, rw_id: str, init_id: str) -> "RWLayer":
+    def create_rw(self, rw_id: str, init_id: str) -> RWLayer:
         self.driver.create(rw_id, init_id)
         return RWLayer(self.driver, rw_id)
 
-    def rw_layer(self, rw_id: str) -> "RWLayer":
+    def rw_layer(self, rw_id: str) -> RWLayer:
         return RWLayer(self.driver, rw_id)
 
     @property

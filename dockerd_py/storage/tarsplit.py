@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from .confined import Root
 from .tarstream import ArchiveError

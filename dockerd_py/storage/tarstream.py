@@ -12,8 +12,9 @@ import gzip
 import hashlib
 import lzma
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from ..errors import InvalidParameter
 

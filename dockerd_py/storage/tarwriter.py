@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..userns import IDENTITY, IdMap
 

@@ -56,7 +56,7 @@ def legacy_archive(layers: list[bytes], config: bytes, tags: list[str]) -> bytes
     members: list[tuple[str, bytes]] = []
     layer_paths = []
     parent = ""
-    for i, layer in enumerate(layers):
+    for layer in layers:
         v1id = sha(f"{parent}{sha(layer)}".encode())
         v1 = {"id": v1id, "created": "1970-01-01T00:00:00Z", "os": "linux"}
         if parent:

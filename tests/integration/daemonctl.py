@@ -99,7 +99,7 @@ class Daemon:
                 "--instance-prefix", self.prefix, "--log-level", "debug", *self.extra_args]
 
     def start(self, timeout: float = 30, env: dict[str, str] | None = None,
-              args: list[str] | None = None, **popen: object) -> "Daemon":
+              args: list[str] | None = None, **popen: object) -> Daemon:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args or self.args(), stdout=log, stderr=subprocess.STDOUT,
@@ -134,7 +134,7 @@ class Daemon:
         self.proc = None
         return code
 
-    def restart(self, sig: int = signal.SIGTERM) -> "Daemon":
+    def restart(self, sig: int = signal.SIGTERM) -> Daemon:
         self.stop(sig)
         return self.start()
 
@@ -246,7 +246,7 @@ def _wait_conmons_gone(exec_root: str, timeout: float = 10) -> None:
 
 def remove_cgroups(prefix: str) -> None:
     for top in cgroup_tops(prefix):
-        for dirpath, dirnames, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+        for dirpath, _dirs, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
             try:
                 os.rmdir(dirpath)
             except OSError:

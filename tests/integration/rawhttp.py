@@ -82,7 +82,8 @@ def _dechunk(data: bytes) -> bytes:
 
 
 def open_stream(sock_path: str, method: str, path: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None, timeout: float = 30) -> tuple[socket.socket, int, str, dict[str, str], bytes]:
+                body: bytes | None = None,
+                timeout: float = 30) -> tuple[socket.socket, int, str, dict[str, str], bytes]:
     """Send a request and return the socket after the response head (for hijacked
     attach/exec and streaming endpoints)."""
     hdrs = dict(headers or {})
@@ -105,7 +106,7 @@ def read_until_closed(s: socket.socket) -> bytes:
     while True:
         try:
             chunk = s.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             break
         if not chunk:
             break

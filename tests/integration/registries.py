@@ -78,7 +78,7 @@ class Registry:
             cfg["auth"] = {"token": dict(self.token)}
         return cfg
 
-    def start(self) -> "Registry":
+    def start(self) -> Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "config.yml").write_text(yaml.safe_dump(self.config()))
         log = open(self.root / "registry.log", "ab")
@@ -200,7 +200,7 @@ class TokenServer:
         return {"realm": self.realm, "service": self.service, "issuer": self.issuer,
                 "rootcertbundle": str(self.bundle)}
 
-    def start(self) -> "TokenServer":
+    def start(self) -> TokenServer:
         self.thread.start()
         return self
 
@@ -274,7 +274,7 @@ class DroppingProxy:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "DroppingProxy":
+    def start(self) -> DroppingProxy:
         self.thread.start()
         return self
 

@@ -202,7 +202,8 @@ LINES = [
     "logout 127.0.0.1:9",
     "info --format {{.Images}}",
     "events --since 1h --until 1s --filter container=nosuchcontainer",
-    "events --since 1h --until 1s --filter container={c} --filter event=start --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'",
+    "events --since 1h --until 1s --filter container={c} --filter event=start"
+    " --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'",
     "events --since 1h --until 1s --filter volume={v} --format '{{json .Action}}'",
     "stats --no-stream nosuchcontainer",
     "stats --no-stream --format {{.Name}} {c}",
@@ -259,7 +260,7 @@ def state(daemon):  # type: ignore[no-untyped-def]
         assert run("network", "create", names["net"]).returncode == 0
         made[who] = (run, names)
     yield made
-    for who, (run, names) in made.items():
+    for run, names in made.values():
         for args in (("rm", "-f", names["c"], f"{names['n']}-created", f"{names['n']}-renamed"),
                      ("volume", "rm", "-f", names["v"], f"{names['n']}-vol"),
                      ("network", "rm", names["net"], f"{names['n']}-net", f"{names['n']}-int"),

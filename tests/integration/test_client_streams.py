@@ -14,8 +14,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -123,7 +123,7 @@ def _interrupt_batch(d: Daemon, pid: int, args: list[str], sig: int, count: int,
         assert fds_of(pid) >= base + count, "the clients did not all connect"
         time.sleep(0.2)
     finally:
-        for proc, master in clients:
+        for proc, _master in clients:
             proc.send_signal(sig)
         for proc, master in clients:
             try:
@@ -219,7 +219,7 @@ def test_held_streams_cost_only_themselves(streams_daemon: Daemon) -> None:
     fds = steady(lambda: fds_of(pid))
     held: list[socket.socket] = []
     try:
-        for kind, open_stream in HELD_KINDS.items():
+        for open_stream in HELD_KINDS.values():
             for _ in range(HELD):
                 held.append(open_stream(d))
         time.sleep(1)

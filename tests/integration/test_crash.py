@@ -14,7 +14,7 @@ import random
 import signal
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import docker
 import pytest
@@ -232,7 +232,7 @@ def test_a_kill_between_two_steps_is_repaired(crash_daemon, pullable, point):
         ref = setup(d.api()) if setup else None
     d.stop()
     d.start(env={**os.environ, "DPY_CRASH_AT": point})
-    with pytest.raises(Exception):      # the daemon dies in the middle of the call
+    with pytest.raises(Exception):  # noqa: B017 -- the daemon dies in the middle of the call
         action(docker.APIClient(base_url=d.url, timeout=20), ref)
     assert d.proc.wait(timeout=10) == 137
     d.start()

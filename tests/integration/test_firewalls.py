@@ -139,8 +139,8 @@ def test_backend_rules_lifecycle(name):
     assert "--to-destination 10.99.4.2:443" in two and "fd99" not in two
     # switching loopback NAT on and off swaps the OUTPUT hook, never doubles it
     if SAVERS[name] is not None:
-        hooks = lambda step: [l for l in steps[step]["nat"]  # noqa: E731
-                              if l.startswith("-A OUTPUT") and "TFW-DNAT" in l]
+        hooks = lambda step: [line for line in steps[step]["nat"]  # noqa: E731
+                              if line.startswith("-A OUTPUT") and "TFW-DNAT" in line]
         assert hooks("two") == hooks("proxy") == [
             "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j TFW-DNAT"]
         assert hooks("loopback") == ["-A OUTPUT -m addrtype --dst-type LOCAL -j TFW-DNAT"]
@@ -159,7 +159,7 @@ def test_backend_rules_lifecycle(name):
         assert setup.count("-A FORWARD -j TFW-FORWARD") == 1
         assert setup.count("-A POSTROUTING -j TFW-POSTROUTING") == 1
         # the operator's chain first in FORWARD, and its rules kept through every change
-        hooks = [l for l in setup if l.startswith("-A FORWARD -j TFW-")]
+        hooks = [line for line in setup if line.startswith("-A FORWARD -j TFW-")]
         assert hooks == ["-A FORWARD -j TFW-USER", "-A FORWARD -j TFW-FORWARD"]
         for step in ("setup", "two", "loopback", "proxy", "one"):
             assert "-A TFW-USER -s 192.0.2.99/32 -j DROP" in steps[step]["filter"], step

@@ -6,8 +6,8 @@ example budget for CI; `DPY_FUZZ_EXAMPLES=200` runs a longer one by hand."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

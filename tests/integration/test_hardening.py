@@ -235,7 +235,7 @@ def test_no_abstract_sockets_of_ours(daemon, client):
 def test_control_sockets_are_private(daemon, client):
     c = client.containers.run("busybox", LOOP, detach=True)
     try:
-        for dirpath, dirnames, filenames in os.walk(daemon.exec_root):
+        for dirpath, _dirs, filenames in os.walk(daemon.exec_root):
             for name in filenames:
                 path = os.path.join(dirpath, name)
                 st = os.lstat(path)

@@ -6,11 +6,11 @@ and dockerd's answers to bad requests."""
 from __future__ import annotations
 
 import contextlib
-import json
 import ipaddress
+import json
 import random
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
 import docker
 import pytest

@@ -152,7 +152,7 @@ def test_json_file_is_dockers_format(docker_cli):
            "i=$((i+1)); done")
     try:
         path = docker(docker_cli, "inspect", "-f", "{{.LogPath}}", name).stdout.strip()
-        assert path.endswith(f"-json.log")
+        assert path.endswith("-json.log")
         with open(path) as f:
             entries = [json.loads(line) for line in f]
         last = [e for e in entries if e["stream"] == "stdout"][-1]

@@ -8,7 +8,7 @@ import contextlib
 import socket
 import subprocess
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import docker
 import pytest

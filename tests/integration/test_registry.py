@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 import docker
 import pytest

@@ -9,9 +9,10 @@ import shutil
 import socketserver
 import tempfile
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import docker
 import pytest

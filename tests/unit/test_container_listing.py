@@ -2,9 +2,8 @@
 RFC 3339 strings (whose trailing zeros are trimmed: `…20.1Z` is before `…20.15Z`)."""
 from __future__ import annotations
 
-from shared.filters import Filters
-
 from dockerd_py.daemon.containers.listing import ContainerViews
+from shared.filters import Filters
 
 from .fakes import FakeImages, FakeLayers, FakeRepo, container
 

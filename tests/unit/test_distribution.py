@@ -11,8 +11,13 @@ import threading
 import pytest
 
 from dockerd_py.distribution import manifests as mf
-from dockerd_py.distribution.auth import (Credentials, TokenCache, credentials_from_header,
-                                          may_send_credentials, parse_challenges)
+from dockerd_py.distribution.auth import (
+    Credentials,
+    TokenCache,
+    credentials_from_header,
+    may_send_credentials,
+    parse_challenges,
+)
 from dockerd_py.distribution.hosts import RegistryHosts, normalize_mirror, tls_context
 from dockerd_py.distribution.progress import progress_text
 from dockerd_py.errors import InvalidParameter
@@ -167,6 +172,7 @@ def test_tls_context_trusts_the_ca_in_certs_d_and_needs_pairs(tmp_path):
 
 def test_cli_progress_display_redraws_layer_lines_on_a_terminal():
     import io
+
     from docker_cli.errors import CLIError
     from docker_cli.formatting.progress import display
     messages = [

@@ -94,6 +94,7 @@ async def test_a_new_network_driver_is_one_line(tmp_path, monkeypatch):
     from dockerd_py.daemon.ports import Ports
     from dockerd_py.daemon.store import Store
     from dockerd_py.network import ipam
+
     from .fakes import FakeEvents
     ctr = container()
     firewall = Recorder("TZ")

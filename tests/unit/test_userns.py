@@ -12,8 +12,7 @@ import pytest
 from dockerd_py.storage.extract import Whiteouts, extract
 from dockerd_py.storage.tarstream import ArchiveError, TarReader
 from dockerd_py.storage.tarwriter import tar_tree
-from dockerd_py.userns import (IDENTITY, IdMap, IdMapError, IdRange, UsernsError,
-                               next_free_start, read_ranges, setup)
+from dockerd_py.userns import IDENTITY, IdMap, IdMapError, IdRange, UsernsError, next_free_start, read_ranges, setup
 
 MAP = IdMap((IdRange(0, 100000, 1000), IdRange(1000, 300000, 64536)),
             (IdRange(0, 200000, 65536),))

@@ -13,6 +13,7 @@ from .. import client_from
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -48,6 +49,11 @@ def _ports(ports: list[dict]) -> str:
     return ", ".join(grouped + mappings)
 
 
+def _label_lookup(labels: dict[str, str]) -> Callable[[str], str]:
+    """The template's `.Label "key"`: one label's value, "" when absent."""
+    return lambda key: labels.get(key, "")
+
+
 def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:
     command = c["Command"].replace("\n", " ")
     names = [n.lstrip("/") for n in c["Names"] if n.count("/") == 1]
@@ -61,7 +67,7 @@ def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:
         "Ports": _ports(c.get("Ports") or []),
         "State": c["State"], "Status": c["Status"], "Names": ",".join(names),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted((c.get("Labels") or {}).items())),
-        "Label": lambda key, labels=dict(c.get("Labels") or {}): labels.get(key, ""),
+        "Label": _label_lookup(c.get("Labels") or {}),
         "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or []),
         "Networks": ",".join(sorted((c.get("NetworkSettings") or {}).get("Networks") or {})),
     }

@@ -8,8 +8,8 @@ import click
 
 from shared.units import bytes_size, human_size
 
-from ...formatting.table import format_rows, join_host_port, natural_key, table
 from ...errors import CLIError
+from ...formatting.table import format_rows, join_host_port, natural_key, table
 from .. import client_of
 
 

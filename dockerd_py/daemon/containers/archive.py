@@ -6,7 +6,8 @@ import asyncio
 import copy
 import json
 import posixpath
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from shared.api import ENGINE_VERSION
 from shared.timeutil import now_rfc3339

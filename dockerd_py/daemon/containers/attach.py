@@ -12,8 +12,8 @@ from ...errors import Conflict, DockerError
 from ...runtime import attach
 from ...runtime.attach import AttachSocket
 from .. import detach
-from .repository import ContainerPaths
 from .record import Container
+from .repository import ContainerPaths
 
 
 class ClientStream(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.timeutil import now_rfc3339
 
+from ...crashpoints import crashpoint
 from ...errors import InvalidParameter
 from ...runtime import spec
 from .. import mounts as mounts_mod
@@ -18,7 +19,6 @@ from ..ports import check_bindings
 from . import rules
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
-from ...crashpoints import crashpoint
 from .storage import create_filesystem, remove_filesystem
 
 CONFIG_KEYS = {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",

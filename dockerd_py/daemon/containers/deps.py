@@ -10,10 +10,10 @@ from ...logging.registry import LogDrivers
 from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
 from ...userns import IDENTITY, IdMap
+from ..endpoints import Endpoints
 from ..events import Events
 from ..images import ImageService
 from ..volumes import VolumeService
-from ..endpoints import Endpoints
 from .repository import ContainerPaths, ContainerRepository
 
 

@@ -11,11 +11,12 @@ import signal as signal_mod
 from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, now_rfc3339, parse_rfc3339
 
-from ...errors import Conflict, DiskFull, DockerError, NotModified
 from ...crashpoints import crashpoint
+from ...errors import Conflict, DiskFull, DockerError, NotModified
 from ...runtime import conmon
 from ...runtime.oci import OCIRuntime
 from ..health import HealthMonitor
+from ..volumes import ANONYMOUS
 from . import rules
 from .attach import Attacher
 from .bundle import BundleWriter
@@ -23,7 +24,6 @@ from .deps import ContainerDeps
 from .logs import ContainerLogs
 from .monitor import ExitMonitor, logged_failure
 from .record import Container
-from ..volumes import ANONYMOUS
 from .storage import remove_filesystem
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ class Lifecycle:
             # as dockerd: a SIGKILL returns once the container is down
             try:
                 await asyncio.wait_for(done.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("container %s did not exit 10s after SIGKILL", ctr.id)
 
     async def stop(self, ctr: Container, timeout: int | None = None,
@@ -253,7 +253,7 @@ class Lifecycle:
         if done is not None and timeout >= 0:
             try:
                 await asyncio.wait_for(done.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         if ctr.running:
             async with ctr.lock:

@@ -8,7 +8,8 @@ import contextlib
 import logging
 import os
 import signal as signal_mod
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from shared.timeutil import now_rfc3339
 

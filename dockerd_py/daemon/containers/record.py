@@ -100,7 +100,7 @@ class Internal:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "Internal":
+    def from_json(cls, doc: dict[str, Any]) -> Internal:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in doc.items() if k in known and v is not None})
 

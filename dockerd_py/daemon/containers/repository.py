@@ -24,7 +24,7 @@ class ContainerPaths:
     exit_dir: str
 
     @classmethod
-    def of(cls, cfg: DaemonConfig, idmap: IdMap = IDENTITY) -> "ContainerPaths":
+    def of(cls, cfg: DaemonConfig, idmap: IdMap = IDENTITY) -> ContainerPaths:
         paths = cls(os.path.join(cfg.data_root, "containers"),
                     os.path.join(cfg.exec_root, "containers"),
                     os.path.join(cfg.exec_root, "exits"))

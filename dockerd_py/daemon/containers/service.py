@@ -9,8 +9,6 @@ from .deps import ContainerDeps
 from .lifecycle import Lifecycle
 from .listing import ContainerViews
 from .logs import ContainerLogs
-
-
 from .restore import ContainerRestore
 from .stats import ContainerStats
 from .updates import ContainerUpdates

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from ...errors import InvalidParameter
 from ..format import Message

@@ -18,7 +18,7 @@ import gzip
 import os
 import shutil
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...errors import InvalidParameter
 from ...runtime.attach import reopen_log

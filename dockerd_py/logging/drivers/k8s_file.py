@@ -3,7 +3,7 @@ max-file) done by the daemon (see logging/rotation.py)."""
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from shared.units import parse_ram
 

@@ -2,7 +2,6 @@
 comes up or goes, and when a container joins or leaves it."""
 from __future__ import annotations
 
-from abc import ABC
 from dataclasses import dataclass
 
 from ..bridge import Attachment, Links
@@ -21,7 +20,7 @@ class DriverContext:
     route_localnet: bool = False  # bridges route 127.0.0.0/8 (--userland-proxy=false)
 
 
-class NetworkDriver(ABC):
+class NetworkDriver:
     name: str = ""
     # "private": the container gets a network namespace of its own; "host": it
     # shares the host's (no namespace, the host's /etc/hosts).

@@ -16,8 +16,7 @@ from ...builder.build import BuildError, BuildOptions
 from ...daemon.builds import BuildRequest, BuildService
 from ...distribution.auth import Credentials, credentials_from_doc
 from ...errors import DockerError, InvalidParameter
-from ..http import (LazyJsonStream, body_chunks, json_response, query_bool, query_filters,
-                    query_int, unless_gone)
+from ..http import LazyJsonStream, body_chunks, json_response, query_bool, query_filters, query_int, unless_gone
 
 log = logging.getLogger(__name__)
 

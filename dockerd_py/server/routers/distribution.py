@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -11,8 +11,7 @@ from ...daemon.distribution import DistributionService
 from ...distribution.auth import credentials_from_doc, credentials_from_header
 from ...distribution.progress import Progress
 from ...errors import DockerError, InvalidParameter
-from ..http import (LazyJsonStream, json_response, query_filters, query_int, read_json,
-                    unless_gone)
+from ..http import LazyJsonStream, json_response, query_filters, query_int, read_json, unless_gone
 from ..middlewares import disk_full_text
 from ..schemas import AUTH_CONFIG
 

@@ -50,7 +50,7 @@ def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # ty
             # the client reads the exit code next: have it before the stream ends
             try:
                 await asyncio.wait_for(ex.done.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         except ConnectionError:  # the client went away
             pass

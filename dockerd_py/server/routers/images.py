@@ -1,7 +1,7 @@
 """/images routes."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -9,7 +9,6 @@ from shared import jsonstream
 
 from ...daemon.images import ImageService
 from ...errors import DockerError, InvalidParameter, NotImplementedByEngine
-from ..middlewares import disk_full_text
 from ..http import (
     api_version,
     body_chunks,
@@ -18,6 +17,7 @@ from ..http import (
     query_filters,
     stream_tar,
 )
+from ..middlewares import disk_full_text
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -60,7 +60,7 @@ def setup(add, daemon: Daemon) -> None:  # type: ignore[no-untyped-def]
                         break
                 try:
                     ev = await unless_gone(request, asyncio.wait_for(queue.get(), timeout))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if until is not None and ev["timeNano"] > until * 1e9:
                     break

@@ -9,7 +9,7 @@ import secrets
 import shutil
 import threading
 from abc import ABC, abstractmethod
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...errors import DockerError
 from ...userns import IDENTITY, IdMap, chown_dir

@@ -16,12 +16,12 @@ import re
 import secrets
 import string
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
+from ...userns import IDENTITY, IdMap, chown_dir
 from .. import mounts
 from ..changes import Change, overlay_changes, overlay_diff
 from ..extract import Whiteouts
-from ...userns import IDENTITY, IdMap, chown_dir
 from .base import DriverError, GraphDriver, remove_tree
 
 _LINK_CHARS = string.ascii_uppercase + string.digits

@@ -6,12 +6,12 @@ any filesystem (and under overlayfs itself).
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
+from ...userns import IDENTITY, IdMap, chown_dir
 from ..changes import Change, naive_diff, tree_changes
 from ..copytree import copy_tree
 from ..extract import Whiteouts
-from ...userns import IDENTITY, IdMap, chown_dir
 from .base import DriverError, GraphDriver, remove_tree
 
 
