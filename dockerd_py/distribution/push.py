@@ -15,8 +15,8 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from ..daemon.streams import iterate_blocking
 from ..storage.layers import Layer, LayerStore
+from ..streams import iterate_steps
 from . import manifests as mf
 from .client import RegistryError, Repository
 from .progress import Progress, short_id
@@ -126,7 +126,7 @@ class Pusher:
         sent = [0, 0]   # compressed bytes, uncompressed bytes
 
         async def body() -> AsyncIterator[bytes]:
-            async for raw, packed in iterate_blocking(lambda: _gzip(self.store, layer)):
+            async for raw, packed in iterate_steps(lambda: _gzip(self.store, layer), (0, b"")):
                 sent[1] += raw
                 if packed:
                     hasher.update(packed)

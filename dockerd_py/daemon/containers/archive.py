@@ -19,8 +19,8 @@ from ...runtime import conmon, users
 from ...storage import containerfs
 from ...storage.layers import Layer
 from ...storage.tarwriter import tar_tree
+from ...streams import IteratorReader, feed_blocking, iterate_blocking
 from ..image_store import container_config_shape, repository_tag
-from ..streams import IteratorReader, feed_blocking, iterate_blocking
 from .create import merge_image_config
 from .deps import ContainerDeps
 from .record import Container

@@ -16,7 +16,7 @@ from ...logging.drivers.base import LogDriver, LogWatch
 from ...logging.format import STDERR, STDOUT, Message
 from ...logging.registry import LogDrivers
 from ...logging.rotation import Policy
-from ..streams import iterate_blocking
+from ...streams import iterate_blocking
 from .record import Container
 from .repository import ContainerPaths
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from shared.timeutil import ZERO_TIME, rfc3339_nano
@@ -75,7 +75,7 @@ class ContainerStats:
         return sample
 
     async def stream(self, ctr: Container, stream: bool,
-                     one_shot: bool) -> AsyncIterator[dict[str, Any]]:
+                     one_shot: bool) -> AsyncGenerator[dict[str, Any], None]:
         """The stats documents: one (after a second, for precpu, unless one-shot),
         or one a second while the container runs."""
         if not stream and (not ctr.running or ctr.status == "restarting"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
-from .. import workers
+from . import workers
 
 T = TypeVar("T")
 _PIPE_SIZE = 1 << 20
@@ -85,14 +85,20 @@ def _consume_and_close(consume: Callable[[BinaryIO], T], reader: BinaryIO) -> T:
 _END = object()
 
 
-async def iterate_blocking(make: Callable[[], Iterator[bytes | None]],
-                           idle_wait: float = 0.05) -> AsyncIterator[bytes]:
-    """Yield the chunks of a blocking generator, advanced one step at a time in
+def iterate_blocking(make: Callable[[], Iterator[bytes | None]],
+                     idle_wait: float = 0.05) -> AsyncGenerator[bytes, None]:
+    """iterate_steps over byte chunks: an idle step yields b"" (see there)."""
+    return iterate_steps(make, b"", idle_wait)
+
+
+async def iterate_steps(make: Callable[[], Iterator[T | None]], idle: T,
+                        idle_wait: float = 0.05) -> AsyncGenerator[T, None]:
+    """Yield the items of a blocking generator, advanced one step at a time in
     the STREAMS pool (one step read ahead). No thread is held between steps, so
     a consumer that stops reading holds none. A None from the generator means
     "nothing new yet" (a follower caught up): the wait happens here, on the
-    event loop, and an empty chunk is yielded so that the consumer can look
-    whether its client is still there. Closing this closes the generator."""
+    event loop, and `idle` is yielded so that the consumer can look whether its
+    client is still there. Closing this closes the generator."""
     pool = workers.STREAMS
     gen = await pool.run(make)
     pending: asyncio.Future | None = None
@@ -104,12 +110,12 @@ async def iterate_blocking(make: Callable[[], Iterator[bytes | None]],
             if chunk is _END:
                 return
             if chunk is None:
-                yield b""
+                yield idle
                 await asyncio.sleep(idle_wait)
                 pending = pool.submit(next, gen, _END)
                 continue
             pending = pool.submit(next, gen, _END)
-            yield chunk
+            yield chunk  # not _END, not None: a T
     finally:
         if pending is not None:  # a step is under way: it ends on its own, then close
             try:
