@@ -38,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -57,7 +58,7 @@ class API:
             raise SystemExit("bench: only unix:// hosts are supported")
         self.path = host[len("unix://"):]
 
-    def call(self, method: str, url: str, body: object = None,
+    def call(self, method: str, url: str, body: Any = None,
              headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
         conn = UnixHTTP(self.path)
         conn.request(method, url, body=body, headers=headers or {},
@@ -209,12 +210,17 @@ def bench_images(api: API, size_mb: int, runs: int) -> dict[str, float]:
                             chunks(rootfs), {"Content-Type": "application/x-tar"})
             resp.read()
 
-        import_time = best_of(runs, lambda: (do_import(), api.call(
-            "DELETE", "/images/bench/import:1").read()))
-        import_floor = best_of(runs, lambda: (shutil.rmtree(target, ignore_errors=True),
-                                              os.mkdir(target),
-                                              subprocess.run(["tar", "-xf", rootfs, "-C", target],
-                                                             check=True)))
+        def import_and_delete() -> None:
+            do_import()
+            api.call("DELETE", "/images/bench/import:1").read()
+
+        def untar() -> None:
+            shutil.rmtree(target, ignore_errors=True)
+            os.mkdir(target)
+            subprocess.run(["tar", "-xf", rootfs, "-C", target], check=True)
+
+        import_time = best_of(runs, import_and_delete)
+        import_floor = best_of(runs, untar)
         results = {
             "image_mb": mb, "load_MBps": mb / min(load_times), "save_MBps": saved_size / 1e6 / save_time,
             "tar_x_MBps": mb / tar_x_time, "tar_c_MBps": mb / tar_c_time,
@@ -414,10 +420,10 @@ def bench_containers(api: API, image: str, runs: int,
         try:
             execs = latencies(lambda: exec_true(api, sleeper[0]), runs * 3)
             results["exec_ms"] = statistics.median(execs) * 1000
-            state = runc_root_of(sleeper[0], runc_roots)
-            if state:  # the same container's `runc exec`, with its seccomp filter and all
+            root = runc_root_of(sleeper[0], runc_roots)
+            if root:  # the same container's `runc exec`, with its seccomp filter and all
                 direct = latencies(lambda: subprocess.run(
-                    ["runc", "--root", state, "exec", sleeper[0], "true"], check=True), runs * 3)
+                    ["runc", "--root", root, "exec", sleeper[0], "true"], check=True), runs * 3)
                 results["runc_exec_same_container_ms"] = statistics.median(direct) * 1000
                 results["exec_vs_runc_exec"] = (results["exec_ms"] /
                                                 results["runc_exec_same_container_ms"])
@@ -453,7 +459,7 @@ def logs_throughput(api: API, image: str, mb: int = 64) -> float:
     try:
         api.call("POST", f"/containers/{cid}/start").read()
         api.call("POST", f"/containers/{cid}/wait").read()
-        best = None
+        best: float | None = None
         for _ in range(2):
             start = time.perf_counter()
             resp = api.call("GET", f"/containers/{cid}/logs?stdout=1")
@@ -465,6 +471,7 @@ def logs_throughput(api: API, image: str, mb: int = 64) -> float:
                 total += len(data)
             elapsed = time.perf_counter() - start
             best = elapsed if best is None else min(best, elapsed)
+        assert best is not None  # runs >= 1
         return (mb << 20) / 1e6 / best
     finally:
         api.call("DELETE", f"/containers/{cid}?force=1").read()

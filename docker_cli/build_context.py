@@ -35,7 +35,7 @@ def context_files(context: str, patterns: list[str], keep: set[str]) -> Iterator
             names = sorted(os.listdir(full))
         except OSError as exc:
             raise CLIError(f"error checking context: can't stat '{full}': "
-                           f"{exc.strerror.lower()}", 1) from None
+                           f"{(exc.strerror or str(exc)).lower()}", 1) from None
         for name in names:
             path = f"{rel}/{name}" if rel else name
             excluded = matcher.matches(path) and path not in keep
@@ -76,14 +76,15 @@ def context_tar(context: str, dockerfile: str | None,
                 raise CLIError(f"unable to prepare context: unable to evaluate symlinks in "
                                f"Dockerfile path: lstat {os.path.abspath(os.path.join(context, name))}: "
                                "no such file or directory", 1)
+    extra_name = f".dockerfile.{secrets.token_hex(10)}"
     if extra_dockerfile is not None:
-        name = f".dockerfile.{secrets.token_hex(10)}"
+        name = extra_name
 
     def chunks() -> Iterator[bytes]:
         for rel in context_files(context, patterns, keep):
             yield from _entry(os.path.join(context, rel), rel)
         if extra_dockerfile is not None:
-            info = _root_owned(tarfile.TarInfo(name))
+            info = _root_owned(tarfile.TarInfo(extra_name))
             info.size, info.mode = len(extra_dockerfile), 0o600
             yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
             yield extra_dockerfile + _padding(len(extra_dockerfile))

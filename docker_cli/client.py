@@ -75,6 +75,7 @@ class Client:
             self._tls = tls_context(*tls) if tls is not None else None
         except OSError as exc:  # ssl.SSLError is one
             raise ConnectionFailed(f"could not read the TLS files: {exc}") from None
+        self._unix: str | None
         if self.host.startswith("unix://"):
             self._unix = self.host[len("unix://"):]
             self._tcp = None
@@ -113,7 +114,7 @@ class Client:
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
         query = ""
         if params:
-            items = []
+            items: list[tuple[str, str]] = []
             for key, value in params.items():
                 if value is None:
                     continue

@@ -281,7 +281,7 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         optional["LogConfig"] = {"Type": opts["log_driver"] or "json-file",
                                  "Config": parse_labels(opts["log_opt"])}
     hc.update({k: v for k, v in optional.items() if v is not None})
-    volumes = {v: {} for v in opts["volume"] if ":" not in v}
+    volumes: dict[str, dict[str, Any]] = {v: {} for v in opts["volume"] if ":" not in v}
     body: dict[str, Any] = {
         "Image": image, "Tty": opts["tty"], "OpenStdin": opts["interactive"],
         "AttachStdin": opts["interactive"], "AttachStdout": True, "AttachStderr": True,

@@ -107,10 +107,10 @@ def get(key: str) -> dict[str, str]:
     doc = load_config()
     helper = _helper(doc, key)
     if helper:
-        out = _run_helper(helper, "get", key)
-        if not out:
+        reply = _run_helper(helper, "get", key)
+        if not reply:
             return {}
-        found = json.loads(out)
+        found = json.loads(reply)
         user, secret = found.get("Username", ""), found.get("Secret", "")
         if user == "<token>":
             return {"identitytoken": secret, "serveraddress": key}

@@ -175,7 +175,7 @@ def _gid_of(name: str) -> int | None:
 
 def read_ranges(path: str) -> list[tuple[str, int, int]]:
     """(name or id, start, count) of each well-formed line of a subid file."""
-    out = []
+    out: list[tuple[str, int, int]] = []
     try:
         with open(path) as f:
             lines = f.read().splitlines()

@@ -89,8 +89,7 @@ def build(ctx: click.Context, tags: tuple[str, ...], dockerfile: str | None,
             body = data
             params["dockerfile"] = dockerfile
         else:  # a Dockerfile on stdin, no context
-            chunks, name = context_tar_from_dockerfile(data)
-            body, params["dockerfile"] = chunks, name
+            body, params["dockerfile"] = context_tar_from_dockerfile(data)
     else:
         extra = sys.stdin.buffer.read() if dockerfile == "-" else None
         chunks, name = context_tar(context, None if dockerfile == "-" else dockerfile, extra)

@@ -117,7 +117,7 @@ def import_(ctx: click.Context, change: tuple[str, ...], message: str | None, pl
             try:
                 open(source, "rb").close()
             except OSError as exc:
-                raise CLIError(f"open {source}: {exc.strerror.lower()}", 1) from None
+                raise CLIError(f"open {source}: {(exc.strerror or str(exc)).lower()}", 1) from None
         body = _file_chunks(source)
     resp = client_of(ctx).request("POST", "/images/create", params=params, raw_body=body)
     for msg in resp.iter_json():
@@ -257,7 +257,7 @@ def load(ctx: click.Context, input_: str | None, quiet: bool) -> None:
         try:
             open(input_, "rb").close()
         except OSError as exc:
-            raise CLIError(f"open {input_}: {exc.strerror.lower()}", 1) from None
+            raise CLIError(f"open {input_}: {(exc.strerror or str(exc)).lower()}", 1) from None
     resp = client_of(ctx).request("POST", "/images/load", params={"quiet": quiet},
                                   raw_body=_file_chunks(input_ or "-"))
     for msg in resp.iter_json():

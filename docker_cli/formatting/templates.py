@@ -94,7 +94,8 @@ def _parse_operand(tok: tuple[str, str], rest: list[tuple[str, str]]) -> tuple[s
             return ("lit", None)
         return ("ident", value)
     if kind == "lparen":
-        depth, inner = 1, []
+        depth = 1
+        inner: list[tuple[str, str]] = []
         while rest:
             t = rest.pop(0)
             if t[0] == "lparen":
@@ -134,7 +135,7 @@ def _parse_action(text: str) -> Action:
 
 def parse(source: str) -> list:
     root: list = []
-    stack: list[tuple[list, Block | None]] = [(root, None)]
+    stack: list[tuple[list, Block | _ElseIf | None]] = [(root, None)]
     pos = 0
     for match in _ACTION.finditer(source):
         text = source[pos:match.start()]
@@ -155,9 +156,10 @@ def parse(source: str) -> list:
             stack[-1][0].append(block)
             stack.append((block.body, block))
         elif word == "else":
-            if stack[-1][1] is None:
+            top = stack[-1][1]
+            if not isinstance(top, Block):
                 raise TemplateError("unexpected {{else}}")
-            block = stack[-1][1]
+            block = top
             stack.pop()
             if remainder.startswith("if "):
                 inner = Block("if", _parse_action(remainder[3:]))

@@ -10,7 +10,7 @@ import json
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from shared import jsonstream
 
@@ -169,7 +169,7 @@ class Builder:
                 await dispatch.run(self, state, trigger)
         return state
 
-    def stage_image(self, ref: str) -> BaseImage | None | bool:
+    def stage_image(self, ref: str) -> BaseImage | None | Literal[False]:
         """The image of an earlier stage named or numbered ref; False when ref
         names no stage."""
         ref = ref.lower()

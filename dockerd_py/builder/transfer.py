@@ -4,6 +4,7 @@ the cache key from their content; the files written into the step's container
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import posixpath
 import tempfile
@@ -81,7 +82,7 @@ async def _write(b: Builder, cid: str, ins: Instruction, root: str,
     plain = []
     for source in found:
         if ins.keyword == "ADD" and await asyncio.to_thread(copying.is_archive, root, source):
-            await b.backend.copy_in(cid, lambda s=source: _file_chunks(root, s.path),
+            await b.backend.copy_in(cid, functools.partial(_file_chunks, root, source.path),
                                     owner if chown else None, base=dest)
         else:
             plain.append(source)
@@ -91,8 +92,9 @@ async def _write(b: Builder, cid: str, ins: Instruction, root: str,
             root, plain, dest, into_dir and not single_dir, chmod), owner)
     for path, name, mtime in downloads:
         target = posixpath.join(dest, name) if into_dir else dest
-        await b.backend.copy_in(cid, lambda p=path, t=target, m=mtime: copying.single_file_tar(
-            t.lstrip("/"), p, chmod if chmod is not None else 0o600, m), owner)
+        await b.backend.copy_in(cid, functools.partial(
+            copying.single_file_tar, target.lstrip("/"), path,
+            chmod if chmod is not None else 0o600, mtime), owner)
 
 
 def _file_chunks(root_path: str, path: str) -> Iterator[bytes]:

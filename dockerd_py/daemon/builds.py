@@ -32,13 +32,13 @@ from ..errors import DockerError, InvalidParameter, NoSuchImage
 from ..runtime import users
 from ..storage import containerfs
 from ..storage.confined import Root
+from ..streams import IteratorReader, feed_blocking
 from ..userns import IDENTITY, IdMap
 from .containers.archive import image_config
 from .containers.service import Containers
 from .distribution import DistributionService
 from .image_store import Image, go_arch
 from .images import ImageService
-from .streams import IteratorReader, feed_blocking
 
 MAX_DOWNLOAD = 1 << 30
 
@@ -134,7 +134,7 @@ class BuildService:
         out: set[str] = set()
         for name in names:
             try:
-                image = self.images.get(name)
+                image: Image | None = self.images.get(name)
             except DockerError:
                 continue
             while image is not None and image.id not in out:

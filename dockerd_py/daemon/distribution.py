@@ -4,6 +4,7 @@ error texts). The wire work is in `dockerd_py.distribution`."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -62,7 +63,8 @@ class DistributionService:
         key = (tuple(self.cfg.registry_mirrors), tuple(self.cfg.insecure_registries),
                self.cfg.registry_certs_dir)
         if key != self._hosts_key or self._hosts is None:
-            self._hosts = RegistryHosts(*map(list, key[:2]), key[2])  # type: ignore[arg-type]
+            self._hosts = RegistryHosts(list(self.cfg.registry_mirrors), list(self.cfg.insecure_registries),
+                                        self.cfg.registry_certs_dir)
             self._hosts_key = key
         return self._hosts
 
@@ -215,7 +217,7 @@ class DistributionService:
             try:
                 await self._each_endpoint(
                     target.domain, creds, "pull,push", target.path,
-                    lambda repo, t=target, i=image: self._push_one(repo, t, i, progress),
+                    functools.partial(self._push_one, ref=target, image=image, progress=progress),
                     mirrors=False)
             except RegistryError as exc:
                 raise (Unauthorized(exc.message) if exc.unauthorized

@@ -199,8 +199,8 @@ class ExecService:
             msg = await sync.read(timeout=365 * 86400)
             code = int(msg.get("data", -1))
         except (TimeoutError, DockerError, ValueError):
-            code, _ = conmon.read_exit_file(ex.directory)
-            code = code if code is not None else 255
+            recorded, _ = conmon.read_exit_file(ex.directory)
+            code = recorded if recorded is not None else 255
         finally:
             sync.close()
         self._finish(ex, code)

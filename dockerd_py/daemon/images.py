@@ -4,6 +4,7 @@ operations on them. Layers live in the layer store; this service holds the rules
 from __future__ import annotations
 
 import asyncio
+import builtins
 import fnmatch
 import json
 import logging
@@ -21,10 +22,10 @@ from ..distribution import archive
 from ..errors import Conflict, InvalidParameter, NoSuchImage
 from ..storage.imageconfig import image_id_of, parse_image_config
 from ..storage.layers import Layer, LayerStore, chain_ids
+from ..streams import feed_blocking, iterate_blocking
 from .events import Events
 from .image_store import Image, ImageStore, container_config_shape, parse_platform, repository_tag
 from .store import Store
-from .streams import feed_blocking, iterate_blocking
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class ImageService:
         return doc
 
     def list(self, show_all: bool, filters: Filters, api_version: tuple[int, ...],
-             digests: bool = False) -> list[dict[str, Any]]:
+             digests: bool = False) -> builtins.list[dict[str, Any]]:
         filters.validate(IMAGE_LIST_FILTERS)
         images = list(self.store.images.values())
         before = self._bound(filters, "before")
@@ -210,7 +211,7 @@ class ImageService:
         return min(bounds) if key == "before" else max(bounds)
 
     @staticmethod
-    def _match_reference(tags: list[refs.Reference], patterns: set[str]) -> bool:
+    def _match_reference(tags: builtins.list[refs.Reference], patterns: set[str]) -> bool:
         for ref in tags:
             for pattern in patterns:
                 name = ref.familiar_name
@@ -222,7 +223,7 @@ class ImageService:
                     return True
         return False
 
-    def history(self, name: str) -> list[dict[str, Any]]:
+    def history(self, name: str) -> builtins.list[dict[str, Any]]:
         image = self.get(name)
         history = image.config.get("history") or []
         layers = self.layer_chain(image)
@@ -258,7 +259,7 @@ class ImageService:
         self.events.publish("image", "tag", image.id, {"name": ref.familiar()})
         return ref
 
-    async def add_image(self, raw_config: bytes, tags: list[refs.Reference],
+    async def add_image(self, raw_config: bytes, tags: builtins.list[refs.Reference],
                         meta: dict[str, Any] | None = None,
                         acquired_top: bool = False) -> Image:
         """Register an image whose layers are registered. If acquired_top, the
@@ -280,7 +281,7 @@ class ImageService:
         return self.store.images[image_id]
 
     async def import_image(self, source: AsyncIterator[bytes], repo: str | None,
-                           tag: str | None, changes: list[str], message: str,
+                           tag: str | None, changes: builtins.list[str], message: str,
                            platform_text: str | None, src: str = "-") -> Image:
         """`docker import`: one layer from a rootfs tar, a config from changes."""
         ref = repository_tag(repo, tag) if repo else None
@@ -306,12 +307,12 @@ class ImageService:
         return image
 
     # -- save and load --------------------------------------------------------------
-    def _save_targets(self, names: list[str]) -> list[tuple[Image, list[refs.Reference]]]:
+    def _save_targets(self, names: builtins.list[str]) -> builtins.list[tuple[Image, builtins.list[refs.Reference]]]:
         """Images by name, as `docker save` picks them: `repo` means all its tags,
         `repo:tag` that tag, an ID the untagged image."""
         chosen: dict[str, list[refs.Reference]] = {}
         for name in names:
-            tags: list[refs.Reference] = []
+            tags: builtins.list[refs.Reference] = []
             image = None
             try:
                 ref = refs.parse(name)
@@ -333,7 +334,7 @@ class ImageService:
             chosen.setdefault(image.id, []).extend(tags)
         return [(self.store.images[i], t) for i, t in chosen.items()]
 
-    def save_archive(self, names: list[str]) -> AsyncIterator[bytes]:
+    def save_archive(self, names: builtins.list[str]) -> AsyncIterator[bytes]:
         """The archive of the named images; unknown names fail before any byte."""
         targets = self._save_targets(names)
         items = [archive.SaveItem(image.id, image.raw_config, image.diff_ids,
@@ -354,11 +355,11 @@ class ImageService:
                     self.layers.release(chain)
         return iterate_blocking(produce)
 
-    async def load_archive(self, source: AsyncIterator[bytes]) -> list[str]:
+    async def load_archive(self, source: AsyncIterator[bytes]) -> builtins.list[str]:
         """`docker load`: returns the lines Docker prints (`Loaded image: ...`)."""
         spool = archive.new_spool_dir(self.spool_root)
         loader = archive.Loader(self.layers, spool)
-        lines: list[str] = []
+        lines: builtins.list[str] = []
         try:
             await feed_blocking(source, loader.read)
             images = loader.images()
@@ -371,7 +372,7 @@ class ImageService:
         return lines
 
     async def _register_loaded(self, loader: archive.Loader,
-                               loaded: archive.LoadedImage) -> list[str]:
+                               loaded: archive.LoadedImage) -> builtins.list[str]:
         lines = []
         for ref in loaded.tags:
             old = self.store.refs.get(ref.canonical())
@@ -388,14 +389,14 @@ class ImageService:
             lines.append(f"Loaded image ID: {image.id}")
         return lines
 
-    async def delete(self, name: str, force: bool, prune: bool) -> list[dict[str, str]]:
+    async def delete(self, name: str, force: bool, prune: bool) -> builtins.list[dict[str, str]]:
         """Docker's ImageDelete: untag a reference, delete when nothing is left."""
         async with self._lock:
             return await self._delete(name, force, prune)
 
-    async def _delete(self, name: str, force: bool, prune: bool) -> list[dict[str, str]]:
+    async def _delete(self, name: str, force: bool, prune: bool) -> builtins.list[dict[str, str]]:
         image = self.get(name)
-        records: list[dict[str, str]] = []
+        records: builtins.list[dict[str, str]] = []
         repo_refs = self.store.references(image.id)
         by_id = image.id.startswith(name) or image.id[7:].startswith(name)
         removed_repo_ref = False
@@ -451,7 +452,7 @@ class ImageService:
         if users:
             raise conflict(False, f"image is being used by stopped container {users[0].id[:12]}")
 
-    async def _delete_helper(self, image: Image, records: list[dict[str, str]], force: bool,
+    async def _delete_helper(self, image: Image, records: builtins.list[dict[str, str]], force: bool,
                              prune: bool, quiet: bool) -> None:
         try:
             self._check_conflicts(image, hard_only=force)
@@ -474,7 +475,7 @@ class ImageService:
                     i.meta.get("Parent") == parent for i in self.store.images.values()):
                 await self._delete_helper(parent_image, records, False, True, True)
 
-    async def _remove_image(self, image: Image) -> list[str]:
+    async def _remove_image(self, image: Image) -> builtins.list[str]:
         before = {layer.chain_id for layer in self.layers.all()}
         await self.store.remove_image(image.id)
         if image.id in self._holding:
@@ -490,7 +491,7 @@ class ImageService:
         if "dangling" in filters:
             dangling_only = any(v.lower() in ("true", "1") for v in filters.get("dangling"))
         until = filters.until_ns()
-        deleted: list[dict[str, str]] = []
+        deleted: builtins.list[dict[str, str]] = []
         reclaimed = 0
         async with self._lock:
             for image in list(self.store.images.values()):
@@ -508,7 +509,7 @@ class ImageService:
                 if until is not None and image.created_ns >= until:
                     continue
                 before = sum(layer.size for layer in self.layers.all())
-                records: list[dict[str, str]] = []
+                records: builtins.list[dict[str, str]] = []
                 try:
                     await self._delete_helper(image, records, True, True, False)
                 except Conflict:
@@ -517,7 +518,7 @@ class ImageService:
                 reclaimed += before - sum(layer.size for layer in self.layers.all())
         return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
-    def disk_usage(self, api_version: tuple[int, ...]) -> tuple[int, list[dict[str, Any]]]:
+    def disk_usage(self, api_version: tuple[int, ...]) -> tuple[int, builtins.list[dict[str, Any]]]:
         """LayersSize and the Images of `/system/df`, with shared sizes."""
         users: dict[str, int] = {}
         for image in self.store.images.values():
@@ -532,7 +533,7 @@ class ImageService:
         return sum(layer.size for layer in self.layers.all()), out
 
 
-def _single_reference(repo_refs: list[refs.Reference]) -> bool:
+def _single_reference(repo_refs: builtins.list[refs.Reference]) -> bool:
     """Docker's isSingleReference: one tag, possibly with digests of its repo."""
     if len(repo_refs) <= 1:
         return len(repo_refs) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Container
 
 from ..errors import InvalidParameter
 
@@ -33,7 +34,7 @@ def validate(name: str) -> str:
     return name.lstrip("/")
 
 
-def generate(taken: set[str] | dict[str, object], retry: int = 0) -> str:
+def generate(taken: Container[str], retry: int = 0) -> str:
     for attempt in range(100):
         name = f"{random.choice(_LEFT)}_{random.choice(_RIGHT)}"
         if attempt >= 10 or retry:

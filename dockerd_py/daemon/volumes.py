@@ -3,6 +3,7 @@ them, and mounting them for containers through their driver (volumes/drivers/)."
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import os
 import re
@@ -192,7 +193,7 @@ class VolumeService:
         size = await asyncio.to_thread(self.driver_of(doc).size, doc["Name"])
         return dict(doc, UsageData={"Size": size, "RefCount": len(self.users(doc["Name"]))})
 
-    async def disk_usage(self) -> list[dict[str, Any]]:
+    async def disk_usage(self) -> builtins.list[dict[str, Any]]:
         return [await self.with_usage(doc) for doc in self.volumes.values()]
 
     # -- containers' use -----------------------------------------------------------------

@@ -238,7 +238,7 @@ class Loader:
         if not json_like and _is_layer(head) and (base == "layer.tar" or name.startswith("blobs/")):
             blob = Blob("", 0)
             if self.store.driver.independent_layers:
-                blob.staged = self.store.stage(payload, None)  # type: ignore[arg-type]
+                blob.staged = self.store.stage(payload, None)
             else:
                 blob.spooled = self._spool(payload)
             payload.drain()

@@ -67,7 +67,7 @@ class RegistryHosts:
             addrs = [ipaddress.ip_address(name)]
         except ValueError:
             try:
-                addrs = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in
+                addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in
                          socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)]
             except (OSError, UnicodeError, ValueError):
                 addrs = []

@@ -25,11 +25,11 @@ import aiohttp
 from shared import reference as refs
 
 from ..crashpoints import crashpoint
-from ..daemon.streams import feed_blocking
 from ..errors import InvalidParameter
 from ..storage.imageconfig import parse_image_config
 from ..storage.layers import LayerStore, StagedLayer, chain_ids
 from ..storage.tarstream import ArchiveError
+from ..streams import feed_blocking
 from . import manifests as mf
 from .archive import MAX_JSON
 from .client import CHUNK, RegistryError, Repository, TransportError
@@ -260,6 +260,7 @@ class Puller:
         return chain
 
     def _register(self, fetched: _Fetched, diff_id: str, parent: str | None) -> str:
+        staged: StagedLayer | None
         if fetched.spooled is not None:
             with open(fetched.spooled, "rb") as f:
                 staged = self.store.stage(f, parent)

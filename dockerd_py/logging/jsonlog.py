@@ -150,7 +150,7 @@ def encode_chunk(chunk: bytes, stdout: bool, stderr: bool, framed: bool) -> byte
     text in a stdcopy frame if framed: the common case (no timestamps, no time
     filter, no tail), twice as fast as going through messages. Pieces of a long
     line go as they are, as Docker's own reader sends them."""
-    out = []
+    out: list[bytes] = []
     add = out.append
     for line in chunk.splitlines(keepends=True):
         mid = line.rfind(_MIDDLE)

@@ -198,7 +198,7 @@ async def in_namespace(pid: int, commands: list[str]) -> None:
 async def _collect(result: object) -> list:
     """pyroute2 answers with a list or an async iterator, depending on the call."""
     if hasattr(result, "__aiter__"):
-        return [item async for item in result]  # type: ignore[attr-defined]
+        return [item async for item in result]
     return list(result)  # type: ignore[call-overload]
 
 

@@ -76,7 +76,7 @@ def first_free_subnet(taken: list[IPNetwork], pools: list[tuple[str, int]] | Non
         if pool.version != version:
             continue
         for candidate in pool.subnets(new_prefix=size):
-            if not any(candidate.overlaps(b) for b in busy):  # type: ignore[arg-type]
+            if not any(candidate.overlaps(b) for b in busy):
                 return candidate
     raise InvalidParameter(f"could not find an available, non-overlapping IPv{version} address "
                            "pool among the defaults to assign to the network")
@@ -127,7 +127,7 @@ def check_config(config: dict, taken: list[IPNetwork]) -> dict:
     subnet_text = config.get("Subnet") or ""
     subnet = _network(subnet_text)
     same_version = [t for t in taken if t.version == subnet.version]
-    if any(subnet.overlaps(t) for t in same_version):  # type: ignore[arg-type]
+    if any(subnet.overlaps(t) for t in same_version):
         raise Forbidden("Pool overlaps with other one on this address space")
     out: dict = {"Subnet": str(subnet)}
     if config.get("IPRange"):

@@ -86,7 +86,7 @@ class Cgroup:
     def cpu(self) -> dict[str, Any]:
         if unified():
             stat = self._keyed("cpu", "cpu.stat")
-            usage = {"total_usage": stat.get("usage_usec", 0) * 1000,
+            usage: dict[str, Any] = {"total_usage": stat.get("usage_usec", 0) * 1000,
                      "usage_in_kernelmode": stat.get("system_usec", 0) * 1000,
                      "usage_in_usermode": stat.get("user_usec", 0) * 1000}
             throttling = {"periods": stat.get("nr_periods", 0),

@@ -10,8 +10,9 @@ import logging
 import os
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .oci import OCIRuntime, RuntimeError_, runtime_error_text
 
@@ -109,7 +110,7 @@ class SyncPipe:
             except BlockingIOError:
                 pass
             ready = loop.create_future()
-            loop.add_reader(self.fd, lambda ready=ready: ready.done() or ready.set_result(None))
+            loop.add_reader(self.fd, _resolve, ready)
             try:
                 await ready
             finally:
@@ -122,7 +123,8 @@ class SyncPipe:
 
 
 async def spawn(binary: str, runtime: OCIRuntime, opts: ConmonOptions,
-                before_exec: Callable[[], asyncio.Future | None] | None = None) -> tuple[Spawned, SyncPipe]:
+                before_exec: Callable[[], Awaitable[Any] | None] | None = None,
+                ) -> tuple[Spawned, SyncPipe]:
     """Start conmon. For a container it returns once `runtime create` made the
     process (not yet started); for an exec once the process runs. The sync pipe
     stays open for an exec, whose exit code arrives on it later."""
@@ -188,12 +190,17 @@ def _creation_error(message: str) -> str:
     return text.removeprefix("runc create failed: ").removeprefix("runc exec failed: ")
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class ExitWatcher:
     """Calls back once when a process (conmon) has exited, via its pidfd."""
 
     def __init__(self, pid: int, on_exit: Callable[[], None]) -> None:
         self._loop = asyncio.get_running_loop()
-        self._on_exit = on_exit
+        self._on_exit: Callable[[], None] | None = on_exit
         self._fd = -1
         try:
             self._fd = os.pidfd_open(pid)

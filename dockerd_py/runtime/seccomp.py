@@ -61,10 +61,10 @@ def with_docker_gates(profile: dict[str, Any]) -> dict[str, Any]:
         names = [n for n in rule.get("names") or [] if n not in gated]
         if names:
             rules.append(dict(rule, names=names))
-    for cap, names in _CAPABILITY_GATES.items():
-        rules.append({"names": list(names), "action": "SCMP_ACT_ALLOW",
+    for cap, gated_names in _CAPABILITY_GATES.items():
+        rules.append({"names": list(gated_names), "action": "SCMP_ACT_ALLOW",
                       "includes": {"caps": [cap]}})
-        rules.append({"names": list(names), "action": "SCMP_ACT_ERRNO", "errnoRet": _EPERM,
+        rules.append({"names": list(gated_names), "action": "SCMP_ACT_ERRNO", "errnoRet": _EPERM,
                       "excludes": {"caps": [cap]}})
     admin = {"caps": ["CAP_SYS_ADMIN"]}
     rules += [
@@ -110,8 +110,8 @@ def to_oci(profile: dict[str, Any], capabilities: frozenset[str],
     arches: list[str] = []
     native = _SCMP_ARCH.get(goarch)
     for entry in profile.get("archMap") or []:
-        if entry.get("architecture") == native:
-            arches = [native] + list(entry.get("subArchitectures") or [])
+        if native is not None and entry.get("architecture") == native:
+            arches = [native, *(entry.get("subArchitectures") or [])]
     if not arches and profile.get("architectures"):
         arches = list(profile["architectures"])
     out["architectures"] = arches

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from shared.timeutil import rfc3339_nano
 
 from ..userns import IDENTITY, IdMap
 from .confined import Root, split_clean
 from .extract import Extractor, Whiteouts
-from .tarstream import TarReader
+from .tarstream import ByteReader, TarReader
 from .tarwriter import Item, TreeWriter, end_of_archive, walk
 
 # Go's os.FileMode bits, which the Docker CLI decodes from the stat header.
@@ -142,7 +141,7 @@ def is_directory(root_path: str, path: str) -> bool:
             os.close(fd)
 
 
-def extract_into(root_path: str, path: str, stream: BinaryIO, uid_gid: tuple[int, int] | None,
+def extract_into(root_path: str, path: str, stream: ByteReader, uid_gid: tuple[int, int] | None,
                  no_overwrite_dir_non_dir: bool, idmap: IdMap = IDENTITY) -> None:
     """Unpack a (possibly compressed) tar below path, confined to the root;
     uid_gid (container IDs) forces an owner."""

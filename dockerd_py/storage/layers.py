@@ -18,13 +18,13 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from .changes import Change
 from .drivers.base import GraphDriver, remove_tree
 from .extract import ExtractResult
 from .tarsplit import SkeletonWriter, regenerate
-from .tarstream import TarReader
+from .tarstream import ByteReader, TarReader
 
 log = logging.getLogger(__name__)
 EMPTY_INIT = "empty-init"
@@ -145,7 +145,7 @@ class LayerStore:
         return list(reversed(out))
 
     # -- registration --------------------------------------------------------------
-    def stage(self, stream: BinaryIO, parent: str | None) -> StagedLayer:
+    def stage(self, stream: ByteReader, parent: str | None) -> StagedLayer:
         """Extract a layer tar into a new driver directory (no registration yet).
         With an independent driver the parent may be given later."""
         parent_cache = self._layers[parent].cache_id if parent else None
@@ -200,7 +200,7 @@ class LayerStore:
                 self._refs[parent] = self._refs.get(parent, 0) + 1
             return layer
 
-    def register(self, stream: BinaryIO, parent: str | None) -> Layer:
+    def register(self, stream: ByteReader, parent: str | None) -> Layer:
         return self.commit(self.stage(stream, parent), parent)
 
     # -- references ----------------------------------------------------------------

@@ -14,7 +14,7 @@ import lzma
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, Protocol
 
 from ..errors import InvalidParameter
 
@@ -55,7 +55,13 @@ class Entry:
         return self.type == tarfile.DIRTYPE
 
 
-def _magic_open(raw: BinaryIO) -> BinaryIO:
+class ByteReader(Protocol):
+    """What reading a tar stream needs of its source: read(n)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+def _magic_open(raw: Any) -> ByteReader:  # raw: a _Counting, duck-typed as a file
     """Decompress in-process by magic number; never a container's binary."""
     head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
     if head[:2] == b"\x1f\x8b":
@@ -66,7 +72,7 @@ def _magic_open(raw: BinaryIO) -> BinaryIO:
         return lzma.LZMAFile(raw)
     if head[:4] == b"\x28\xb5\x2f\xfd":
         try:
-            import zstandard  # type: ignore[import-not-found]
+            import zstandard
         except ImportError:
             raise ArchiveError("zstd-compressed archives need the zstandard module") from None
         return zstandard.ZstdDecompressor().stream_reader(raw)
@@ -76,7 +82,7 @@ def _magic_open(raw: BinaryIO) -> BinaryIO:
 class _Counting:
     """Wraps the compressed side to measure the decompression ratio."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: Any) -> None:  # a file with read, readinto and maybe peek
         self.raw = raw
         self.count = 0
 
@@ -107,11 +113,11 @@ class TarReader:
     MAX_RATIO = 2000  # no real layer expands 2000-fold; a decompression bomb does
     RATIO_FLOOR = 256 << 20
 
-    def __init__(self, stream: BinaryIO, decompress: bool = True) -> None:
+    def __init__(self, stream: ByteReader, decompress: bool = True) -> None:
         import io
-        buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream, 1 << 16)  # type: ignore[arg-type]
+        buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream, 1 << 16)  # type: ignore[type-var]  # a raw reader
         self._compressed = _Counting(buffered)
-        self._f = _magic_open(self._compressed) if decompress else self._compressed
+        self._f: ByteReader = _magic_open(self._compressed) if decompress else self._compressed
         self.compressed = self._f is not self._compressed
         self.digest = hashlib.sha256()
         self.size = 0  # uncompressed bytes read

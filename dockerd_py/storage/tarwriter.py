@@ -50,7 +50,7 @@ def bytes_entry(name: str, data: bytes, mode: int = 0o644, mtime: float = 0) -> 
 
 
 def _xattrs(path_or_fd: int | str, follow: bool = False) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     try:
         names = os.listxattr(path_or_fd, follow_symlinks=follow)
     except OSError:

@@ -20,7 +20,7 @@ from .record import Container
 log = logging.getLogger(__name__)
 
 
-def find_init(configured: str) -> str | None:
+def find_init(configured: str | None) -> str | None:
     """The `--init` binary: the configured one, else the first one installed."""
     for candidate in (configured, "docker-init", "tini-static", "catatonit", "tini"):
         if candidate:

@@ -2,6 +2,7 @@
 (with sizes), the counts of /info, and the rows of `system df`."""
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -161,13 +162,13 @@ class ContainerViews:
             doc["SizeRootFs"] = rw + self._image_size(ctr)
         return doc
 
-    def disk_usage(self) -> list[dict[str, Any]]:
+    def disk_usage(self) -> builtins.list[dict[str, Any]]:
         return [self.summary(c, True) for c in self.repo.all()]
 
 
-def port_list(ports: dict[str, Any]) -> list[dict[str, Any]]:
+def port_list(ports: dict[str, Any]) -> builtins.list[dict[str, Any]]:
     """NetworkSettings.Ports as the Ports of `docker ps`."""
-    out: list[dict[str, Any]] = []
+    out: builtins.list[dict[str, Any]] = []
     for key, bindings in ports.items():
         port, _, proto = key.partition("/")
         if not bindings:
@@ -185,6 +186,6 @@ def _match_network(ctr: Container, values: set[str]) -> bool:
     return any(v in nets or any(i.startswith(v) for i in ids if i) for v in values)
 
 
-def command_line(path: str, args: list[str]) -> str:
+def command_line(path: str, args: builtins.list[str]) -> str:
     """dockerd's Command of a listed container: arguments with spaces in quotes."""
     return " ".join([path] + [f"'{a}'" if " " in a else a for a in args or []])
