@@ -36,6 +36,7 @@ from .health import HealthMonitor
 from .images import ImageService
 from .networks import NetworkService
 from .ports import Ports
+from .schema import SchemaTooNew
 from .store import Store
 from .volumes import VolumeService
 
@@ -110,7 +111,10 @@ class Daemon:
         os.chmod(cfg.exec_root, 0o700)
         self._write_pidfile()
         await asyncio.to_thread(_clear_scratch, os.path.join(cfg.data_root, "tmp"))
-        self.store = Store(os.path.join(cfg.data_root, "metadata.db"))
+        try:
+            self.store = Store(os.path.join(cfg.data_root, "metadata.db"))
+        except SchemaTooNew as exc:
+            raise DaemonStartError(str(exc)) from None
         self.instance_id = await self.store.run(_instance_id)
         try:
             self.driver = new_driver(cfg.storage_driver, cfg.data_root, self.idmap)

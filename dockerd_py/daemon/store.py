@@ -1,7 +1,8 @@
 """SQLite metadata: WAL, full sync, foreign keys, one writer thread.
 
 Each object is a row with a few indexed columns and a JSON document in
-Docker's own shape, so `inspect` is a projection. Every call runs on the one
+Docker's own shape, so `inspect` is a projection. The tables and their versions
+are in schema.py. Every call runs on the one
 store thread, so the event loop never waits on the disk and writes never race.
 """
 from __future__ import annotations
@@ -18,57 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import DiskFull
+from . import schema
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS containers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    image_id TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    internal TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS images (
-    id TEXT PRIMARY KEY,
-    config BLOB NOT NULL,
-    meta TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refs (
-    name TEXT PRIMARY KEY,
-    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS refs_image ON refs(image_id);
-CREATE TABLE IF NOT EXISTS blobs (
-    digest TEXT PRIMARY KEY,
-    media_type TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS layer_sources (
-    diff_id TEXT NOT NULL,
-    registry TEXT NOT NULL,
-    repository TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    media_type TEXT NOT NULL,
-    PRIMARY KEY (diff_id, registry, repository)
-);
-CREATE TABLE IF NOT EXISTS networks (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    doc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS volumes (
-    name TEXT PRIMARY KEY,
-    doc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
 
 RESERVE_BYTES = 8 << 20
 FULL_TEXT = "no space left on device: the metadata database cannot grow"
@@ -86,7 +40,12 @@ class Store:
         self._conn: sqlite3.Connection | None = None
         self._reserve_gone = False
         self._next_reserve_check = 0.0
-        self._executor.submit(self._open).result()
+        try:
+            self._executor.submit(self._open).result()
+        except BaseException:
+            self._executor.submit(self._close_connection).result()
+            self._executor.shutdown(wait=True)
+            raise
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
@@ -94,19 +53,20 @@ class Store:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(SCHEMA)
         self._conn = conn
+        schema.migrate(conn, self.path)
         self._make_reserve()
         self._reserve_gone = not os.path.exists(self._reserve)
         self._thread = threading.current_thread()
 
     def close(self) -> None:
-        def _close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        self._executor.submit(_close).result()
+        self._executor.submit(self._close_connection).result()
         self._executor.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run fn(conn) on the store thread inside one transaction."""
