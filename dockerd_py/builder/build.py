@@ -9,67 +9,15 @@ import copy
 import json
 import shutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared import jsonstream
-
-from ..errors import DockerError, InvalidParameter
+from ..errors import InvalidParameter
 from . import dispatch
-from .backend import Backend, BaseImage, Commit, RunOptions
+from .backend import Backend, BaseImage, Commit
 from .parser import Dockerfile, Instruction, parse_instruction
 from .shell import Lexer
 from .state import BuildArgs, Stage, StageState, needed_stages, split_stages
-
-Sink = Callable[[bytes], Awaitable[None]]
-
-
-class BuildError(DockerError):
-    """A step failed; `code` is the exit code of a failed RUN."""
-
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class BuildOptions:
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str | None] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    pull: bool = False
-    quiet: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    remove: bool = True
-    force_remove: bool = False
-    platform: str | None = None
-    cache_from: list[str] = field(default_factory=list)
-    run: RunOptions = field(default_factory=RunOptions)
-
-
-class Output:
-    """dockerd's build stream: `stream` text, `aux`, and pull progress."""
-
-    def __init__(self, sink: Sink, quiet: bool) -> None:
-        self._sink = sink
-        self.quiet = quiet
-
-    async def stream(self, text: str, always: bool = False) -> None:
-        if not self.quiet or always:
-            await self._sink(jsonstream.message(stream=text))
-
-    async def aux(self, doc: dict[str, Any]) -> None:
-        await self._sink(jsonstream.message(aux=doc))
-
-    async def raw(self, data: bytes) -> None:
-        """Pull progress, as the pull itself writes it."""
-        if not self.quiet:
-            await self._sink(data)
-
-
-def short(image_id: str) -> str:
-    return image_id.split(":", 1)[-1][:12]
+from .step import BuildError, BuildOptions, Output, Sink, short
 
 
 class Builder:

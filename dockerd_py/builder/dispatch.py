@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import InvalidParameter
 from .dockerfile import parse_healthcheck, parse_key_values, parse_ports, set_env
 from .parser import Instruction
 from .shell import split_words
 from .state import StageState
-
-if TYPE_CHECKING:
-    from .build import Builder
+from .step import BuildError, StepHost
+from .transfer import copy_step
 
 
 def go_list(items: list[str]) -> str:
@@ -21,23 +20,23 @@ def go_list(items: list[str]) -> str:
     return "[" + " ".join(json.dumps(i) for i in items) + "]"
 
 
-async def run(b: Builder, state: StageState, ins: Instruction) -> None:
+async def run(b: StepHost, state: StageState, ins: Instruction) -> None:
     handler = _HANDLERS.get(ins.keyword)
     if handler is None:
         raise InvalidParameter(f"{ins.keyword} is not allowed here")
     await handler(b, state, ins)
 
 
-def _words(b: Builder, state: StageState, ins: Instruction) -> list[str]:
+def _words(b: StepHost, state: StageState, ins: Instruction) -> list[str]:
     return b.lexer.process_words(ins.args, state.env_map())
 
 
-def _key_values(b: Builder, state: StageState, ins: Instruction) -> list[tuple[str, str]]:
+def _key_values(b: StepHost, state: StageState, ins: Instruction) -> list[tuple[str, str]]:
     return parse_key_values(ins.args, ins.keyword, state.env_map(), b.lexer.escape)
 
 
 # -- config-only instructions ---------------------------------------------------------------
-async def _env(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _env(b: StepHost, state: StageState, ins: Instruction) -> None:
     pairs = _key_values(b, state, ins)
     env = list(state.run_config.get("Env") or [])
     for key, value in pairs:
@@ -46,7 +45,7 @@ async def _env(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "ENV " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-async def _label(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _label(b: StepHost, state: StageState, ins: Instruction) -> None:
     pairs = _key_values(b, state, ins)
     labels = dict(state.run_config.get("Labels") or {})
     labels.update(pairs)
@@ -54,12 +53,12 @@ async def _label(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-async def _maintainer(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _maintainer(b: StepHost, state: StageState, ins: Instruction) -> None:
     state.author = ins.args.strip()
     await b.nop(state, "MAINTAINER " + state.author)
 
 
-async def _expose(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _expose(b: StepHost, state: StageState, ins: Instruction) -> None:
     words = _words(b, state, ins)
     if not words:
         raise InvalidParameter("EXPOSE requires at least one argument")
@@ -71,7 +70,7 @@ async def _expose(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "EXPOSE " + " ".join(words))
 
 
-async def _volume(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _volume(b: StepHost, state: StageState, ins: Instruction) -> None:
     paths = ins.json_args
     paths = [b.lexer.process_word(p, state.env_map()) for p in paths] if paths is not None \
         else _words(b, state, ins)
@@ -86,7 +85,7 @@ async def _volume(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "VOLUME [" + " ".join(paths) + "]")
 
 
-async def _one_word(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _one_word(b: StepHost, state: StageState, ins: Instruction) -> None:
     """USER and STOPSIGNAL: one expanded word into the config."""
     value = b.lexer.process_word(ins.args.strip(), state.env_map())
     if not value:
@@ -98,7 +97,7 @@ async def _one_word(b: Builder, state: StageState, ins: Instruction) -> None:
 _ONE_WORD = {"USER": "User", "STOPSIGNAL": "StopSignal"}
 
 
-async def _shell(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _shell(b: StepHost, state: StageState, ins: Instruction) -> None:
     shell = ins.json_args
     if not shell:
         raise InvalidParameter("SHELL requires the arguments to be in JSON form")
@@ -106,7 +105,7 @@ async def _shell(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "SHELL " + go_list(shell))
 
 
-async def _healthcheck(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _healthcheck(b: StepHost, state: StageState, ins: Instruction) -> None:
     text = " ".join([f"--{k}={v}" for k, v in ins.flags.items()] + [ins.args])
     check = parse_healthcheck(text)
     if check.get("Test") != ["NONE"] and len(check.get("Test") or []) < 2:
@@ -122,14 +121,14 @@ def _command(state: StageState, ins: Instruction) -> list[str]:
     return state.shell + [ins.args]
 
 
-async def _cmd(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _cmd(b: StepHost, state: StageState, ins: Instruction) -> None:
     cmd = _command(state, ins)
     state.run_config["Cmd"] = cmd
     state.cmd_set = True
     await b.nop(state, "CMD " + go_list(cmd))
 
 
-async def _entrypoint(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _entrypoint(b: StepHost, state: StageState, ins: Instruction) -> None:
     entrypoint = _command(state, ins) if ins.args.strip() else []
     state.run_config["Entrypoint"] = entrypoint or None
     if not state.cmd_set:
@@ -137,14 +136,14 @@ async def _entrypoint(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.nop(state, "ENTRYPOINT " + go_list(entrypoint))
 
 
-async def _onbuild(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _onbuild(b: StepHost, state: StageState, ins: Instruction) -> None:
     keyword, _, rest = ins.args.strip().partition(" ")
     trigger = f"{keyword.upper()} {rest.strip()}".strip()
     state.run_config["OnBuild"] = list(state.run_config.get("OnBuild") or []) + [trigger]
     await b.nop(state, "ONBUILD " + trigger)
 
 
-async def _arg(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _arg(b: StepHost, state: StageState, ins: Instruction) -> None:
     words = split_words(ins.args, b.lexer.escape)
     if not words:
         raise InvalidParameter("ARG requires exactly one argument")
@@ -158,7 +157,7 @@ async def _arg(b: Builder, state: StageState, ins: Instruction) -> None:
 
 
 # -- instructions that change files ------------------------------------------------------------
-async def _run(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _run(b: StepHost, state: StageState, ins: Instruction) -> None:
     if state.image is None:
         raise InvalidParameter("Please provide a source image with `from` prior to run")
     cmd = _command(state, ins)
@@ -177,13 +176,12 @@ async def _run(b: Builder, state: StageState, ins: Instruction) -> None:
     if code != 0:
         if b.options.force_remove:
             await b.backend.remove(cid)
-        from .build import BuildError
         raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}",
                          code)
     await b.commit(state, cid, probe)
 
 
-async def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
+async def _workdir(b: StepHost, state: StageState, ins: Instruction) -> None:
     path = b.lexer.process_word(ins.args.strip(), state.env_map())
     if not path:
         raise InvalidParameter("WORKDIR requires exactly one argument")
@@ -194,8 +192,7 @@ async def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
     await b.container_step(state, probe, lambda cid: b.backend.mkdir(cid, path, None))
 
 
-async def _copy(b: Builder, state: StageState, ins: Instruction) -> None:
-    from .transfer import copy_step
+async def _copy(b: StepHost, state: StageState, ins: Instruction) -> None:
     await copy_step(b, state, ins)
 
 

@@ -9,7 +9,6 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidParameter
 from ..storage.confined import Root
@@ -17,14 +16,12 @@ from . import copy as copying
 from .parser import Instruction
 from .shell import split_words
 from .state import StageState
-
-if TYPE_CHECKING:
-    from .build import Builder
+from .step import StepHost
 
 Release = Callable[[], Awaitable[None]]
 
 
-async def copy_step(b: Builder, state: StageState, ins: Instruction) -> None:
+async def copy_step(b: StepHost, state: StageState, ins: Instruction) -> None:
     what = ins.keyword
     env = state.env_map()
     words = ins.json_args
@@ -73,7 +70,7 @@ async def copy_step(b: Builder, state: StageState, ins: Instruction) -> None:
             await release()
 
 
-async def _write(b: Builder, cid: str, ins: Instruction, root: str,
+async def _write(b: StepHost, cid: str, ins: Instruction, root: str,
                  found: list[copying.Source], downloads: list[tuple[str, str, float]],
                  dest: str, chmod: int | None) -> None:
     chown = ins.flags.get("chown")
@@ -117,12 +114,12 @@ def _chmod(text: str | None) -> int | None:
     return mode
 
 
-def _download_dir(b: Builder, dest: str) -> str:
+def _download_dir(b: StepHost, dest: str) -> str:
     os.makedirs(b.scratch_dir, mode=0o700, exist_ok=True)
     return tempfile.mkdtemp(dir=b.scratch_dir)
 
 
-async def _source_root(b: Builder, state: StageState, source: str | None,
+async def _source_root(b: StepHost, state: StageState, source: str | None,
                        env: dict[str, str]) -> tuple[str, Release | None]:
     """The context, or the filesystem of a stage or image (mounted for the step)."""
     if not source:

@@ -24,8 +24,9 @@ from shared.timeutil import now_rfc3339
 
 from ..builder import context as ctx_mod
 from ..builder.backend import BaseImage, Commit, RunOptions
-from ..builder.build import Builder, BuildOptions
+from ..builder.build import Builder
 from ..builder.parser import parse as parse_dockerfile
+from ..builder.step import BuildOptions
 from ..distribution.auth import Credentials
 from ..distribution.progress import Progress
 from ..errors import DockerError, InvalidParameter, NoSuchImage

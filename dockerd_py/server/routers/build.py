@@ -12,7 +12,7 @@ from aiohttp import web
 from shared import jsonstream
 
 from ...builder.backend import RunOptions
-from ...builder.build import BuildError, BuildOptions
+from ...builder.step import BuildError, BuildOptions
 from ...daemon.builds import BuildRequest, BuildService
 from ...distribution.auth import Credentials, credentials_from_doc
 from ...errors import DockerError, InvalidParameter
