@@ -8,9 +8,9 @@ import click
 
 from shared.api import PRODUCT_VERSION
 
+from . import VERSION_LINE
 from .commands.table import COMMANDS
 from .lazy import LazyGroup
-from .main import VERSION_LINE
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS,

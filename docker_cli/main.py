@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 import sys
 
-from shared.api import PRODUCT_VERSION
-
+from . import VERSION_LINE
 from .errors import CLIError
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
     from typing import NoReturn
-
-VERSION_LINE = f"docker-py version {PRODUCT_VERSION}, build dockerd-py"
 
 
 def main() -> None:
