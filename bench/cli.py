@@ -7,7 +7,7 @@ import shutil
 import statistics
 import subprocess
 
-from bench import timed
+from harness import timed
 
 COMMANDS = {"version": ["--version"], "ps": ["ps"], "run_rm": ["run", "--rm", "{image}", "true"]}
 

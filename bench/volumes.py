@@ -9,7 +9,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench import API, UnixHTTP, chunks, create_rm_ms, drop_caches, latencies, make_layer, run_rm, timed
+from harness import API, UnixHTTP, chunks, create_rm_ms, drop_caches, latencies, make_layer, run_rm, timed
 
 
 def bench_volumes(api: API, image: str, runs: int, size_mb: int) -> dict[str, float]:
