@@ -13,7 +13,7 @@ from typing import Any
 from .. import userns
 from ..config import DaemonConfig
 from ..errors import DockerError
-from ..logging.registry import LogDrivers
+from ..logdrivers.registry import LogDrivers
 from ..network.bridge import ipv6_on_host
 from ..network.drivers import NETWORK_DRIVERS
 from ..network.firewall import choose_backend, new_firewall

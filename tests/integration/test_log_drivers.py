@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from dockerd_py.logging.registry import LOG_DRIVERS
+from dockerd_py.logdrivers.registry import LOG_DRIVERS
 
 from .rawhttp import request
 

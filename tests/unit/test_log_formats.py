@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from dockerd_py.logging import filereader, jsonlog
-from dockerd_py.logging.drivers.json_file import JsonFileDriver, JsonPump, rotated_files
-from dockerd_py.logging.format import STDERR, STDOUT
-from dockerd_py.logging.rotation import Policy
+from dockerd_py.logdrivers import filereader, jsonlog
+from dockerd_py.logdrivers.drivers.json_file import JsonFileDriver, JsonPump, rotated_files
+from dockerd_py.logdrivers.format import STDERR, STDOUT
+from dockerd_py.logdrivers.rotation import Policy
 
 
 def conmon_line(i: int, stream: str = "stdout", tag: str = "F", text: str = "") -> bytes:
@@ -94,7 +94,7 @@ def _conmon_replaces(staging, data: bytes) -> None:
 
 
 def test_pump_compacts_the_staging_file(tmp_path, monkeypatch):
-    from dockerd_py.logging.drivers import json_file
+    from dockerd_py.logdrivers.drivers import json_file
     monkeypatch.setattr(json_file, "COMPACT_AT", 100)
     reopened = []
     monkeypatch.setattr(json_file, "reopen_log", lambda bundle: reopened.append(bundle))
@@ -115,7 +115,7 @@ def test_pump_compacts_the_staging_file(tmp_path, monkeypatch):
 def test_pump_keeps_up_in_budgets_and_loses_nothing_it_held(tmp_path, monkeypatch):
     """A writer that never pauses: each tick converts at most its budget, and a
     staging file conmon replaced meanwhile is converted to its end first."""
-    from dockerd_py.logging.drivers import json_file
+    from dockerd_py.logdrivers.drivers import json_file
     monkeypatch.setattr(json_file, "TICK_BUDGET", 1000)
     pump, log_path, staging = pump_in(tmp_path, Policy(0, 1))
     with open(staging, "wb") as f:
@@ -131,7 +131,7 @@ def test_pump_keeps_up_in_budgets_and_loses_nothing_it_held(tmp_path, monkeypatc
 
 
 def test_conmon_caps_the_staging_file_within_max_size():
-    from dockerd_py.logging.drivers.json_file import JsonFileDriver
+    from dockerd_py.logdrivers.drivers.json_file import JsonFileDriver
     driver = JsonFileDriver()
     assert driver.conmon_size_max(Policy(0, 1)) == 0  # no limit asked: none
     assert driver.conmon_size_max(Policy(5 << 20, 2)) == 5 << 19

@@ -10,7 +10,7 @@ import pytest
 from dockerd_py.config import DaemonConfig
 from dockerd_py.daemon.networks import NetworkService
 from dockerd_py.errors import InvalidParameter
-from dockerd_py.logging.registry import LOG_DRIVERS, LogDrivers
+from dockerd_py.logdrivers.registry import LOG_DRIVERS, LogDrivers
 from dockerd_py.network import drivers as network_drivers
 from dockerd_py.network.drivers.base import NetworkDriver
 from dockerd_py.network.firewall import BACKENDS, Recorder, choose_backend, new_firewall

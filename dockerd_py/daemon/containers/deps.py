@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...config import DaemonConfig
-from ...logging.registry import LogDrivers
+from ...logdrivers.registry import LogDrivers
 from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
 from ...userns import IDENTITY, IdMap

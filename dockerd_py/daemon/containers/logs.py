@@ -12,10 +12,10 @@ from shared.timeutil import rfc3339_nano_fixed
 
 from ... import workers
 from ...errors import InvalidParameter
-from ...logging.drivers.base import LogDriver, LogWatch
-from ...logging.format import STDERR, STDOUT, Message
-from ...logging.registry import LogDrivers
-from ...logging.rotation import Policy
+from ...logdrivers.drivers.base import LogDriver, LogWatch
+from ...logdrivers.format import STDERR, STDOUT, Message
+from ...logdrivers.registry import LogDrivers
+from ...logdrivers.rotation import Policy
 from ...streams import iterate_blocking
 from .record import Container
 from .repository import ContainerPaths

@@ -1,5 +1,5 @@
 """k8s-file: the CRI log format that conmon writes, with rotation (max-size,
-max-file) done by the daemon (see logging/rotation.py)."""
+max-file) done by the daemon (see logdrivers/rotation.py)."""
 from __future__ import annotations
 
 import threading
