@@ -28,7 +28,7 @@ from .containers.deps import ContainerDeps
 from .containers.repository import ContainerPaths, ContainerRepository
 from .containers.service import Containers
 from .distribution import DistributionService
-from .dns import EmbeddedDns
+from .dns_names import EmbeddedDns
 from .endpoints import Endpoints
 from .events import Events
 from .execs import ExecService

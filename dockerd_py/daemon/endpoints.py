@@ -15,7 +15,7 @@ from ..network import ipam
 from ..network.files import NameSettings, write_files
 from ..network.model import Endpoint, Network
 from .containers.record import Container, endpoint_shape
-from .dns import EMBEDDED_DNS, EmbeddedDns, dns_names
+from .dns_names import EMBEDDED_DNS, EmbeddedDns, dns_names
 from .events import Events
 from .networks import PREDEFINED, NetworkService
 from .ports import Ports, Target

@@ -13,7 +13,7 @@ from ...runtime import seccomp, spec, users
 from ...storage.confined import Root
 from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
-from .. import mounts as mounts_mod
+from .. import container_mounts as mounts_mod
 from .deps import ContainerDeps
 from .record import Container
 

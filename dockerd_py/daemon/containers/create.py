@@ -12,7 +12,7 @@ from shared.timeutil import now_rfc3339
 from ...crashpoints import crashpoint
 from ...errors import InvalidParameter
 from ...runtime import spec
-from .. import mounts as mounts_mod
+from .. import container_mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
 from ..ports import check_bindings
