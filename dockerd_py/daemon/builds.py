@@ -38,8 +38,10 @@ from ..userns import IDENTITY, IdMap
 from .containers.archive import image_config
 from .containers.service import Containers
 from .distribution import DistributionService
-from .image_store import Image, go_arch
-from .images import ImageService
+from .images.catalog import ImageCatalog
+from .images.removal import ImageRemoval
+from .images.repository import Image
+from .images.shapes import go_arch
 
 MAX_DOWNLOAD = 1 << 30
 
@@ -53,12 +55,13 @@ class BuildRequest:
 
 
 class BuildService:
-    def __init__(self, containers: Containers, images: ImageService,
+    def __init__(self, containers: Containers, images: ImageCatalog, removal: ImageRemoval,
                  distribution: DistributionService, tmp_root: str,
                  idmap: IdMap = IDENTITY) -> None:
         self.containers = containers
         self.idmap = idmap  # COPY's owners are container IDs; files get the host's
         self.images = images
+        self.removal = removal  # the build cache's prune deletes through Docker's rules
         self.distribution = distribution
         self.tmp_root = tmp_root
 
@@ -149,9 +152,7 @@ class BuildService:
             return None
         want = _cache_key(probe)
         best = None
-        for image in self.images.store.images.values():
-            if image.meta.get("Parent") != parent:
-                continue
+        for image in self.images.children(parent):
             if sources is not None and image.id not in sources:
                 continue
             if _cache_key(image.config.get("container_config") or {}) != want:
@@ -308,8 +309,8 @@ class BuildService:
 
     # -- the build cache: the untagged images that steps made ------------------------------
     def _cache_images(self) -> list[Image]:
-        return [img for img in self.images.store.images.values()
-                if img.meta.get("Build") and not self.images.store.references(img.id)]
+        return [img for img in self.images.all()
+                if img.meta.get("Build") and not self.images.references(img.id)]
 
     def _own_size(self, image: Image) -> int:
         chain = self.images.layer_chain(image)
@@ -341,7 +342,7 @@ class BuildService:
         deleted: list[str] = []
         reclaimed = 0
         while True:
-            parents = {img.meta.get("Parent") for img in self.images.store.images.values()}
+            parents = {img.meta.get("Parent") for img in self.images.all()}
             leaves = [img for img in self._cache_images() if img.id not in parents
                       and not self.images.in_use(img.id)
                       and (until is None or img.created_ns < until)]
@@ -352,7 +353,7 @@ class BuildService:
             for image in sorted(leaves, key=lambda i: i.created_ns):
                 size = self._own_size(image)
                 try:
-                    await self.images.delete(image.id, force=False, prune=False)
+                    await self.removal.delete(image.id, force=False, prune=False)
                 except DockerError:
                     continue
                 progressed = True

@@ -33,7 +33,7 @@ from .endpoints import Endpoints
 from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
-from .images import ImageService
+from .images import Images
 from .networks import NetworkService
 from .ports import Ports
 from .schema import SchemaTooNew
@@ -137,21 +137,23 @@ class Daemon:
         self.dns = EmbeddedDns(cfg, self.networks)
         self.volumes = VolumeService(cfg, self.store, self.events, repo.all, self.idmap.owner)
         self.endpoints = Endpoints(cfg, self.networks, self.events, self.ports, self.dns)
-        self.images = ImageService(self.store, self.layers, self.events, repo.using_image,
-                                   os.path.join(cfg.data_root, "tmp"))
-        self.distribution = DistributionService(cfg, self.store, self.images, self.events)
+        self.images = Images(self.store, self.layers, self.events, repo.using_image,
+                             os.path.join(cfg.data_root, "tmp"))
+        catalog = self.images.catalog
+        self.distribution = DistributionService(cfg, self.store, catalog, self.events)
         deps = ContainerDeps(cfg=cfg, repo=repo, paths=ContainerPaths.of(cfg, self.idmap),
-                             layers=self.layers, images=self.images, networks=self.endpoints,
+                             layers=self.layers, images=catalog, networks=self.endpoints,
                              events=self.events, runtimes=self.runtimes,
                              log_drivers=self.log_drivers, conmon=conmon.conmon_path(cfg.conmon),
                              volumes=self.volumes, idmap=self.idmap)
         self.execs = ExecService(deps.paths, self.runtimes, deps.conmon, self.events)
         self.health = HealthMonitor(self.execs, self.events, repo.save)
         self.containers = Containers(deps, self.health)
-        self.builds = BuildService(self.containers, self.images, self.distribution,
-                                   os.path.join(cfg.data_root, "tmp"), self.idmap)
+        self.builds = BuildService(self.containers, catalog, self.images.removal,
+                                   self.distribution, os.path.join(cfg.data_root, "tmp"),
+                                   self.idmap)
         self._services_up = True
-        await asyncio.to_thread(self.images.load)
+        await asyncio.to_thread(catalog.load)
         await self.volumes.load()
         containers = await self.containers.restore.load()
         await self.networks.load()
@@ -183,7 +185,7 @@ class Daemon:
         plugins = {"Volume": ["local"] + self.volumes.plugin_names(),
                    "Network": sorted(NETWORK_DRIVERS),
                    "Log": self.log_drivers.names()}
-        doc = system.info_doc(self.cfg, self.containers.views.counts(), self.images.count(),
+        doc = system.info_doc(self.cfg, self.containers.views.counts(), self.images.catalog.count(),
                               self.driver.name, self.driver.status(), self.runtimes.by_name,
                               self.conmon_version, self.instance_id, self.warnings, plugins)
         doc["RegistryConfig"] = self.distribution.registry_config()
@@ -193,7 +195,7 @@ class Daemon:
         """`/system/df`: what each kind of object holds on disk."""
         doc: dict[str, Any] = {}
         if "image" in kinds:
-            doc["LayersSize"], doc["Images"] = self.images.disk_usage(api_version)
+            doc["LayersSize"], doc["Images"] = self.images.views.disk_usage(api_version)
         if "container" in kinds:
             doc["Containers"] = self.containers.views.disk_usage()
         if "volume" in kinds:

@@ -23,8 +23,9 @@ from ..distribution.pull import Platform, Puller
 from ..distribution.push import BlobSource, Pusher
 from ..errors import DockerError, InvalidParameter, NotFound, Unauthorized
 from .events import Events
-from .image_store import Image, parse_platform
-from .images import ImageService
+from .images.catalog import ImageCatalog
+from .images.repository import Image
+from .images.shapes import parse_platform
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _pull_error(exc: RegistryError, ref: refs.Reference) -> DockerError:
 
 
 class DistributionService:
-    def __init__(self, cfg: DaemonConfig, db: Store, images: ImageService,
+    def __init__(self, cfg: DaemonConfig, db: Store, images: ImageCatalog,
                  events: Events) -> None:
         self.cfg = cfg
         self.db = db
@@ -148,7 +149,7 @@ class DistributionService:
         digest, manifest = await puller.resolve(ref, platform)
         await progress.status(f"Pulling from {ref.path}", ref.tag or ref.digest)
         raw_config, config = await puller.config(manifest)
-        previous = self.images.store.refs.get(ref.canonical()) if ref.tag else None
+        previous = self.images.image_id_of(ref) if ref.tag else None
         top, downloaded = await puller.layers(manifest, config["rootfs"]["diff_ids"])
         try:
             await self._remember_sources(config["rootfs"]["diff_ids"], manifest, repo)
@@ -200,11 +201,9 @@ class DistributionService:
     def _push_targets(self, ref: refs.Reference) -> list[tuple[refs.Reference, Image]]:
         """The tag, or every tag of the repository."""
         found = []
-        for canonical, image_id in sorted(self.images.store.refs.items()):
-            candidate = refs.parse(canonical)
-            if candidate.digest is None and (candidate == ref or (
-                    ref.tag is None and candidate.name == ref.name)):
-                found.append((candidate, self.images.store.images[image_id]))
+        for candidate, image in sorted(self.images.tagged(), key=lambda t: t[0].canonical()):
+            if candidate == ref or (ref.tag is None and candidate.name == ref.name):
+                found.append((candidate, image))
         if not found:
             raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
         return found

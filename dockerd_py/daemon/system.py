@@ -12,7 +12,7 @@ from shared.timeutil import now_rfc3339
 from ..config import DaemonConfig
 from ..network.bridge import read_sysctl
 from ..runtime.oci import SECURITY_FLOORS, OCIRuntime, version_tuple
-from .image_store import go_arch
+from .images.shapes import go_arch
 
 
 def cgroup_version() -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from dockerd_py.daemon import schema
 from dockerd_py.daemon.containers.repository import ContainerRepository
-from dockerd_py.daemon.image_store import ImageStore
+from dockerd_py.daemon.images.repository import ImageStore
 from dockerd_py.daemon.store import Store, loads
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -20,7 +20,7 @@ from ...storage import containerfs
 from ...storage.layers import Layer
 from ...storage.tarwriter import tar_tree
 from ...streams import IteratorReader, feed_blocking, iterate_blocking
-from ..image_store import container_config_shape, repository_tag
+from ..images.shapes import container_config_shape, repository_tag
 from .create import merge_image_config
 from .deps import ContainerDeps
 from .record import Container

@@ -12,7 +12,7 @@ from ...storage.layers import LayerStore
 from ...userns import IDENTITY, IdMap
 from ..endpoints import Endpoints
 from ..events import Events
-from ..images import ImageService
+from ..images.catalog import ImageCatalog
 from ..volumes import VolumeService
 from .repository import ContainerPaths, ContainerRepository
 
@@ -23,7 +23,7 @@ class ContainerDeps:
     repo: ContainerRepository
     paths: ContainerPaths
     layers: LayerStore
-    images: ImageService
+    images: ImageCatalog
     networks: Endpoints   # containers on networks: endpoints, ports, names
     events: Events
     runtimes: Runtimes

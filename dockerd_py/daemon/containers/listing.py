@@ -10,7 +10,7 @@ from shared.filters import Filters
 
 from ...errors import DockerError, InvalidParameter
 from ...storage.layers import LayerStore
-from ..images import ImageService
+from ..images.catalog import ImageCatalog
 from .record import STATES, Container
 from .repository import ContainerRepository
 
@@ -21,7 +21,7 @@ LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isola
 
 class ContainerViews:
     def __init__(self, repo: ContainerRepository, layers: LayerStore,
-                 images: ImageService) -> None:
+                 images: ImageCatalog) -> None:
         self.repo = repo
         self.layers = layers
         self.images = images
@@ -166,9 +166,9 @@ class ContainerViews:
         return [self.summary(c, True) for c in self.repo.all()]
 
 
-def port_list(ports: dict[str, Any]) -> builtins.list[dict[str, Any]]:
+def port_list(ports: dict[str, Any]) -> list[dict[str, Any]]:
     """NetworkSettings.Ports as the Ports of `docker ps`."""
-    out: builtins.list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     for key, bindings in ports.items():
         port, _, proto = key.partition("/")
         if not bindings:
@@ -186,6 +186,6 @@ def _match_network(ctr: Container, values: set[str]) -> bool:
     return any(v in nets or any(i.startswith(v) for i in ids if i) for v in values)
 
 
-def command_line(path: str, args: builtins.list[str]) -> str:
+def command_line(path: str, args: list[str]) -> str:
     """dockerd's Command of a listed container: arguments with spaces in quotes."""
     return " ".join([path] + [f"'{a}'" if " " in a else a for a in args or []])

@@ -14,7 +14,7 @@ from shared.timeutil import ZERO_TIME, parse_rfc3339
 from shared.units import human_duration
 
 from ...runtime.conmon import ExitWatcher, pid_alive
-from ..image_store import container_config_shape
+from ..images.shapes import container_config_shape
 
 STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
 

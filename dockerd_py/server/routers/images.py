@@ -7,7 +7,7 @@ from aiohttp import web
 
 from shared import jsonstream
 
-from ...daemon.images import ImageService
+from ...daemon.images import Images
 from ...errors import DockerError, InvalidParameter, NotImplementedByEngine
 from ..http import (
     api_version,
@@ -22,23 +22,23 @@ from ..middlewares import disk_full_text
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-untyped-def]
+def setup(add, svc: Images, pull: Handler) -> None:  # type: ignore[no-untyped-def]
 
     async def list_(request: web.Request) -> web.Response:
         filters = query_filters(request)
         if api_version(request) < (1, 25) and request.query.get("filter"):
             filters.add("reference", request.query["filter"])
-        return json_response(svc.list(query_bool(request, "all"), filters,
+        return json_response(svc.views.list(query_bool(request, "all"), filters,
                                       api_version(request), query_bool(request, "digests")))
 
     async def inspect(request: web.Request) -> web.Response:
-        return json_response(svc.inspect(request.match_info["name"], api_version(request)))
+        return json_response(svc.views.inspect(request.match_info["name"], api_version(request)))
 
     async def history(request: web.Request) -> web.Response:
-        return json_response(svc.history(request.match_info["name"]))
+        return json_response(svc.views.history(request.match_info["name"]))
 
     async def remove(request: web.Request) -> web.Response:
-        records = await svc.delete(request.match_info["name"], query_bool(request, "force"),
+        records = await svc.removal.delete(request.match_info["name"], query_bool(request, "force"),
                                    not query_bool(request, "noprune"))
         return json_response(records)
 
@@ -46,7 +46,7 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
         repo = request.query.get("repo", "")
         if not repo:
             raise InvalidParameter("repository name must have at least one component")
-        await svc.tag(request.match_info["name"], repo, request.query.get("tag"))
+        await svc.catalog.tag(request.match_info["name"], repo, request.query.get("tag"))
         return web.Response(status=201)
 
     async def create(request: web.Request) -> web.StreamResponse:
@@ -59,7 +59,7 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
             raise NotImplementedByEngine("importing from a URL is not implemented yet; "
                                          "send the archive in the request body (fromSrc=-)")
         changes = request.query.getall("changes", [])
-        image = await svc.import_image(body_chunks(request), request.query.get("repo"),
+        image = await svc.archives.import_image(body_chunks(request), request.query.get("repo"),
                                        request.query.get("tag"), changes,
                                        request.query.get("message", ""),
                                        request.query.get("platform"), src)
@@ -69,13 +69,13 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
         return resp
 
     async def save_one(request: web.Request) -> web.StreamResponse:
-        return await stream_tar(request, svc.save_archive([request.match_info["name"]]))
+        return await stream_tar(request, svc.archives.save_archive([request.match_info["name"]]))
 
     async def save_many(request: web.Request) -> web.StreamResponse:
         names = request.query.getall("names", [])
         if not names:
             raise InvalidParameter("no image names given")
-        return await stream_tar(request, svc.save_archive(names))
+        return await stream_tar(request, svc.archives.save_archive(names))
 
     async def load(request: web.Request) -> web.StreamResponse:
         # `quiet` changes nothing: there are no progress bars to leave out (layers are
@@ -83,7 +83,7 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
         # as dockerd: a bad archive is a 200 whose stream ends with the error (the
         # SDK raises ImageLoadError from it)
         try:
-            lines, error = await svc.load_archive(body_chunks(request)), None
+            lines, error = await svc.archives.load_archive(body_chunks(request)), None
         except DockerError as exc:
             lines, error = [], exc.message
         except OSError as exc:
@@ -100,7 +100,7 @@ def setup(add, svc: ImageService, pull: Handler) -> None:  # type: ignore[no-unt
         return resp
 
     async def prune(request: web.Request) -> web.Response:
-        return json_response(await svc.prune(query_filters(request)))
+        return json_response(await svc.removal.prune(query_filters(request)))
 
     add("GET", "/images/json", list_)
     add("GET", "/images/get", save_many)
