@@ -11,6 +11,7 @@ from aiohttp import web
 
 from shared.filters import FilterError, Filters
 
+from ..apitypes.model import BOOL, FLOAT, INT, STRING
 from ..errors import DockerError, InvalidParameter
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ def _parse_int(literal: str) -> int | float:
 _DECODER = json.JSONDecoder(parse_int=_parse_int)
 
 # -- a small type schema, enough to answer wrong types as dockerd does -----------
-STR, INT, BOOL, FLOAT = "string", "int", "bool", "float64"
+STR = STRING  # the checker's spellings of Go's types: one set, in apitypes.model
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 

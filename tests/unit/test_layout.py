@@ -16,7 +16,7 @@ MAX_LINES = 600
 
 # The daemon's parts, lowest first: a part imports only parts in lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("shared", "dockerd_py.errors", "dockerd_py.workers", "dockerd_py.crashpoints",
+    ("shared", "dockerd_py.apitypes", "dockerd_py.errors", "dockerd_py.workers", "dockerd_py.crashpoints",
      "dockerd_py.userns"),
     ("dockerd_py.streams", "dockerd_py.network"),
     ("dockerd_py.storage",),

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.timeutil import now_rfc3339
 
+from ...apitypes.container import CONFIG
 from ...crashpoints import crashpoint
 from ...errors import InvalidParameter
 from ...runtime import spec
@@ -21,10 +22,7 @@ from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
 from .storage import create_filesystem, remove_filesystem
 
-CONFIG_KEYS = {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-               "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck",
-               "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled",
-               "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell"}
+CONFIG_KEYS = CONFIG.names  # a create body's top level: Config's fields
 
 
 def merge_image_config(user: dict[str, Any], image: dict[str, Any]) -> None:

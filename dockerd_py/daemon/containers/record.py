@@ -13,6 +13,8 @@ from typing import Any
 from shared.timeutil import ZERO_TIME, parse_rfc3339
 from shared.units import human_duration
 
+from ...apitypes import container as apitypes
+from ...apitypes.network import ENDPOINT_SETTINGS
 from ...runtime.conmon import ExitWatcher, pid_alive
 from ..images.shapes import container_config_shape
 
@@ -25,52 +27,13 @@ def new_state() -> dict[str, Any]:
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
 
 
-HOST_CONFIG_DEFAULTS: dict[str, Any] = {
-    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
-    "NetworkMode": "bridge", "PortBindings": {}, "RestartPolicy": {"Name": "no",
-                                                                  "MaximumRetryCount": 0},
-    "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0],
-    "Annotations": None, "CapAdd": None, "CapDrop": None, "CgroupnsMode": "host", "Dns": [],
-    "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None,
-    "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "",
-    "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False,
-    "SecurityOpt": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864,
-    "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
-    "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [],
-    "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [],
-    "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
-    "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": None,
-    "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
-    "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None,
-    "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
-    "MaskedPaths": None, "ReadonlyPaths": None, "Init": None, "Mounts": None, "Tmpfs": None,
-    "Sysctls": None,
-}
-# Fields docker inspect leaves out when unset.
-_OMIT_WHEN_EMPTY = ("Init", "Mounts", "Tmpfs", "Sysctls", "Annotations")
-
-
 def host_config_shape(hc: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, default in HOST_CONFIG_DEFAULTS.items():
-        value = hc.get(key)
-        if value is None:
-            value = default
-        if key in _OMIT_WHEN_EMPTY and value in (None, [], {}):
-            continue
-        out[key] = value
-    for key, value in hc.items():  # fields newer clients send that we keep verbatim
-        out.setdefault(key, value)
-    return out
+    """HostConfig as inspect shows it; fields a newer client sent stay as they came."""
+    return apitypes.HOST_CONFIG.marshal(hc, keep_unknown=True)
 
 
 def endpoint_shape(network_id: str = "", **values: Any) -> dict[str, Any]:
-    doc = {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
-           "DriverOpts": None, "NetworkID": network_id, "EndpointID": "", "Gateway": "",
-           "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-           "GlobalIPv6PrefixLen": 0, "DNSNames": None}
-    doc.update(values)
-    return doc
+    return ENDPOINT_SETTINGS.marshal(dict(values, NetworkID=network_id))
 
 
 def network_settings_shape() -> dict[str, Any]:

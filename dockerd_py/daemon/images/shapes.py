@@ -7,6 +7,7 @@ from typing import Any
 
 from shared import reference as refs
 
+from ...apitypes.container import CONFIG
 from ...errors import InvalidParameter
 
 
@@ -17,35 +18,8 @@ def go_arch() -> str:
 
 
 def container_config_shape(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """A container.Config as Docker marshals it: every plain field present,
-    the omitempty ones only when set."""
-    cfg = dict(cfg or {})
-    out: dict[str, Any] = {
-        "Hostname": cfg.get("Hostname", ""), "Domainname": cfg.get("Domainname", ""),
-        "User": cfg.get("User", ""), "AttachStdin": bool(cfg.get("AttachStdin")),
-        "AttachStdout": bool(cfg.get("AttachStdout")),
-        "AttachStderr": bool(cfg.get("AttachStderr")),
-    }
-    if cfg.get("ExposedPorts"):
-        out["ExposedPorts"] = cfg["ExposedPorts"]
-    out.update({"Tty": bool(cfg.get("Tty")), "OpenStdin": bool(cfg.get("OpenStdin")),
-                "StdinOnce": bool(cfg.get("StdinOnce")), "Env": cfg.get("Env"),
-                "Cmd": cfg.get("Cmd")})
-    if cfg.get("Healthcheck"):
-        out["Healthcheck"] = cfg["Healthcheck"]
-    if cfg.get("ArgsEscaped"):
-        out["ArgsEscaped"] = True
-    out.update({"Image": cfg.get("Image", ""), "Volumes": cfg.get("Volumes"),
-                "WorkingDir": cfg.get("WorkingDir", ""), "Entrypoint": cfg.get("Entrypoint")})
-    if cfg.get("NetworkDisabled"):
-        out["NetworkDisabled"] = True
-    if cfg.get("MacAddress"):
-        out["MacAddress"] = cfg["MacAddress"]
-    out.update({"OnBuild": cfg.get("OnBuild"), "Labels": cfg.get("Labels")})
-    for key in ("StopSignal", "StopTimeout", "Shell"):
-        if cfg.get(key) is not None and cfg.get(key) != "":
-            out[key] = cfg[key]
-    return out
+    """A container.Config as Go marshals it (inspect, image configs)."""
+    return CONFIG.marshal(cfg)
 
 
 def repository_tag(repo: str, tag: str | None) -> refs.Reference:
