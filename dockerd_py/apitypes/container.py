@@ -181,3 +181,15 @@ EXEC_CONFIG = Struct("ExecConfig", [
 EXEC_START = Struct("ExecStartCheck", [
     Field("Detach", BOOL), Field("Tty", BOOL),
     Field("ConsoleSize", Slice(INT), pointer=True, omitempty=True)])
+
+# A container's mount as inspect shows it (api/types.MountPoint).
+MOUNT_POINT = Struct("MountPoint", [
+    Field("Type", STRING, omitempty=True),
+    Field("Name", STRING, omitempty=True),
+    Field("Source", STRING),
+    Field("Destination", STRING),
+    Field("Driver", STRING, omitempty=True),
+    Field("Mode", STRING),
+    Field("RW", BOOL),
+    Field("Propagation", STRING),
+])

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..apitypes.container import MOUNT_POINT
 from ..errors import InvalidParameter
 
 PROPAGATIONS = {"private", "rprivate", "slave", "rslave", "shared", "rshared"}
@@ -18,6 +20,40 @@ PROC_ALLOWED = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat
 
 class MountError(InvalidParameter):
     pass
+
+
+@dataclass
+class MountPoint:
+    """One of a container's mounts: Docker's MountPoint (inspect's `Mounts`), and
+    what the daemon keeps about it for itself."""
+    type: str                 # bind, volume, tmpfs
+    destination: str
+    source: str = ""          # a volume's: where its data is, once it is mounted
+    name: str = ""            # a volume's name ("" until an anonymous one is made)
+    driver: str = ""          # a volume's driver ("": the existing volume's, or the default)
+    mode: str = ""
+    rw: bool = True
+    propagation: str = ""
+    create_source: bool = False  # a bind whose missing source is made at start (-v)
+    nocopy: bool = False      # a volume not filled from the image (nocopy, --volumes-from)
+    copied: bool = False      # the image's files were copied into the volume once
+    anonymous: bool = False   # a volume made for this container (it goes with it on rm -v)
+    driver_opts: dict[str, str] = field(default_factory=dict)  # for a volume made at create
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def inspect(self) -> dict[str, Any]:
+        return MOUNT_POINT.marshal({"Type": self.type, "Name": self.name, "Source": self.source,
+                                    "Destination": self.destination, "Driver": self.driver,
+                                    "Mode": self.mode, "RW": self.rw,
+                                    "Propagation": self.propagation})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> MountPoint:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
 
 
 def _check_target(kind: str, target: str) -> str:
@@ -44,7 +80,7 @@ def check_volume(path: str) -> str:
         raise MountError(f"invalid volume specification: '{path}': {exc.message}") from None
 
 
-def parse_bind(spec: str) -> dict[str, Any]:
+def parse_bind(spec: str) -> MountPoint:
     """`-v SRC:DST[:OPTS]` (or `-v DST`, an anonymous volume)."""
     parts = spec.split(":")
     try:
@@ -75,12 +111,11 @@ def parse_bind(spec: str) -> dict[str, Any]:
             raise
         raise MountError(f"invalid volume specification: '{spec}': {exc.message}") from None
     propagation = next((o for o in options if o in PROPAGATIONS), "rprivate")
-    return {"Type": "bind", "Source": posixpath.normpath(source), "Destination": clean,
-            "Mode": mode, "RW": "ro" not in options, "Propagation": propagation,
-            "_create_source": True}
+    return MountPoint("bind", clean, source=posixpath.normpath(source), mode=mode,
+                      rw="ro" not in options, propagation=propagation, create_source=True)
 
 
-def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
+def parse_mount(m: dict[str, Any]) -> MountPoint:
     """One entry of HostConfig.Mounts (`--mount type=...`)."""
     kind = m.get("Type") or ""
     target = _check_target(kind or "bind", m.get("Target") or "")
@@ -100,9 +135,9 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
         if not os.path.exists(source) and not options.get("CreateMountpoint"):
             raise MountError(f'invalid mount config for type "bind": bind source path does not '
                              f"exist: {source}")
-        return {"Type": "bind", "Source": posixpath.normpath(source), "Destination": target,
-                "Mode": "", "RW": not m.get("ReadOnly"), "Propagation": propagation,
-                "_create_source": bool(options.get("CreateMountpoint"))}
+        return MountPoint("bind", target, source=posixpath.normpath(source),
+                          rw=not m.get("ReadOnly"), propagation=propagation,
+                          create_source=bool(options.get("CreateMountpoint")))
     if kind == "tmpfs":
         if m.get("Source"):
             raise MountError('invalid mount config for type "tmpfs": field Source must not be '
@@ -119,22 +154,21 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
         driver = (options.get("DriverConfig") or {}).get("Name") or ""
         entry = volume(m.get("Source") or "", target, "", not m.get("ReadOnly"),
                        bool(options.get("NoCopy")), driver)
-        entry["_driver_opts"] = dict((options.get("DriverConfig") or {}).get("Options") or {})
-        entry["_labels"] = dict(options.get("Labels") or {})
+        entry.driver_opts = dict((options.get("DriverConfig") or {}).get("Options") or {})
+        entry.labels = dict(options.get("Labels") or {})
         return entry
     raise MountError(f'invalid mount config for type "{kind}": mount type unknown')
 
 
 def volume(name: str, target: str, mode: str, rw: bool, nocopy: bool,
-           driver: str = "") -> dict[str, Any]:
+           driver: str = "") -> MountPoint:
     """A volume mount; an empty name is an anonymous volume (named at create), an
     empty driver the existing volume's (else --volume-driver, else local)."""
-    return {"Type": "volume", "Name": name, "Source": "", "Destination": target,
-            "Driver": driver, "Mode": mode, "RW": rw, "Propagation": "",
-            "_nocopy": nocopy}
+    return MountPoint("volume", target, name=name, driver=driver, mode=mode, rw=rw,
+                      nocopy=nocopy)
 
 
-def tmpfs(target: str, options: str, read_only: bool = False) -> dict[str, Any]:
+def tmpfs(target: str, options: str, read_only: bool = False) -> MountPoint:
     clean = _check_target("tmpfs", target)
     opts = [o for o in options.split(",") if o]
     for opt in opts:
@@ -145,48 +179,46 @@ def tmpfs(target: str, options: str, read_only: bool = False) -> dict[str, Any]:
             raise MountError(f"invalid tmpfs option {opt!r}")
     if read_only and "ro" not in opts:
         opts.append("ro")
-    return {"Type": "tmpfs", "Source": "", "Destination": clean, "Mode": ",".join(opts),
-            "RW": "ro" not in opts, "Propagation": ""}
+    return MountPoint("tmpfs", clean, mode=",".join(opts), rw="ro" not in opts)
 
 
-def from_host_config(hc: dict[str, Any]) -> list[dict[str, Any]]:
+def from_host_config(hc: dict[str, Any]) -> list[MountPoint]:
     """All mounts a HostConfig asks for, checked; duplicates are refused."""
     mounts = [parse_bind(b) for b in hc.get("Binds") or []]
     mounts += [parse_mount(m) for m in hc.get("Mounts") or []]
     mounts += [tmpfs(dst, opts or "") for dst, opts in (hc.get("Tmpfs") or {}).items()]
     seen: set[str] = set()
     for m in mounts:
-        if m["Destination"] in seen:
-            raise MountError(f"Duplicate mount point: {m['Destination']}")
-        seen.add(m["Destination"])
+        if m.destination in seen:
+            raise MountError(f"Duplicate mount point: {m.destination}")
+        seen.add(m.destination)
     return mounts
 
 
-def inspect_shape(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in m.items() if not k.startswith("_")} for m in mounts]
-
-
-def oci_mounts(mounts: list[dict[str, Any]],
-               owner: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def oci_mounts(mounts: list[MountPoint], owner: tuple[int, int] | None = None,
+               volume_sources: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The OCI mounts (binds get their source made when `-v` asked for it, owned
-    by owner: a remapped container root, as dockerd makes them)."""
+    by owner: a remapped container root, as dockerd makes them). volume_sources:
+    where each volume (by destination) is mounted, when that is new."""
+    sources = volume_sources or {}
     out = []
-    for m in sorted(mounts, key=lambda m: m["Destination"].count("/")):
-        if m["Type"] in ("bind", "volume"):
-            if m.get("_create_source") and not os.path.exists(m["Source"]):
-                os.makedirs(m["Source"], mode=0o755, exist_ok=True)
+    for m in sorted(mounts, key=lambda m: m.destination.count("/")):
+        if m.type in ("bind", "volume"):
+            source = sources.get(m.destination, m.source) if m.type == "volume" else m.source
+            if m.create_source and not os.path.exists(source):
+                os.makedirs(source, mode=0o755, exist_ok=True)
                 if owner is not None:
-                    os.chown(m["Source"], *owner)
-            options = ["rbind", m.get("Propagation") or "rprivate"]
-            if not m.get("RW", True):
+                    os.chown(source, *owner)
+            options = ["rbind", m.propagation or "rprivate"]
+            if not m.rw:
                 options.append("ro")
-            out.append({"destination": m["Destination"], "type": "bind", "source": m["Source"],
+            out.append({"destination": m.destination, "type": "bind", "source": source,
                         "options": options})
-        elif m["Type"] == "tmpfs":
+        elif m.type == "tmpfs":
             options = ["noexec", "nosuid", "nodev"]
-            for opt in (m.get("Mode") or "").split(","):
+            for opt in m.mode.split(","):
                 if opt and opt not in options:
                     options.append(opt)
-            out.append({"destination": m["Destination"], "type": "tmpfs", "source": "tmpfs",
+            out.append({"destination": m.destination, "type": "tmpfs", "source": "tmpfs",
                         "options": options})
     return out

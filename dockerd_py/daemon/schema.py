@@ -11,9 +11,11 @@ fixture written by the release before it (tests/fixtures/, see its README).
 """
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,40 @@ def _v1_tables(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# A container's mounts as releases before version 2 kept them: Docker's MountPoint
+# keys, the daemon's own beside them with an underscore.
+_V1_MOUNT_KEYS = {"Type": "type", "Destination": "destination", "Source": "source",
+                  "Name": "name", "Driver": "driver", "Mode": "mode", "RW": "rw",
+                  "Propagation": "propagation", "_create_source": "create_source",
+                  "_nocopy": "nocopy", "_copied": "copied", "_anonymous": "anonymous",
+                  "_driver_opts": "driver_opts", "_labels": "labels"}
+
+
+def _v2_typed_mounts(conn: sqlite3.Connection) -> None:
+    """Containers' mounts become typed records (container_mounts.MountPoint); the
+    document's `Mounts` goes: inspect projects it from those records."""
+    rows = conn.execute("SELECT id, doc, internal FROM containers").fetchall()
+    for cid, doc_text, internal_text in rows:
+        doc, internal = json.loads(doc_text), json.loads(internal_text)
+        mounts = [{_V1_MOUNT_KEYS[k]: v for k, v in m.items() if k in _V1_MOUNT_KEYS}
+                  for m in internal.get("mounts") or []]
+        for m in mounts:
+            for key in ("driver_opts", "labels"):
+                m[key] = m.get(key) or {}
+            m["rw"] = bool(m.get("rw", True))
+        internal["mounts"] = mounts
+        doc.pop("Mounts", None)
+        conn.execute("UPDATE containers SET doc=?, internal=? WHERE id=?",
+                     (_dumps(doc), _dumps(internal), cid))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_tables,
+    _v2_typed_mounts,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -19,6 +19,7 @@ from ..crashpoints import crashpoint
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..volumes.drivers import VOLUME_DRIVERS, VolumeDriver, VolumeDriverError
 from ..volumes.drivers.plugin import PluginDriver, find_plugin
+from .container_mounts import MountPoint
 from .containers.record import Container
 from .events import Events
 from .store import Store, dumps, loads
@@ -29,8 +30,8 @@ ANONYMOUS = "com.docker.volume.anonymous"   # the label Docker puts on anonymous
 VOLUME_FILTERS = {"dangling", "driver", "label", "label!", "name"}
 
 
-def volume_mounts(ctr: Container) -> list[dict[str, Any]]:
-    return [m for m in ctr.internal.mounts if m.get("Type") == "volume"]
+def volume_mounts(ctr: Container) -> list[MountPoint]:
+    return [m for m in ctr.internal.mounts if m.type == "volume"]
 
 
 class VolumeService:
@@ -135,7 +136,7 @@ class VolumeService:
     def users(self, name: str) -> list[str]:
         """The containers (IDs) configured with the volume, running or not."""
         return [c.id for c in self.containers()
-                if any(m.get("Name") == name for m in volume_mounts(c))]
+                if any(m.name == name for m in volume_mounts(c))]
 
     async def remove(self, name: str, force: bool = False) -> None:
         doc = self.volumes.get(name)
@@ -217,9 +218,9 @@ class VolumeService:
     def adopt(self, ctr: Container) -> None:
         """A running container's volume mounts that survived a daemon restart."""
         for m in volume_mounts(ctr):
-            doc = self.volumes.get(m["Name"])
+            doc = self.volumes.get(m.name)
             if doc is not None:
-                self.driver_of(doc).adopt(m["Name"], ctr.id)
+                self.driver_of(doc).adopt(m.name, ctr.id)
 
 
 def _volume_doc(name: str, driver: str, mountpoint: str, labels: dict[str, str],

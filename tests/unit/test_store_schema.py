@@ -5,6 +5,7 @@ migration that fails half-way."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dockerd_py.daemon import schema
+from dockerd_py.daemon.container_mounts import MountPoint
 from dockerd_py.daemon.containers.repository import ContainerRepository
 from dockerd_py.daemon.images.repository import ImageStore
 from dockerd_py.daemon.store import Store, loads
@@ -74,8 +76,18 @@ def test_the_previous_release_store_opens_with_every_object_intact(tmp_path: Pat
         store.close()
 
     assert _user_version(path) == schema.CURRENT
-    assert _rows(path) == before  # nothing rewritten, nothing lost
+    after = _rows(path)
+    for table in TABLES:  # only the containers' records change shape (version 2)
+        if table != "containers":
+            assert after[table] == before[table]
+    assert [row[:3] for row in after["containers"]] == [row[:3] for row in before["containers"]]
     ctr = containers[FIXTURE_CONTAINER]
+    old_doc = loads(next(row[3] for row in before["containers"] if row[0] == FIXTURE_CONTAINER))
+    assert ctr.internal.mounts == [MountPoint(
+        "volume", "/data", source="/tmp/fx/data/volumes/fixture-vol/_data", name="fixture-vol",
+        driver="local", mode="rw", rw=True, copied=True)]
+    assert ctr.mount_views() == old_doc["Mounts"]  # inspect shows what it showed
+    assert "Mounts" not in ctr.doc
     assert ctr.name == "fixture-ctr"
     assert ctr.doc["Config"]["Labels"] == {"made-by": "fixture"}
     assert "A=1" in ctr.doc["Config"]["Env"]
@@ -122,8 +134,53 @@ def test_a_migration_that_fails_leaves_the_store_at_the_version_it_had(
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         Store(str(path))
     assert _user_version(path) == schema.CURRENT - 1  # the versions before it: done
-    assert _rows(path) == before
+    after = _rows(path)
+    assert after["volumes"] == before["volumes"]  # the failed one's changes: rolled back
     conn = sqlite3.connect(path)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(volumes)")]
     conn.close()
     assert columns == ["name", "doc"]
+
+
+def test_version_2_types_every_kind_of_old_mount_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Binds, anonymous volumes and tmpfs as version 1 kept them (what the fixture's
+    one named volume does not show)."""
+    path = tmp_path / "metadata.db"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        m.setattr(schema, "CURRENT", 1)
+        Store(str(path)).close()
+    old_mounts = [
+        {"Type": "bind", "Source": "/srv", "Destination": "/srv", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate", "_create_source": True},
+        {"Type": "volume", "Name": "f" * 64, "Source": "/v/_data", "Destination": "/cache",
+         "Driver": "local", "Mode": "", "RW": True, "Propagation": "", "_nocopy": False,
+         "_anonymous": True, "_copied": False},
+        {"Type": "tmpfs", "Source": "", "Destination": "/run", "Mode": "size=65536k",
+         "RW": True, "Propagation": ""}]
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO containers VALUES (?,?,?,?,?)", (
+        "c" * 64, "old", "sha256:" + "a" * 64, '{"Mounts": []}',
+        json.dumps({"rw_layer": "r", "runtime": "runc", "mounts": old_mounts})))
+    conn.commit()
+    conn.close()
+
+    store = Store(str(path))
+    try:
+        (ctr,) = asyncio.run(ContainerRepository(store).load())
+    finally:
+        store.close()
+    assert ctr.internal.mounts == [
+        MountPoint("bind", "/srv", source="/srv", mode="ro", rw=False, propagation="rprivate",
+                   create_source=True),
+        MountPoint("volume", "/cache", source="/v/_data", name="f" * 64, driver="local",
+                   anonymous=True),
+        MountPoint("tmpfs", "/run", mode="size=65536k")]
+    assert ctr.mount_views() == [
+        {"Type": "bind", "Source": "/srv", "Destination": "/srv", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "volume", "Name": "f" * 64, "Source": "/v/_data", "Destination": "/cache",
+         "Driver": "local", "Mode": "", "RW": True, "Propagation": ""},
+        {"Type": "tmpfs", "Source": "", "Destination": "/run", "Mode": "size=65536k",
+         "RW": True, "Propagation": ""}]

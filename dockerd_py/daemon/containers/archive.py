@@ -69,12 +69,12 @@ class ContainerFiles:
         if ctr.running and pid > 0 and conmon.pid_alive(pid, ctr.internal.pid_start):
             return f"/proc/{pid}/root", path, None
         clean = posixpath.normpath("/" + path.lstrip("/"))
-        covering = [m for m in ctr.internal.mounts if m["Type"] in ("bind", "volume")
-                    and m.get("Source") and ((into and clean == m["Destination"])
-                                             or clean.startswith(m["Destination"] + "/"))]
+        covering = [m for m in ctr.internal.mounts if m.type in ("bind", "volume")
+                    and m.source and ((into and clean == m.destination)
+                                      or clean.startswith(m.destination + "/"))]
         if covering:
-            m = max(covering, key=lambda m: len(m["Destination"]))
-            return m["Source"], "/" + clean[len(m["Destination"]):].lstrip("/"), None
+            m = max(covering, key=lambda m: len(m.destination))
+            return m.source, "/" + clean[len(m.destination):].lstrip("/"), None
         rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
         return await asyncio.to_thread(rw.mount), path, rw.unmount
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from typing import Any
 
 from ...runtime import seccomp, spec, users
@@ -14,6 +15,7 @@ from ...storage.confined import Root
 from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import container_mounts as mounts_mod
+from ..container_mounts import MountPoint
 from .deps import ContainerDeps
 from .record import Container
 
@@ -31,13 +33,28 @@ def find_init(configured: str | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    rootfs: str
+    volumes: list[tuple[MountPoint, str]]  # each volume mount, and where its data is
+
+    def record(self) -> None:
+        """On the loop, after the worker: where each volume is, and that the image's
+        files are in it (a copy-up happens once)."""
+        for m, source in self.volumes:
+            m.source = source
+            m.copied = True
+
+
 class BundleWriter:
     def __init__(self, deps: ContainerDeps) -> None:
         self.deps = deps
         self.init_binary = find_init(deps.cfg.init_path)
 
-    def prepare(self, ctr: Container, netns_path: str | None) -> str:
-        """Write the bundle; returns the mounted rootfs (unmounted again on failure)."""
+    def prepare(self, ctr: Container, netns_path: str | None) -> Prepared:
+        """Write the bundle; returns the mounted rootfs (unmounted again on failure)
+        and where the volumes are. Runs in a worker thread: it reads the container
+        and changes nothing of it; the caller records the volumes on the loop."""
         bundle = self.deps.paths.bundle(ctr.id)
         remove_tree(bundle)
         os.makedirs(bundle, mode=0o700)
@@ -50,7 +67,7 @@ class BundleWriter:
             with Root(rootfs) as root:
                 os.close(root.open_dir(config.get("WorkingDir") or "/", create=True,
                                        owner=owner))
-                self._mount_volumes(ctr, root, owner)
+                volumes = self._mount_volumes(ctr, root, owner)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
             self.deps.networks.write_name_files(ctr)
             if owner is not None:  # the container's root may edit its /etc/hosts
@@ -63,7 +80,9 @@ class BundleWriter:
                 netns_path=netns_path,
                 host_network=self.deps.networks.uses_host_namespace(hc.get("NetworkMode", "")),
                 seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
-                extra_mounts=mounts_mod.oci_mounts(ctr.internal.mounts, owner),
+                extra_mounts=mounts_mod.oci_mounts(
+                    ctr.internal.mounts, owner,
+                    {m.destination: source for m, source in volumes}),
                 idmap=idmap if hc.get("UsernsMode") != "host" else None,
                 userns_path=_joined_userns(netns_path) if idmap.remapped else None,
                 extra_env=self.deps.networks.link_env(ctr))
@@ -72,24 +91,26 @@ class BundleWriter:
         except BaseException:
             rw.unmount()
             raise
-        return rootfs
+        return Prepared(rootfs, volumes)
 
-    def _mount_volumes(self, ctr: Container, root: Root, owner: tuple[int, int] | None) -> None:
+    def _mount_volumes(self, ctr: Container, root: Root,
+                       owner: tuple[int, int] | None) -> list[tuple[MountPoint, str]]:
         """Each volume ready (its driver mounts it if it must) and, when it is new
         and empty, filled with what the image has at its path (copy-up), unless
         nocopy; its mount point made in the rootfs."""
+        out: list[tuple[MountPoint, str]] = []
         for m in ctr.internal.mounts:
-            if m["Type"] != "volume":
+            if m.type != "volume":
                 continue
-            path = self.deps.volumes.mount(m["Name"], ctr.id)
-            m["Source"] = path
-            fd = root.open_dir(m["Destination"], create=True, owner=owner)
+            path = self.deps.volumes.mount(m.name, ctr.id)
+            fd = root.open_dir(m.destination, create=True, owner=owner)
             try:
-                if not m.get("_nocopy") and not m.get("_copied") and not os.listdir(path):
+                if not m.nocopy and not m.copied and not os.listdir(path):
                     copy_tree(f"/proc/self/fd/{fd}", path)
-                m["_copied"] = True
             finally:
                 os.close(fd)
+            out.append((m, path))
+        return out
 
     def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:
         for opt in hc.get("SecurityOpt") or []:

@@ -3,6 +3,7 @@ name, make the filesystem and record the container."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 from typing import Any
@@ -16,6 +17,7 @@ from ...runtime import spec
 from .. import container_mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
+from ..container_mounts import MountPoint
 from ..ports import check_bindings
 from . import rules
 from .deps import ContainerDeps
@@ -133,16 +135,15 @@ class ContainerCreator:
             await asyncio.to_thread(create_filesystem, d.layers, d.paths, cid, top, d.idmap)
             made_filesystem = True
             crashpoint("container-create:filesystem-made")
-            doc = self._document(cid, name, path, args, image.id, hc, config, mount_list,
-                                 networks)
+            doc = self._document(cid, name, path, args, image.id, hc, config, networks)
             ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,
                                                      runtime=hc["Runtime"], mounts=mount_list))
             await d.repo.save(ctr)
         except BaseException:
             d.repo.release_name(name, cid)
             for m in mount_list:  # the anonymous volumes made for it go with it
-                if m["Type"] == "volume" and m.get("_anonymous"):
-                    await d.volumes.remove(m["Name"], force=True)
+                if m.type == "volume" and m.anonymous:
+                    await d.volumes.remove(m.name, force=True)
             # the image's layers are released only if they were acquired
             await asyncio.to_thread(remove_filesystem, d.layers, d.paths, cid,
                                     top if made_filesystem else None, not made_filesystem)
@@ -152,10 +153,10 @@ class ContainerCreator:
         return cid, warnings
 
     def _anonymous(self, config: dict[str, Any],
-                   mount_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                   mount_list: list[MountPoint]) -> list[MountPoint]:
         """The config's (and image's) VOLUME paths that no mount covers: an
         anonymous volume each."""
-        covered = {m["Destination"] for m in mount_list}
+        covered = {m.destination for m in mount_list}
         extra = []
         for path in config.get("Volumes") or {}:
             clean = mounts_mod.check_volume(path)
@@ -165,40 +166,38 @@ class ContainerCreator:
         return extra
 
     def _volumes_from(self, hc: dict[str, Any],
-                      mount_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                      mount_list: list[MountPoint]) -> list[MountPoint]:
         """--volumes-from CTR[:ro|rw]: the other container's volumes and binds at
         the same paths (a mount of this container's own wins)."""
         out = list(mount_list)
-        covered = {m["Destination"] for m in out}
+        covered = {m.destination for m in out}
         for item in hc.get("VolumesFrom") or []:
             name, _, mode = str(item).partition(":")
             if mode not in ("", "ro", "rw"):
                 raise InvalidParameter(f"invalid mode for volumes-from: {mode}")
             other = self.deps.repo.get(name)
             for m in other.internal.mounts:
-                if m["Type"] == "tmpfs" or m["Destination"] in covered:
+                if m.type == "tmpfs" or m.destination in covered:
                     continue
-                copied = dict(m, RW=(m.get("RW", True) if not mode else mode == "rw"))
-                copied["_nocopy"] = True
-                out.append(copied)
-                covered.add(m["Destination"])
+                out.append(dataclasses.replace(m, rw=m.rw if not mode else mode == "rw",
+                                               nocopy=True))
+                covered.add(m.destination)
         return out
 
-    async def _make_volumes(self, mount_list: list[dict[str, Any]], default_driver: str) -> None:
+    async def _make_volumes(self, mount_list: list[MountPoint], default_driver: str) -> None:
         """Create the named volumes that do not exist yet and the anonymous ones."""
         volumes = self.deps.volumes
         for m in mount_list:
-            if m["Type"] != "volume":
+            if m.type != "volume":
                 continue
-            anonymous = not m["Name"]
-            doc = await volumes.create(m["Name"] or None, m.get("Driver") or default_driver,
-                                       m.pop("_driver_opts", None), m.pop("_labels", None))
-            m.update(Name=doc["Name"], Source=doc["Mountpoint"], Driver=doc["Driver"])
-            if anonymous:
-                m["_anonymous"] = True
+            doc = await volumes.create(m.name or None, m.driver or default_driver,
+                                       m.driver_opts or None, m.labels or None)
+            m.anonymous = not m.name
+            m.name, m.source, m.driver = doc["Name"], doc["Mountpoint"], doc["Driver"]
+            m.driver_opts, m.labels = {}, {}  # the volume has them now
 
     def _document(self, cid: str, name: str, path: str, args: list[str], image_id: str,
-                  hc: dict[str, Any], config: dict[str, Any], mount_list: list[dict[str, Any]],
+                  hc: dict[str, Any], config: dict[str, Any],
                   networks: dict[str, Any]) -> dict[str, Any]:
         """The container in Docker's shape: what inspect returns."""
         cdir = self.deps.paths.dir(cid)
@@ -213,7 +212,6 @@ class ContainerCreator:
             "LogPath": os.path.join(cdir, f"{cid}-json.log"),
             "Name": "/" + name, "RestartCount": 0, "Driver": self.deps.layers.driver_name,
             "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
-            "ExecIDs": None, "HostConfig": hc,
-            "Mounts": mounts_mod.inspect_shape(mount_list), "Config": config,
+            "ExecIDs": None, "HostConfig": hc, "Config": config,
             "NetworkSettings": settings,
         }

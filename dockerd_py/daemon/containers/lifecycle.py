@@ -19,7 +19,7 @@ from ..health import HealthMonitor
 from ..volumes import ANONYMOUS
 from . import rules
 from .attach import Attacher
-from .bundle import BundleWriter
+from .bundle import BundleWriter, Prepared
 from .deps import ContainerDeps
 from .logs import ContainerLogs
 from .monitor import ExitMonitor, logged_failure
@@ -98,7 +98,9 @@ class Lifecycle:
         rootfs = ""
         spawned = None
         try:
-            rootfs = await asyncio.to_thread(self._prepare, ctr, netns_path)
+            prepared = await asyncio.to_thread(self._prepare, ctr, netns_path)
+            rootfs = prepared.rootfs
+            prepared.record()
             spawned = await self._spawn_conmon(ctr, runtime)
             await self.logs.watch(ctr, fresh=True)
             if netns_path is None:
@@ -132,13 +134,13 @@ class Lifecycle:
         with logged_failure(ctr, "saving its start"):  # it runs, watched, whatever the disk says
             await d.repo.save(ctr)
         for m in ctr.internal.mounts:
-            if m["Type"] == "volume":
-                d.events.publish("volume", "mount", m["Name"], {
-                    "container": ctr.id, "destination": m["Destination"],
-                    "driver": m.get("Driver", "local"), "propagation": "",
-                    "read/write": str(m.get("RW", True)).lower()})
+            if m.type == "volume":
+                d.events.publish("volume", "mount", m.name, {
+                    "container": ctr.id, "destination": m.destination,
+                    "driver": m.driver or "local", "propagation": "",
+                    "read/write": str(m.rw).lower()})
 
-    def _prepare(self, ctr: Container, netns_path: str | None) -> str:
+    def _prepare(self, ctr: Container, netns_path: str | None) -> Prepared:
         self.logs.before_start(ctr)
         return self.bundles.prepare(ctr, netns_path)
 
@@ -363,15 +365,15 @@ class Lifecycle:
         """`rm -v` and `--rm`: the container's anonymous volumes that nothing else
         uses go; named ones stay."""
         for m in ctr.internal.mounts:
-            if m["Type"] != "volume":
+            if m.type != "volume":
                 continue
-            doc = self.deps.volumes.volumes.get(m["Name"])
+            doc = self.deps.volumes.volumes.get(m.name)
             if doc is None or ANONYMOUS not in (doc.get("Labels") or {}):
                 continue
             try:
-                await self.deps.volumes.remove(m["Name"])
+                await self.deps.volumes.remove(m.name)
             except DockerError as exc:
-                log.info("keeping volume %s: %s", m["Name"], exc.message)
+                log.info("keeping volume %s: %s", m.name, exc.message)
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})

@@ -104,7 +104,7 @@ class ContainerViews:
             if health not in filters.get("health"):
                 return False
         if "volume" in filters:
-            mounts = ctr.doc.get("Mounts") or []
+            mounts = ctr.mount_views()
             if not any(m.get("Name") == v or m.get("Destination") == v or m.get("Source") == v
                        for m in mounts for v in filters.get("volume")):
                 return False
@@ -154,7 +154,7 @@ class ContainerViews:
             "Labels": ctr.config.get("Labels") or {}, "State": ctr.status,
             "Status": ctr.status_text(),
             "HostConfig": {"NetworkMode": ctr.host_config.get("NetworkMode", "bridge")},
-            "NetworkSettings": {"Networks": networks}, "Mounts": ctr.doc.get("Mounts") or [],
+            "NetworkSettings": {"Networks": networks}, "Mounts": ctr.mount_views(),
         }
         if size:
             rw = self.layers.rw_layer(ctr.internal.rw_layer).size()

@@ -139,10 +139,10 @@ class ExitMonitor:
         with logged_failure(ctr, "unmounting its filesystem"):
             await workers.HOUSEKEEPING.run(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
         for m in ctr.internal.mounts:
-            if m["Type"] == "volume":
-                await workers.HOUSEKEEPING.run(d.volumes.unmount, m["Name"], ctr.id)
-                d.events.publish("volume", "unmount", m["Name"], {
-                    "container": ctr.id, "driver": m.get("Driver", "local")})
+            if m.type == "volume":
+                await workers.HOUSEKEEPING.run(d.volumes.unmount, m.name, ctr.id)
+                d.events.publish("volume", "unmount", m.name, {
+                    "container": ctr.id, "driver": m.driver or "local"})
 
     # -- waiting --------------------------------------------------------------------
     @staticmethod

@@ -16,6 +16,7 @@ from shared.units import human_duration
 from ...apitypes import container as apitypes
 from ...apitypes.network import ENDPOINT_SETTINGS
 from ...runtime.conmon import ExitWatcher, pid_alive
+from ..container_mounts import MountPoint
 from ..images.shapes import container_config_shape
 
 STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
@@ -50,7 +51,7 @@ class Internal:
     rw_layer: str
     runtime: str
     top_layer: str | None = None  # the image's top layer (None: an empty image)
-    mounts: list[dict[str, Any]] = field(default_factory=list)
+    mounts: list[MountPoint] = field(default_factory=list)
     conmon_pid: int = 0
     pid_start: int = 0           # the process's start time: a pid reused later is not it
     started_once: bool = False
@@ -65,7 +66,9 @@ class Internal:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Internal:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known and v is not None})
+        values = {k: v for k, v in doc.items() if k in known and v is not None}
+        values["mounts"] = [MountPoint.from_json(m) for m in values.get("mounts") or []]
+        return cls(**values)
 
 
 @dataclass
@@ -190,11 +193,16 @@ class Container:
                     + human_duration(time.time() - parse_rfc3339(st["FinishedAt"]) / 1e9) + " ago")
         return "Created"
 
+    def mount_views(self) -> list[dict[str, Any]]:
+        """The container's mounts as Docker shows them (inspect, ps)."""
+        return [m.inspect() for m in self.internal.mounts]
+
     def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
                 sizes: dict[str, int] | None = None) -> dict[str, Any]:
         doc = dict(self.doc)
         doc["Config"] = container_config_shape(self.config)
         doc["HostConfig"] = host_config_shape(self.host_config)
+        doc["Mounts"] = self.mount_views()
         doc["GraphDriver"] = graph_driver
         if sizes is not None:
             doc["SizeRw"] = sizes["rw"]
