@@ -7,12 +7,13 @@ import asyncio
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import DaemonConfig
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
-from ..network.files import NameSettings, write_files
+from ..network.files import NameSettings, SandboxFiles
 from ..network.model import Endpoint, Network
 from .containers.record import Container, endpoint_shape
 from .dns_names import EMBEDDED_DNS, EmbeddedDns, dns_names
@@ -22,6 +23,15 @@ from .ports import Ports, Target
 
 log = logging.getLogger(__name__)
 Addresses = tuple[str | None, str | None]   # an endpoint's (IPv4, IPv6)
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """What starting a container needs of its networking, as plain data that the
+    bundle's worker thread may read: the name files and the link variables."""
+    files: SandboxFiles
+    link_env: list[str]
+    host_network: bool
 
 
 def mode_network(mode: str) -> str:
@@ -105,6 +115,17 @@ class Endpoints:
                               MacAddress=config.get("MacAddress") or "")
 
     # -- at start and stop ------------------------------------------------------------
+    def prepare(self, ctr: Container) -> SandboxPlan:
+        """Before a start, on the loop: the endpoints' addresses (all or none), and
+        the plan the bundle writer works from."""
+        self.allocate(ctr)
+        try:
+            return SandboxPlan(self.files(ctr), self.link_env(ctr), self.uses_host_namespace(
+                ctr.host_config.get("NetworkMode", "")))
+        except BaseException:
+            self.release(ctr)
+            raise
+
     def allocate(self, ctr: Container) -> None:
         """Give each endpoint its addresses (static ones if asked), before the
         start; all or nothing."""
@@ -279,7 +300,7 @@ class Endpoints:
             had_dns = ctr.id in self.dns.servers
             await self.dns.start(ctr, ctr.state["Pid"])
             if not had_dns and self.dns.wanted(ctr):  # its first user network: names now
-                await asyncio.to_thread(self.write_name_files, ctr, True)
+                await asyncio.to_thread(self.files(ctr).write, True)
         self._mirror_default(ctr.doc["NetworkSettings"])
         self.events.publish("network", "connect", net.id, {"container": ctr.id,
                                                            "name": net.name,
@@ -370,10 +391,10 @@ class Endpoints:
                     env.append(f"{prefix}_ENV_{key}={value}")
         return env
 
-    def write_name_files(self, ctr: Container, in_place: bool = False) -> None:
-        """/etc/hostname, /etc/hosts, /etc/resolv.conf of the container (blocking)."""
-        write_files(self.name_settings(ctr), ctr.doc["HostnamePath"], ctr.doc["HostsPath"],
-                    ctr.doc["ResolvConfPath"], in_place)
+    def files(self, ctr: Container) -> SandboxFiles:
+        """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, to write."""
+        return SandboxFiles(self.name_settings(ctr), ctr.doc["HostnamePath"],
+                            ctr.doc["HostsPath"], ctr.doc["ResolvConfPath"])
 
     # -- views and start-up -----------------------------------------------------------------
     def inspect_doc(self, net: Network, verbose: bool = False) -> dict[str, Any]:

@@ -29,6 +29,20 @@ class NameSettings:
     links: list[tuple[str, str]] = field(default_factory=list)  # (address, names): --link
 
 
+@dataclass(frozen=True)
+class SandboxFiles:
+    """A container's /etc/hostname, /etc/hosts and /etc/resolv.conf: what they say
+    and where they go. Plain data made on the event loop, written by a worker."""
+    names: NameSettings
+    hostname_path: str
+    hosts_path: str
+    resolv_conf_path: str
+
+    def write(self, in_place: bool = False) -> None:
+        write_files(self.names, self.hostname_path, self.hosts_path, self.resolv_conf_path,
+                    in_place)
+
+
 def write_files(names: NameSettings, hostname_path: str, hosts_path: str,
                 resolv_conf_path: str, in_place: bool = False) -> None:
     """Write the three files, each through a temporary name (never half a file);

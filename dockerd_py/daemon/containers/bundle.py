@@ -16,6 +16,7 @@ from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import container_mounts as mounts_mod
 from ..container_mounts import MountPoint
+from ..endpoints import SandboxPlan
 from .deps import ContainerDeps
 from .record import Container
 
@@ -51,7 +52,7 @@ class BundleWriter:
         self.deps = deps
         self.init_binary = find_init(deps.cfg.init_path)
 
-    def prepare(self, ctr: Container, netns_path: str | None) -> Prepared:
+    def prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan) -> Prepared:
         """Write the bundle; returns the mounted rootfs (unmounted again on failure)
         and where the volumes are. Runs in a worker thread: it reads the container
         and changes nothing of it; the caller records the volumes on the loop."""
@@ -69,7 +70,7 @@ class BundleWriter:
                                        owner=owner))
                 volumes = self._mount_volumes(ctr, root, owner)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
-            self.deps.networks.write_name_files(ctr)
+            plan.files.write()
             if owner is not None:  # the container's root may edit its /etc/hosts
                 for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
                     os.chown(ctr.doc[key], *owner)
@@ -78,14 +79,14 @@ class BundleWriter:
                 hosts_path=ctr.doc["HostsPath"], resolv_conf_path=ctr.doc["ResolvConfPath"],
                 cgroups_path=f"/{self.deps.cfg.effective_cgroup_parent}/{ctr.id}",
                 netns_path=netns_path,
-                host_network=self.deps.networks.uses_host_namespace(hc.get("NetworkMode", "")),
+                host_network=plan.host_network,
                 seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
                 extra_mounts=mounts_mod.oci_mounts(
                     ctr.internal.mounts, owner,
                     {m.destination: source for m, source in volumes}),
                 idmap=idmap if hc.get("UsernsMode") != "host" else None,
                 userns_path=_joined_userns(netns_path) if idmap.remapped else None,
-                extra_env=self.deps.networks.link_env(ctr))
+                extra_env=plan.link_env)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec.build(ctr.doc, inputs), f)
         except BaseException:

@@ -15,6 +15,7 @@ from ...crashpoints import crashpoint
 from ...errors import Conflict, DiskFull, DockerError, NotModified
 from ...runtime import conmon
 from ...runtime.oci import OCIRuntime
+from ..endpoints import SandboxPlan
 from ..health import HealthMonitor
 from ..volumes import ANONYMOUS
 from . import rules
@@ -94,11 +95,15 @@ class Lifecycle:
         if not runtime.available:
             raise DockerError(f"runtime {runtime.name} is not available: {runtime.reason}")
         netns_path = self._joined_namespace(ctr)
-        d.networks.allocate(ctr)
+        try:
+            plan = d.networks.prepare(ctr)  # addresses, name files, links: or nothing
+        except BaseException:
+            self.attacher.fail_waiting(ctr)
+            raise
         rootfs = ""
         spawned = None
         try:
-            prepared = await asyncio.to_thread(self._prepare, ctr, netns_path)
+            prepared = await asyncio.to_thread(self._prepare, ctr, netns_path, plan)
             rootfs = prepared.rootfs
             prepared.record()
             spawned = await self._spawn_conmon(ctr, runtime)
@@ -140,9 +145,9 @@ class Lifecycle:
                     "driver": m.driver or "local", "propagation": "",
                     "read/write": str(m.rw).lower()})
 
-    def _prepare(self, ctr: Container, netns_path: str | None) -> Prepared:
+    def _prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan) -> Prepared:
         self.logs.before_start(ctr)
-        return self.bundles.prepare(ctr, netns_path)
+        return self.bundles.prepare(ctr, netns_path, plan)
 
     async def _spawn_conmon(self, ctr: Container, runtime: OCIRuntime) -> conmon.Spawned:
         target, size_max = self.logs.conmon_target(ctr)
