@@ -14,9 +14,9 @@ from .. import userns
 from ..config import DaemonConfig
 from ..errors import DockerError
 from ..logdrivers.registry import LogDrivers
-from ..network.bridge import ipv6_on_host
 from ..network.drivers import NETWORK_DRIVERS
 from ..network.firewall import choose_backend, new_firewall
+from ..network.links import ipv6_on_host
 from ..runtime import conmon
 from ..runtime.oci import run_command
 from ..runtime.registry import Runtimes

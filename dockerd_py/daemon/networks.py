@@ -17,9 +17,9 @@ from shared.timeutil import now_rfc3339
 from ..config import DaemonConfig
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
-from ..network.bridge import Links, enable_bridge_netfilter, enable_ip_forward
 from ..network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
 from ..network.firewall import Firewall
+from ..network.links import Links, enable_bridge_netfilter, enable_ip_forward
 from ..network.model import Network, network_doc
 from .containers.record import Container
 from .events import Events

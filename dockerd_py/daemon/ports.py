@@ -13,8 +13,8 @@ from typing import Any
 from ..config import DaemonConfig
 from ..errors import DockerError, InvalidParameter
 from ..network import conntrack
-from ..network.bridge import ipv6_on_host, read_sysctl, set_route_localnet
 from ..network.firewall import Firewall, PortMapping
+from ..network.links import ipv6_on_host, read_sysctl, set_route_localnet
 from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket, join_host_port
 from .containers.record import Container
 

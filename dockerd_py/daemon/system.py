@@ -10,7 +10,7 @@ from shared.api import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, PRODUCT_VER
 from shared.timeutil import now_rfc3339
 
 from ..config import DaemonConfig
-from ..network.bridge import read_sysctl
+from ..network.links import read_sysctl
 from ..runtime.oci import SECURITY_FLOORS, OCIRuntime, version_tuple
 from .images.shapes import go_arch
 

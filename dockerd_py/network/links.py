@@ -1,8 +1,9 @@
-"""Linux bridges and veth pairs.
+"""Links: Linux bridges, veth pairs and macvlan ports (the bridge and macvlan
+drivers use them), and the host's network sysctls.
 
 Host-side links are made with pyroute2's asyncio netlink API. Addresses and
-routes inside a container's namespace are set by a child process (`nsenter
---net ... ip -batch -`), so the daemon itself never enters a namespace.
+routes inside a container's namespace are set by `ip -batch`, started in that
+namespace by netns.run_in (the one way the daemon works inside a namespace).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import DockerError
+from .netns import ip_batch_in
 
 log = logging.getLogger(__name__)
 IFA_F_NODAD = 0x02
@@ -184,15 +186,10 @@ def _address_commands(att: Attachment) -> list[str]:
 
 
 async def in_namespace(pid: int, commands: list[str]) -> None:
-    """Run `ip` commands in the network namespace of pid, in a child process."""
-    proc = await asyncio.create_subprocess_exec(
-        "nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-batch", "-",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-    _, err = await proc.communicate(("\n".join(commands) + "\n").encode())
-    if proc.returncode != 0:
-        raise NetworkError(f"configuring the container's network failed: "
-                           f"{err.decode(errors='replace').strip()}")
+    """Run `ip` commands in the network namespace of pid (netns.run_in)."""
+    status, err = await asyncio.to_thread(ip_batch_in, pid, commands)
+    if status != 0:
+        raise NetworkError(f"configuring the container's network failed: {err.strip()}")
 
 
 async def _collect(result: object) -> list:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..bridge import Attachment, Links
 from ..firewall import Firewall
+from ..links import Attachment, Links
 from ..model import Endpoint, Network
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from ...errors import InvalidParameter
-from ..bridge import enable_ipv6_forward
 from ..firewall import BridgeRules
+from ..links import enable_ipv6_forward
 from ..model import Endpoint, Network
 from .base import NetworkDriver
 
