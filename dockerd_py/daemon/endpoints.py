@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from ..apitypes.network import NETWORK_RESOURCE
 from ..config import DaemonConfig
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
 from ..network import ipam
@@ -412,7 +413,7 @@ class Endpoints:
                                               f"{ep['GlobalIPv6PrefixLen']}"
                                if ep.get("GlobalIPv6Address") else ""}
         doc["Containers"] = members
-        return doc
+        return NETWORK_RESOURCE.marshal(doc)
 
     async def restore(self, containers: list[Container]) -> None:
         """At daemon start: the addresses, networks and ports of containers that

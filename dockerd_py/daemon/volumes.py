@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.filters import Filters
 
+from ..apitypes.volume import VOLUME
 from ..config import DaemonConfig
 from ..crashpoints import crashpoint
 from ..errors import Conflict, InvalidParameter, NotFound
@@ -187,12 +188,13 @@ class VolumeService:
                 continue
             if not filters.match_all_labels(doc.get("Labels") or {}):
                 continue
-            out.append(doc)
+            out.append(VOLUME.marshal(doc))
         return out
 
     async def with_usage(self, doc: dict[str, Any]) -> dict[str, Any]:
         size = await asyncio.to_thread(self.driver_of(doc).size, doc["Name"])
-        return dict(doc, UsageData={"Size": size, "RefCount": len(self.users(doc["Name"]))})
+        return VOLUME.marshal(dict(doc, UsageData={"Size": size,
+                                                   "RefCount": len(self.users(doc["Name"]))}))
 
     async def disk_usage(self) -> builtins.list[dict[str, Any]]:
         return [await self.with_usage(doc) for doc in self.volumes.values()]

@@ -3,8 +3,8 @@ unmarshal ...` answers. Unknown fields are not listed and pass (Go ignores them)
 The container and endpoint types come from their declarations (apitypes)."""
 from __future__ import annotations
 
-from ..apitypes import container, network
-from .http import BOOL, STR
+from ..apitypes import container, network, volume
+from .http import STR
 
 STR_MAP = ("map", STR)
 
@@ -18,14 +18,9 @@ EXEC_CREATE = container.EXEC_CONFIG.schema()
 EXEC_START = container.EXEC_START.schema()
 UPDATE_REQUEST = container.UPDATE_CONFIG.schema()
 
-NETWORK_CREATE = {"Name": STR, "CheckDuplicate": BOOL, "Driver": STR, "Scope": STR,
-                  "Internal": BOOL, "Attachable": BOOL, "Ingress": BOOL, "ConfigOnly": BOOL,
-                  "EnableIPv6": BOOL, "Options": STR_MAP, "Labels": STR_MAP,
-                  "IPAM": {"Driver": STR, "Options": STR_MAP,
-                           "Config": [{"Subnet": STR, "IPRange": STR, "Gateway": STR,
-                                       "AuxiliaryAddresses": STR_MAP}]}}
-NETWORK_CONNECT = {"Container": STR, "EndpointConfig": ENDPOINT}
-NETWORK_DISCONNECT = {"Container": STR, "Force": BOOL}
-VOLUME_CREATE = {"Name": STR, "Driver": STR, "DriverOpts": STR_MAP, "Labels": STR_MAP}
+NETWORK_CREATE = network.NETWORK_CREATE.schema()
+NETWORK_CONNECT = network.NETWORK_CONNECT.schema()
+NETWORK_DISCONNECT = network.NETWORK_DISCONNECT.schema()
+VOLUME_CREATE = volume.VOLUME_CREATE.schema()
 AUTH_CONFIG = {"username": STR, "password": STR, "auth": STR, "email": STR,
                "serveraddress": STR, "identitytoken": STR, "registrytoken": STR}

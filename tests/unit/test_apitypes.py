@@ -97,3 +97,38 @@ def test_wrong_types_get_go_texts(body: dict, text: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
         check_types(body, schemas.CREATE_REQUEST, "")
     assert str(caught.value) == f"invalid JSON: {text}"
+
+
+def test_network_resource_in_go_order() -> None:
+    from dockerd_py.apitypes.network import NETWORK_RESOURCE
+    doc = NETWORK_RESOURCE.marshal({
+        "Id": "n", "Name": "web", "Driver": "bridge", "Containers": {},
+        "IPAM": {"Driver": "default", "Config": [{"Subnet": "10.9.0.0/24", "Gateway": ""}]}})
+    assert list(doc) == ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM",
+                         "Internal", "Attachable", "Ingress", "ConfigFrom", "ConfigOnly",
+                         "Containers", "Options", "Labels"]
+    assert doc["IPAM"] == {"Driver": "default", "Options": None,
+                           "Config": [{"Subnet": "10.9.0.0/24"}]}
+    assert doc["ConfigFrom"] == {"Network": ""}
+
+
+def test_volume_in_go_order_with_usage_when_asked() -> None:
+    from dockerd_py.apitypes.volume import VOLUME
+    doc = VOLUME.marshal({"Name": "v", "Driver": "local", "Mountpoint": "/m", "Scope": "local",
+                          "CreatedAt": "2026-01-01T00:00:00Z", "Labels": {}, "Options": None})
+    assert list(doc) == ["CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options",
+                         "Scope"]
+    assert doc["Options"] is None and doc["Labels"] == {}
+    used = VOLUME.marshal(dict(doc, UsageData={"Size": 0, "RefCount": 0}))
+    assert used["UsageData"] == {"RefCount": 0, "Size": 0}  # a zero behind a pointer: shown
+
+
+def test_network_and_volume_request_tables_come_from_the_declarations() -> None:
+    from dockerd_py.apitypes.network import NETWORK_CREATE
+    from dockerd_py.apitypes.volume import VOLUME_CREATE
+    assert schemas.NETWORK_CREATE == NETWORK_CREATE.schema()
+    assert schemas.VOLUME_CREATE == VOLUME_CREATE.schema()
+    with pytest.raises(InvalidParameter) as caught:
+        check_types({"IPAM": {"Config": [{"Subnet": 10}]}}, schemas.NETWORK_CREATE, "")
+    assert str(caught.value) == ("invalid JSON: json: cannot unmarshal number into Go struct "
+                                 "field IPAM.Config.Subnet of type string")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...apitypes.volume import VOLUME
 from ...daemon.volumes import VolumeService
 from ...errors import InvalidParameter, NotImplementedByEngine
 from ..http import api_version, json_response, query_bool, query_filters, read_json
@@ -20,10 +21,10 @@ def setup(add, svc: VolumeService) -> None:  # type: ignore[no-untyped-def]
             raise InvalidParameter("invalid JSON: the body must be an object")
         doc = await svc.create(body.get("Name") or None, body.get("Driver") or "local",
                                body.get("DriverOpts"), body.get("Labels"))
-        return json_response(doc, status=201)
+        return json_response(VOLUME.marshal(doc), status=201)
 
     async def inspect(request: web.Request) -> web.Response:
-        return json_response(svc.get(request.match_info["name"]))
+        return json_response(VOLUME.marshal(svc.get(request.match_info["name"])))
 
     async def update(request: web.Request) -> web.Response:
         svc.get(request.match_info["name"])
