@@ -10,11 +10,11 @@ from shared import reference as refs
 from shared.filters import Filters
 from shared.timeutil import ZERO_TIME, parse_rfc3339
 
+from ...apitypes.image import IMAGE_INSPECT, IMAGE_SUMMARY
 from ...errors import InvalidParameter
 from ...storage.layers import chain_ids
 from .catalog import ImageCatalog
 from .repository import Image
-from .shapes import container_config_shape
 
 IMAGE_LIST_FILTERS = {"dangling", "label", "label!", "before", "since", "reference", "until"}
 
@@ -27,58 +27,54 @@ class ImageViews:
         image = self.catalog.get(name)
         cfg = image.config
         top = image.top_layer
-        doc: dict[str, Any] = {
+        size = self.catalog.size(image)
+        layer = self.catalog.layers.get(top) if top else None
+        driver = self.catalog.layers.driver
+        doc = IMAGE_INSPECT.marshal({
             "Id": image.id,
             "RepoTags": self.catalog.repo_tags(image),
             "RepoDigests": self.catalog.repo_digests(image),
             "Parent": image.meta.get("Parent", ""),
             "Comment": cfg.get("comment", ""),
             "Created": cfg.get("created") or ZERO_TIME,
-        }
-        if api_version < (1, 45):
-            doc["Container"] = cfg.get("container", "")
-            doc["ContainerConfig"] = container_config_shape(cfg.get("container_config"))
-        doc.update({
+            "Container": cfg.get("container", ""),
+            "ContainerConfig": cfg.get("container_config") or {},
             "DockerVersion": cfg.get("docker_version", ""),
             "Author": cfg.get("author", ""),
-            "Config": container_config_shape(image.container_config),
+            "Config": image.container_config,
             "Architecture": cfg.get("architecture", ""),
+            "Variant": cfg.get("variant", ""),
+            "Os": cfg.get("os", ""),
+            "OsVersion": cfg.get("os.version", ""),
+            "Size": size,
+            "VirtualSize": size if api_version < (1, 44) else 0,
+            "GraphDriver": {"Name": driver.name,
+                            "Data": driver.metadata(layer.cache_id) if layer else None},
+            "RootFS": {"Type": "layers", "Layers": image.diff_ids},
+            "Metadata": {"LastTagTime": image.meta.get("LastTagTime") or ZERO_TIME},
         })
-        if cfg.get("variant"):
-            doc["Variant"] = cfg["variant"]
-        doc["Os"] = cfg.get("os", "")
-        if cfg.get("os.version"):
-            doc["OsVersion"] = cfg["os.version"]
-        doc["Size"] = self.catalog.size(image)
-        if api_version < (1, 44):
-            doc["VirtualSize"] = doc["Size"]
-        layer = self.catalog.layers.get(top) if top else None
-        doc["GraphDriver"] = {
-            "Name": self.catalog.layers.driver.name,
-            "Data": self.catalog.layers.driver.metadata(layer.cache_id) if layer else None}
-        doc["RootFS"] = {"Type": "layers", "Layers": image.diff_ids}
-        doc["Metadata"] = {"LastTagTime": image.meta.get("LastTagTime") or ZERO_TIME}
+        if api_version >= (1, 45):  # gone from the API in 1.45
+            del doc["Container"], doc["ContainerConfig"]
         return doc
 
     def summary(self, image: Image, api_version: tuple[int, ...],
                 containers: int = -1) -> dict[str, Any]:
-        doc: dict[str, Any] = {
+        tags, digests = self.catalog.repo_tags(image), self.catalog.repo_digests(image)
+        if api_version < (1, 43) and not tags and not digests:
+            tags, digests = ["<none>:<none>"], ["<none>@<none>"]
+        size = self.catalog.size(image)
+        return IMAGE_SUMMARY.marshal({
             "Containers": containers,
             "Created": image.created_ns // 1_000_000_000,
             "Id": image.id,
             "Labels": image.container_config.get("Labels") or {},
             "ParentId": image.meta.get("Parent", ""),
-            "RepoDigests": self.catalog.repo_digests(image),
-            "RepoTags": self.catalog.repo_tags(image),
+            "RepoDigests": digests,
+            "RepoTags": tags,
             "SharedSize": -1,
-            "Size": self.catalog.size(image),
-        }
-        if api_version < (1, 43) and not doc["RepoTags"] and not doc["RepoDigests"]:
-            doc["RepoTags"] = ["<none>:<none>"]
-            doc["RepoDigests"] = ["<none>@<none>"]
-        if api_version < (1, 44):
-            doc["VirtualSize"] = doc["Size"]
-        return doc
+            "Size": size,
+            "VirtualSize": size if api_version < (1, 44) else 0,
+        })
 
     def list(self, show_all: bool, filters: Filters, api_version: tuple[int, ...],
              digests: bool = False) -> builtins.list[dict[str, Any]]:
