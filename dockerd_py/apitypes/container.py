@@ -6,6 +6,7 @@ zero value."""
 from __future__ import annotations
 
 from .model import ANY, BOOL, INT, STRING, Field, Map, Slice, Struct
+from .network import ENDPOINT_SETTINGS
 
 STRINGS = Slice(STRING)
 STRING_MAP = Map(STRING)
@@ -192,4 +193,83 @@ MOUNT_POINT = Struct("MountPoint", [
     Field("Mode", STRING),
     Field("RW", BOOL),
     Field("Propagation", STRING),
+])
+
+GRAPH_DRIVER_DATA = Struct("GraphDriverData", [
+    Field("Data", Map(STRING)), Field("Name", STRING)])
+
+HEALTHCHECK_RESULT = Struct("HealthcheckResult", [
+    Field("Start", STRING), Field("End", STRING), Field("ExitCode", INT),
+    Field("Output", STRING)])
+HEALTH = Struct("Health", [
+    Field("Status", STRING), Field("FailingStreak", INT),
+    Field("Log", Slice(HEALTHCHECK_RESULT))])
+
+CONTAINER_STATE = Struct("ContainerState", [
+    Field("Status", STRING),
+    Field("Running", BOOL),
+    Field("Paused", BOOL),
+    Field("Restarting", BOOL),
+    Field("OOMKilled", BOOL),
+    Field("Dead", BOOL),
+    Field("Pid", INT),
+    Field("ExitCode", INT),
+    Field("Error", STRING),
+    Field("StartedAt", STRING),
+    Field("FinishedAt", STRING),
+    Field("Health", HEALTH, omitempty=True, pointer=True),
+])
+
+# NetworkSettings: NetworkSettingsBase and DefaultNetworkSettings embedded, then
+# Networks. Ports and Networks are {} for a container that has none.
+NETWORK_SETTINGS = Struct("NetworkSettings", [
+    Field("Bridge", STRING),
+    Field("SandboxID", STRING),
+    Field("SandboxKey", STRING),
+    Field("Ports", Map(Slice(PORT_BINDING)), default={}),
+    Field("HairpinMode", BOOL),
+    Field("LinkLocalIPv6Address", STRING),
+    Field("LinkLocalIPv6PrefixLen", INT),
+    Field("SecondaryIPAddresses", Slice(ANY)),
+    Field("SecondaryIPv6Addresses", Slice(ANY)),
+    Field("EndpointID", STRING),
+    Field("Gateway", STRING),
+    Field("GlobalIPv6Address", STRING),
+    Field("GlobalIPv6PrefixLen", INT),
+    Field("IPAddress", STRING),
+    Field("IPPrefixLen", INT),
+    Field("IPv6Gateway", STRING),
+    Field("MacAddress", STRING),
+    Field("Networks", Map(ENDPOINT_SETTINGS), default={}),
+])
+
+# `container inspect` (types.ContainerJSON: ContainerJSONBase, then Mounts, Config,
+# NetworkSettings).
+CONTAINER_JSON = Struct("ContainerJSON", [
+    Field("Id", STRING),
+    Field("Created", STRING),
+    Field("Path", STRING),
+    Field("Args", STRINGS),
+    Field("State", CONTAINER_STATE, pointer=True),
+    Field("Image", STRING),
+    Field("ResolvConfPath", STRING),
+    Field("HostnamePath", STRING),
+    Field("HostsPath", STRING),
+    Field("LogPath", STRING),
+    Field("Node", Map(ANY), omitempty=True, pointer=True),
+    Field("Name", STRING),
+    Field("RestartCount", INT),
+    Field("Driver", STRING),
+    Field("Platform", STRING),
+    Field("MountLabel", STRING),
+    Field("ProcessLabel", STRING),
+    Field("AppArmorProfile", STRING),
+    Field("ExecIDs", STRINGS),
+    Field("HostConfig", HOST_CONFIG, pointer=True, open=True),
+    Field("GraphDriver", GRAPH_DRIVER_DATA),
+    Field("SizeRw", INT, omitempty=True, pointer=True),
+    Field("SizeRootFs", INT, omitempty=True, pointer=True),
+    Field("Mounts", Slice(MOUNT_POINT)),
+    Field("Config", CONFIG, pointer=True),
+    Field("NetworkSettings", NETWORK_SETTINGS, pointer=True),
 ])

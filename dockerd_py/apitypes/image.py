@@ -2,13 +2,11 @@
 order. Fields older or newer API versions drop are dropped by the views."""
 from __future__ import annotations
 
-from .container import CONFIG
+from .container import CONFIG, GRAPH_DRIVER_DATA
 from .model import INT, STRING, Field, Map, Slice, Struct
 
 STRINGS = Slice(STRING)
 
-GRAPH_DRIVER_DATA = Struct("GraphDriverData", [
-    Field("Data", Map(STRING)), Field("Name", STRING)])
 ROOT_FS = Struct("RootFS", [
     Field("Type", STRING, omitempty=True), Field("Layers", STRINGS, omitempty=True)])
 METADATA = Struct("Metadata", [Field("LastTagTime", STRING)])

@@ -40,6 +40,7 @@ class Field:
     omitempty: bool = False
     pointer: bool = False     # Go holds it behind a pointer: nil is null, 0 is a value
     default: Any = _UNSET     # the daemon's value when the client sent none
+    open: bool = False        # a struct kept with the fields a newer client added
 
     def fallback(self) -> Any:
         if self.default is not _UNSET:
@@ -93,7 +94,12 @@ class Struct:
         out: dict[str, Any] = {}
         for f in self.fields:
             value = doc.get(f.name)
-            value = f.fallback() if value is None else _marshal_value(f.kind, value)
+            if value is None:
+                value = f.fallback()
+            elif f.open and isinstance(f.kind, Struct) and isinstance(value, Mapping):
+                value = f.kind.marshal(value, keep_unknown=True)
+            else:
+                value = _marshal_value(f.kind, value)
             if f.omitempty and f.is_empty(value):
                 continue
             out[f.name] = value

@@ -132,3 +132,36 @@ def test_network_and_volume_request_tables_come_from_the_declarations() -> None:
         check_types({"IPAM": {"Config": [{"Subnet": 10}]}}, schemas.NETWORK_CREATE, "")
     assert str(caught.value) == ("invalid JSON: json: cannot unmarshal number into Go struct "
                                  "field IPAM.Config.Subnet of type string")
+
+
+def test_container_json_in_go_order_with_open_host_config() -> None:
+    doc = container.CONTAINER_JSON.marshal({
+        "Id": "c", "Name": "/web", "State": {"Status": "running", "Running": True,
+                                             "Health": {"Status": "healthy"}},
+        "HostConfig": {"NetworkMode": "host", "FutureField": 1},
+        "GraphDriver": {"Name": "overlay2", "Data": {"MergedDir": "/m"}},
+        "Mounts": [], "Config": {"Image": "busybox"},
+        "NetworkSettings": {"Networks": {"bridge": {"NetworkID": "n", "IPAddress": "10.0.0.2"}}}})
+    assert list(doc) == ["Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath",
+                         "HostnamePath", "HostsPath", "LogPath", "Name", "RestartCount",
+                         "Driver", "Platform", "MountLabel", "ProcessLabel", "AppArmorProfile",
+                         "ExecIDs", "HostConfig", "GraphDriver", "Mounts", "Config",
+                         "NetworkSettings"]
+    assert doc["State"]["Health"] == {"Status": "healthy", "FailingStreak": 0, "Log": None}
+    assert doc["HostConfig"]["FutureField"] == 1  # a newer client's field, kept
+    assert doc["GraphDriver"] == {"Data": {"MergedDir": "/m"}, "Name": "overlay2"}
+    assert list(doc["NetworkSettings"])[-1] == "Networks"
+    assert doc["NetworkSettings"]["Networks"]["bridge"]["IPPrefixLen"] == 0
+    sized = container.CONTAINER_JSON.marshal({"SizeRw": 0, "SizeRootFs": 10})
+    assert (sized["SizeRw"], sized["SizeRootFs"]) == (0, 10)  # *int64: 0 is shown when asked
+
+
+def test_a_new_container_state_and_network_settings() -> None:
+    from dockerd_py.daemon.containers.record import network_settings_shape, new_state
+    assert new_state() == {"Status": "created", "Running": False, "Paused": False,
+                           "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": 0,
+                           "ExitCode": 0, "Error": "", "StartedAt": "0001-01-01T00:00:00Z",
+                           "FinishedAt": "0001-01-01T00:00:00Z"}
+    settings = network_settings_shape()
+    assert settings["Ports"] == {} and settings["Networks"] == {}
+    assert settings["SecondaryIPAddresses"] is None

@@ -17,20 +17,13 @@ from ...apitypes import container as apitypes
 from ...apitypes.network import ENDPOINT_SETTINGS
 from ...runtime.conmon import ExitWatcher, pid_alive
 from ..container_mounts import MountPoint
-from ..images.shapes import container_config_shape
 
 STATES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
 
 
 def new_state() -> dict[str, Any]:
-    return {"Status": "created", "Running": False, "Paused": False, "Restarting": False,
-            "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "",
-            "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
-
-
-def host_config_shape(hc: dict[str, Any]) -> dict[str, Any]:
-    """HostConfig as inspect shows it; fields a newer client sent stay as they came."""
-    return apitypes.HOST_CONFIG.marshal(hc, keep_unknown=True)
+    return apitypes.CONTAINER_STATE.marshal(
+        {"Status": "created", "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME})
 
 
 def endpoint_shape(network_id: str = "", **values: Any) -> dict[str, Any]:
@@ -38,11 +31,7 @@ def endpoint_shape(network_id: str = "", **values: Any) -> dict[str, Any]:
 
 
 def network_settings_shape() -> dict[str, Any]:
-    return {"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
-            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "",
-            "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
-            "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": {}}
+    return apitypes.NETWORK_SETTINGS.defaults()
 
 
 @dataclass
@@ -199,21 +188,8 @@ class Container:
 
     def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
                 sizes: dict[str, int] | None = None) -> dict[str, Any]:
-        doc = dict(self.doc)
-        doc["Config"] = container_config_shape(self.config)
-        doc["HostConfig"] = host_config_shape(self.host_config)
-        doc["Mounts"] = self.mount_views()
-        doc["GraphDriver"] = graph_driver
+        doc = dict(self.doc, Mounts=self.mount_views(), GraphDriver=graph_driver)
         if sizes is not None:
             doc["SizeRw"] = sizes["rw"]
             doc["SizeRootFs"] = sizes["rootfs"]
-        ordered = {k: doc[k] for k in INSPECT_ORDER if k in doc}
-        ordered.update((k, v) for k, v in doc.items() if k not in ordered)
-        return ordered
-
-
-INSPECT_ORDER = ["Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath",
-                 "HostnamePath", "HostsPath", "LogPath", "Name", "RestartCount", "Driver",
-                 "Platform", "MountLabel", "ProcessLabel", "AppArmorProfile", "ExecIDs",
-                 "HostConfig", "GraphDriver", "SizeRw", "SizeRootFs", "Mounts", "Config",
-                 "NetworkSettings"]
+        return apitypes.CONTAINER_JSON.marshal(doc)
