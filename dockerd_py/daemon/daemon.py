@@ -28,14 +28,14 @@ from .containers.deps import ContainerDeps
 from .containers.repository import ContainerPaths, ContainerRepository
 from .containers.service import Containers
 from .distribution import DistributionService
-from .dns_names import EmbeddedDns
-from .endpoints import Endpoints
 from .events import Events
 from .execs import ExecService
 from .health import HealthMonitor
 from .images import Images
-from .networks import NetworkService
-from .ports import Ports
+from .networking.endpoints import Endpoints
+from .networking.names import EmbeddedDns
+from .networking.networks import NetworkService
+from .networking.ports import Ports
 from .schema import SchemaTooNew
 from .store import Store
 from .volumes import VolumeService

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from dockerd_py.config import DaemonConfig
-from dockerd_py.daemon.networks import NetworkService
+from dockerd_py.daemon.networking.networks import NetworkService
 from dockerd_py.errors import InvalidParameter
 from dockerd_py.logdrivers.registry import LOG_DRIVERS, LogDrivers
 from dockerd_py.network import drivers as network_drivers
@@ -90,8 +90,8 @@ class NoDns:
 async def test_a_new_network_driver_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(network_drivers.NETWORK_DRIVERS, "recording", RecordingDriver)
     cfg = DaemonConfig(data_root=str(tmp_path), instance_prefix="tz")
-    from dockerd_py.daemon.endpoints import Endpoints
-    from dockerd_py.daemon.ports import Ports
+    from dockerd_py.daemon.networking.endpoints import Endpoints
+    from dockerd_py.daemon.networking.ports import Ports
     from dockerd_py.daemon.store import Store
     from dockerd_py.network import ipam
 

@@ -16,7 +16,7 @@ from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import container_mounts as mounts_mod
 from ..container_mounts import MountPoint
-from ..endpoints import SandboxPlan
+from ..networking.sandbox import SandboxPlan
 from .deps import ContainerDeps
 from .record import Container
 

@@ -18,7 +18,7 @@ from .. import container_mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
 from ..container_mounts import MountPoint
-from ..ports import check_bindings
+from ..networking.ports import check_bindings
 from . import rules
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state

@@ -10,9 +10,9 @@ from ...logdrivers.registry import LogDrivers
 from ...runtime.registry import Runtimes
 from ...storage.layers import LayerStore
 from ...userns import IDENTITY, IdMap
-from ..endpoints import Endpoints
 from ..events import Events
 from ..images.catalog import ImageCatalog
+from ..networking.endpoints import Endpoints
 from ..volumes import VolumeService
 from .repository import ContainerPaths, ContainerRepository
 

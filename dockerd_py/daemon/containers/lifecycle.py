@@ -15,8 +15,8 @@ from ...crashpoints import crashpoint
 from ...errors import Conflict, DiskFull, DockerError, NotModified
 from ...runtime import conmon
 from ...runtime.oci import OCIRuntime
-from ..endpoints import SandboxPlan
 from ..health import HealthMonitor
+from ..networking.sandbox import SandboxPlan
 from ..volumes import ANONYMOUS
 from . import rules
 from .attach import Attacher

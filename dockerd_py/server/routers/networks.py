@@ -8,8 +8,8 @@ from aiohttp import web
 
 from ...daemon.containers.record import Container
 from ...daemon.containers.repository import ContainerRepository
-from ...daemon.endpoints import Endpoints
-from ...daemon.networks import NetworkService
+from ...daemon.networking.endpoints import Endpoints
+from ...daemon.networking.networks import NetworkService
 from ...errors import InvalidParameter
 from ...network.model import Network
 from ..http import json_response, query_bool, query_filters, read_json

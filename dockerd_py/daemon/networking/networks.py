@@ -14,16 +14,16 @@ from typing import Any
 from shared.filters import Filters
 from shared.timeutil import now_rfc3339
 
-from ..config import DaemonConfig
-from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
-from ..network import ipam
-from ..network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
-from ..network.firewall import Firewall
-from ..network.links import Links, enable_bridge_netfilter, enable_ip_forward
-from ..network.model import Network, network_doc
-from .containers.record import Container
-from .events import Events
-from .store import Store, dumps, loads
+from ...config import DaemonConfig
+from ...errors import Conflict, Forbidden, InvalidParameter, NotFound
+from ...network import ipam
+from ...network.drivers import DriverContext, NetworkDriver, driver_not_found, new_drivers
+from ...network.firewall import Firewall
+from ...network.links import Links, enable_bridge_netfilter, enable_ip_forward
+from ...network.model import Network, network_doc
+from ..containers.record import Container
+from ..events import Events
+from ..store import Store, dumps, loads
 
 log = logging.getLogger(__name__)
 

@@ -7,32 +7,23 @@ import asyncio
 import logging
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
-from ..apitypes.network import NETWORK_RESOURCE
-from ..config import DaemonConfig
-from ..errors import Conflict, Forbidden, InvalidParameter, NotFound
-from ..network import ipam
-from ..network.files import NameSettings, SandboxFiles
-from ..network.model import Endpoint, Network
-from .containers.record import Container, endpoint_shape
-from .dns_names import EMBEDDED_DNS, EmbeddedDns, dns_names
-from .events import Events
+from ...apitypes.network import NETWORK_RESOURCE
+from ...config import DaemonConfig
+from ...errors import Conflict, Forbidden, InvalidParameter, NotFound
+from ...network import ipam
+from ...network.files import NameSettings, SandboxFiles
+from ...network.model import Endpoint, Network
+from ..containers.record import Container, endpoint_shape
+from ..events import Events
+from .names import EMBEDDED_DNS, EmbeddedDns, dns_names
 from .networks import PREDEFINED, NetworkService
 from .ports import Ports, Target
+from .sandbox import SandboxPlan
 
 log = logging.getLogger(__name__)
 Addresses = tuple[str | None, str | None]   # an endpoint's (IPv4, IPv6)
-
-
-@dataclass(frozen=True)
-class SandboxPlan:
-    """What starting a container needs of its networking, as plain data that the
-    bundle's worker thread may read: the name files and the link variables."""
-    files: SandboxFiles
-    link_env: list[str]
-    host_network: bool
 
 
 def mode_network(mode: str) -> str:

@@ -9,11 +9,11 @@ import ipaddress
 import logging
 from typing import Any
 
-from ..config import DaemonConfig
-from ..network.dns import ContainerDns, Resolver
-from ..network.files import host_nameservers
-from ..network.netns import sockets_in
-from .containers.record import Container
+from ...config import DaemonConfig
+from ...network.dns import ContainerDns, Resolver
+from ...network.files import host_nameservers
+from ...network.netns import sockets_in
+from ..containers.record import Container
 from .networks import PREDEFINED, NetworkService
 
 log = logging.getLogger(__name__)

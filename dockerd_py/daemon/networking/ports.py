@@ -10,13 +10,13 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DaemonConfig
-from ..errors import DockerError, InvalidParameter
-from ..network import conntrack
-from ..network.firewall import Firewall, PortMapping
-from ..network.links import ipv6_on_host, read_sysctl, set_route_localnet
-from ..network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket, join_host_port
-from .containers.record import Container
+from ...config import DaemonConfig
+from ...errors import DockerError, InvalidParameter
+from ...network import conntrack
+from ...network.firewall import Firewall, PortMapping
+from ...network.links import ipv6_on_host, read_sysctl, set_route_localnet
+from ...network.proxy import ProxyError, TcpProxy, UdpProxy, host_socket, join_host_port
+from ..containers.record import Container
 
 log = logging.getLogger(__name__)
 PROTOCOLS = ("tcp", "udp", "sctp")
