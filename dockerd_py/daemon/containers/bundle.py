@@ -15,7 +15,6 @@ from ...storage.confined import Root
 from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import container_mounts as mounts_mod
-from ..container_mounts import MountPoint
 from ..networking.sandbox import SandboxPlan
 from .deps import ContainerDeps
 from .record import Container
@@ -37,14 +36,15 @@ def find_init(configured: str | None) -> str | None:
 @dataclass(frozen=True)
 class Prepared:
     rootfs: str
-    volumes: list[tuple[MountPoint, str]]  # each volume mount, and where its data is
+    volumes: dict[str, str]  # each volume's destination, and where its data is
 
-    def record(self) -> None:
+    def record(self, ctr: Container) -> None:
         """On the loop, after the worker: where each volume is, and that the image's
         files are in it (a copy-up happens once)."""
-        for m, source in self.volumes:
-            m.source = source
-            m.copied = True
+        for m in ctr.internal.mounts:
+            if m.type == "volume" and m.destination in self.volumes:
+                m.source = self.volumes[m.destination]
+                m.copied = True
 
 
 class BundleWriter:
@@ -54,8 +54,9 @@ class BundleWriter:
 
     def prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan) -> Prepared:
         """Write the bundle; returns the mounted rootfs (unmounted again on failure)
-        and where the volumes are. Runs in a worker thread: it reads the container
-        and changes nothing of it; the caller records the volumes on the loop."""
+        and where the volumes are. Runs in a worker thread, on a snapshot of the
+        container (Container.snapshot) and the plan: plain data; the caller records
+        the volumes on the loop."""
         bundle = self.deps.paths.bundle(ctr.id)
         remove_tree(bundle)
         os.makedirs(bundle, mode=0o700)
@@ -83,7 +84,7 @@ class BundleWriter:
                 seccomp_profile=self._seccomp_profile(hc), init_binary=self.init_binary,
                 extra_mounts=mounts_mod.oci_mounts(
                     ctr.internal.mounts, owner,
-                    {m.destination: source for m, source in volumes}),
+                    volumes),
                 idmap=idmap if hc.get("UsernsMode") != "host" else None,
                 userns_path=_joined_userns(netns_path) if idmap.remapped else None,
                 extra_env=plan.link_env)
@@ -95,11 +96,11 @@ class BundleWriter:
         return Prepared(rootfs, volumes)
 
     def _mount_volumes(self, ctr: Container, root: Root,
-                       owner: tuple[int, int] | None) -> list[tuple[MountPoint, str]]:
+                       owner: tuple[int, int] | None) -> dict[str, str]:
         """Each volume ready (its driver mounts it if it must) and, when it is new
         and empty, filled with what the image has at its path (copy-up), unless
         nocopy; its mount point made in the rootfs."""
-        out: list[tuple[MountPoint, str]] = []
+        out: dict[str, str] = {}
         for m in ctr.internal.mounts:
             if m.type != "volume":
                 continue
@@ -110,7 +111,7 @@ class BundleWriter:
                     copy_tree(f"/proc/self/fd/{fd}", path)
             finally:
                 os.close(fd)
-            out.append((m, path))
+            out[m.destination] = path
         return out
 
     def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:

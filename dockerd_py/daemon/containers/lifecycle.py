@@ -103,9 +103,9 @@ class Lifecycle:
         rootfs = ""
         spawned = None
         try:
-            prepared = await asyncio.to_thread(self._prepare, ctr, netns_path, plan)
+            prepared = await asyncio.to_thread(self._prepare, ctr.snapshot(), netns_path, plan)
             rootfs = prepared.rootfs
-            prepared.record()
+            prepared.record(ctr)
             spawned = await self._spawn_conmon(ctr, runtime)
             await self.logs.watch(ctr, fresh=True)
             if netns_path is None:

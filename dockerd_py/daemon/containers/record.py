@@ -3,6 +3,7 @@ daemon's private bookkeeping (a typed record), and the live objects of a running
 from __future__ import annotations
 
 import asyncio
+import copy
 import select
 import threading
 import time
@@ -83,6 +84,12 @@ class Container:
     exit_handled: asyncio.Event | None = None
     removing: bool = False
     stop_requested: bool = False
+
+    def snapshot(self) -> Container:
+        """A copy of the document and the record for a worker thread to read (the
+        loop goes on changing this one); none of the live state."""
+        return Container(self.id, self.name, copy.deepcopy(self.doc),
+                         copy.deepcopy(self.internal))
 
     @property
     def state(self) -> dict[str, Any]:
