@@ -102,8 +102,9 @@ class VolumeService:
             return existing
         driver_name = driver_name or "local"
         driver = self.driver(driver_name)
-        labels = dict(labels or {})
+        labels = dict(labels) if labels is not None else None  # none sent: null, as Docker
         if anonymous:
+            labels = dict(labels or {})
             labels.setdefault(ANONYMOUS, "")
         options = {str(k): str(v) for k, v in (options or {}).items()}
         def make() -> str:
@@ -225,7 +226,7 @@ class VolumeService:
                 self.driver_of(doc).adopt(m.name, ctr.id)
 
 
-def _volume_doc(name: str, driver: str, mountpoint: str, labels: dict[str, str],
+def _volume_doc(name: str, driver: str, mountpoint: str, labels: dict[str, str] | None,
                 options: dict[str, str], created: float | None = None) -> dict[str, Any]:
     """A volume's document as `volume inspect` shows it (created: now if None)."""
     return {"CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),

@@ -71,7 +71,6 @@ class ContainerCreator:
         """Check and complete the HostConfig; returns dockerd's warnings."""
         d = self.deps
         warnings = validate.host_config(hc)
-        hc.setdefault("PortBindings", {})
         if not (hc.get("LogConfig") or {}).get("Type"):
             hc["LogConfig"] = {"Type": d.cfg.log_driver,
                                "Config": dict(d.cfg.log_opts, **((hc.get("LogConfig") or {})

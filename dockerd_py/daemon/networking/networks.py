@@ -277,7 +277,7 @@ class NetworkService:
         net_id = secrets.token_hex(32)
         return {"Name": name, "Id": net_id, "Created": now_rfc3339(), "Scope": "local",
                 "Driver": driver_name, "EnableIPv6": bool(body.get("EnableIPv6")),
-                "IPAM": {"Driver": "default", "Options": ipam_body.get("Options") or {},
+                "IPAM": {"Driver": "default", "Options": ipam_body.get("Options"),
                          "Config": configs},
                 "Internal": bool(body.get("Internal")), "Attachable": bool(body.get("Attachable")),
                 "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
