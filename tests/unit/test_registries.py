@@ -106,10 +106,11 @@ async def test_a_new_network_driver_is_one_line(tmp_path, monkeypatch):
     service.networks[net.id] = net
     ctr.host_config["NetworkMode"] = "rec"
     ctr.doc["NetworkSettings"]["Networks"] = endpoints.initial_settings("rec")
+    sandbox = endpoints.sandbox(ctr)
     endpoints.allocate(ctr)
-    await endpoints.attach(ctr, 4242)
+    await sandbox.plug(4242)
     assert service.members(net) == [ctr] and net.up
-    await endpoints.detach(ctr)
+    await sandbox.unplug()
     driver = service.drivers["recording"]
     assert driver.calls[0] == ("join", "rec:eth0:10.77.0.2:4242")
     assert driver.calls[1][0] == "leave" and driver.calls[1][1].startswith("rec:tzv")

@@ -96,7 +96,8 @@ class Lifecycle:
             raise DockerError(f"runtime {runtime.name} is not available: {runtime.reason}")
         netns_path = self._joined_namespace(ctr)
         try:
-            plan = d.networks.prepare(ctr)  # addresses, name files, links: or nothing
+            sandbox = d.networks.sandbox(ctr)
+            plan = sandbox.prepare()  # addresses, name files, links: or nothing
         except BaseException:
             self.attacher.fail_waiting(ctr)
             raise
@@ -109,7 +110,7 @@ class Lifecycle:
             spawned = await self._spawn_conmon(ctr, runtime)
             await self.logs.watch(ctr, fresh=True)
             if netns_path is None:
-                await d.networks.attach(ctr, spawned.pid)
+                await sandbox.plug(spawned.pid)
             else:
                 ctr.doc["NetworkSettings"]["SandboxKey"] = netns_path
             await self.attacher.connect_waiting(ctr)
@@ -118,8 +119,8 @@ class Lifecycle:
             if spawned is not None:
                 await runtime.delete(ctr.id)
                 await self.logs.finish(ctr)
-            await d.networks.detach(ctr)
-            d.networks.release(ctr)
+            await sandbox.unplug()
+            sandbox.release()
             self.attacher.fail_waiting(ctr)
             if rootfs:
                 await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)

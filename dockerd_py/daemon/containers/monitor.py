@@ -133,9 +133,10 @@ class ExitMonitor:
         with logged_failure(ctr, "deleting the runtime state"):
             if runtime is not None:
                 await runtime.delete(ctr.id)
+        sandbox = d.networks.sandbox(ctr)
         with logged_failure(ctr, "detaching from its networks"):
-            await d.networks.detach(ctr, exited=True)
-        d.networks.release(ctr)
+            await sandbox.unplug(exited=True)
+        sandbox.release()
         with logged_failure(ctr, "unmounting its filesystem"):
             await workers.HOUSEKEEPING.run(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
         for m in ctr.internal.mounts:

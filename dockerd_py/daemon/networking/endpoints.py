@@ -106,17 +106,9 @@ class Endpoints:
                               Links=config.get("Links") or None,
                               MacAddress=config.get("MacAddress") or "")
 
-    # -- at start and stop ------------------------------------------------------------
-    def prepare(self, ctr: Container) -> SandboxPlan:
-        """Before a start, on the loop: the endpoints' addresses (all or none), and
-        the plan the bundle writer works from."""
-        self.allocate(ctr)
-        try:
-            return SandboxPlan(self.files(ctr), self.link_env(ctr), self.uses_host_namespace(
-                ctr.host_config.get("NetworkMode", "")))
-        except BaseException:
-            self.release(ctr)
-            raise
+    # -- at start and stop (the Sandbox drives these) ------------------------------------
+    def sandbox(self, ctr: Container) -> Sandbox:
+        return Sandbox(self, ctr)
 
     def allocate(self, ctr: Container) -> None:
         """Give each endpoint its addresses (static ones if asked), before the
@@ -134,7 +126,7 @@ class Endpoints:
             for net, addresses in done:
                 _give_back(net, addresses)
             raise
-        self._mirror_default(ctr.doc["NetworkSettings"])
+        self.mirror_default(ctr.doc["NetworkSettings"])
 
     @staticmethod
     def _take_addresses(net: Network, ep: dict[str, Any]) -> Addresses:
@@ -170,14 +162,7 @@ class Endpoints:
             ep.update(GlobalIPv6Address=ip6, GlobalIPv6PrefixLen=net.pool6.subnet.prefixlen,
                       IPv6Gateway=str(net.pool6.gateway))
 
-    def release(self, ctr: Container) -> None:
-        settings = ctr.doc["NetworkSettings"]
-        for name, ep in settings["Networks"].items():
-            self._release_endpoint(name, ep)
-        settings.update(SandboxID="", SandboxKey="", Ports={})
-        self._mirror_default(settings)
-
-    def _release_endpoint(self, name: str, ep: dict[str, Any]) -> None:
+    def release_endpoint(self, name: str, ep: dict[str, Any]) -> None:
         net = self.networks.find(name, missing_ok=True)
         if net is not None:
             _give_back(net, (ep.get("IPAddress"), ep.get("GlobalIPv6Address")))
@@ -188,28 +173,14 @@ class Endpoints:
                   GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")
 
     @staticmethod
-    def _mirror_default(settings: dict[str, Any]) -> None:
+    def mirror_default(settings: dict[str, Any]) -> None:
         """The top-level fields repeat the default bridge endpoint (deprecated, still read)."""
         ep = settings["Networks"].get("bridge") or {}
         for key in ("EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress",
                     "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"):
             settings[key] = ep.get(key, 0 if key.endswith("PrefixLen") else "")
 
-    async def attach(self, ctr: Container, pid: int) -> None:
-        """Plug the container's endpoints in (it has a pid now) and publish its ports."""
-        settings = ctr.doc["NetworkSettings"]
-        if not ctr.internal.sandbox_id:
-            ctr.internal.sandbox_id = secrets.token_hex(32)
-        settings["SandboxID"] = ctr.internal.sandbox_id
-        settings["SandboxKey"] = f"/proc/{pid}/ns/net"
-        ctr.internal.interfaces = {}
-        for index, (name, ep) in enumerate(settings["Networks"].items()):
-            net = self.networks.get(name)
-            await self._join(ctr, net, ep, pid, f"eth{index}", default_route=index == 0)
-        await self.ports.publish(ctr, self._bridge_endpoint(ctr))
-        await self.dns.start(ctr, pid)
-
-    async def _join(self, ctr: Container, net: Network, ep: dict[str, Any], pid: int,
+    async def join(self, ctr: Container, net: Network, ep: dict[str, Any], pid: int,
                     ifname: str, default_route: bool) -> None:
         if not ep.get("EndpointID"):
             return
@@ -223,7 +194,7 @@ class Endpoints:
         await self.networks.driver_of(net).join(net, endpoint, pid)
         ctr.internal.interfaces[net.id] = ifname
 
-    def _bridge_endpoint(self, ctr: Container) -> Target | None:
+    def bridge_endpoint(self, ctr: Container) -> Target | None:
         """Where published ports lead: the first endpoint with an address behind a
         host interface (a bridge)."""
         for name, ep in ctr.doc["NetworkSettings"]["Networks"].items():
@@ -238,21 +209,7 @@ class Endpoints:
                               ep.get("GlobalIPv6Address") or "")
         return None
 
-    async def detach(self, ctr: Container, exited: bool = False) -> None:
-        """Remove what the drivers left on the host for the container's endpoints.
-        After an exit the links go in the background: their namespace is being
-        reclaimed by the kernel, which holds the netlink lock meanwhile, and
-        waiting for it would add ~10 ms to every `run --rm`."""
-        self.dns.stop(ctr)
-        await self.ports.unpublish(ctr)
-        for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
-            leaving = self._leave(self.networks.find(name, missing_ok=True), ep)
-            if exited:
-                self.networks.leave_later(leaving)
-            else:
-                await leaving
-
-    async def _leave(self, net: Network | None, ep: dict[str, Any]) -> None:
+    async def leave(self, net: Network | None, ep: dict[str, Any]) -> None:
         if net is None or not ep.get("EndpointID"):
             return
         endpoint = Endpoint(ep["EndpointID"], "", ep.get("IPAddress", ""), 0, "", None)
@@ -283,7 +240,7 @@ class Endpoints:
                     ep["DNSNames"] = dns_names(ctr, ep)
                 used = set(ctr.internal.interfaces.values())
                 ifname = next(f"eth{i}" for i in range(64) if f"eth{i}" not in used)
-                await self._join(ctr, net, ep, ctr.state["Pid"], ifname, default_route=False)
+                await self.join(ctr, net, ep, ctr.state["Pid"], ifname, default_route=False)
             except BaseException:
                 _give_back(net, addresses)
                 raise
@@ -293,7 +250,7 @@ class Endpoints:
             await self.dns.start(ctr, ctr.state["Pid"])
             if not had_dns and self.dns.wanted(ctr):  # its first user network: names now
                 await asyncio.to_thread(self.files(ctr).write, True)
-        self._mirror_default(ctr.doc["NetworkSettings"])
+        self.mirror_default(ctr.doc["NetworkSettings"])
         self.events.publish("network", "connect", net.id, {"container": ctr.id,
                                                            "name": net.name,
                                                            "type": net.driver})
@@ -309,16 +266,16 @@ class Endpoints:
                             "to host network")
         ep = networks[net.name]
         if ctr.running:
-            target = self._bridge_endpoint(ctr)
+            target = self.bridge_endpoint(ctr)
             if target is not None and target.endpoint_id == ep.get("EndpointID"):
                 await self.ports.unpublish(ctr)
-            await self._leave(net, ep)
+            await self.leave(net, ep)
             ctr.internal.interfaces.pop(net.id, None)
-        self._release_endpoint(net.name, ep)
+        self.release_endpoint(net.name, ep)
         del networks[net.name]
         if not self.dns.wanted(ctr):
             self.dns.stop(ctr)
-        self._mirror_default(ctr.doc["NetworkSettings"])
+        self.mirror_default(ctr.doc["NetworkSettings"])
         self.events.publish("network", "disconnect", net.id, {"container": ctr.id,
                                                               "name": net.name,
                                                               "type": net.driver})
@@ -424,12 +381,76 @@ class Endpoints:
                         pool.reserve(ep[key])
                     except (Conflict, InvalidParameter):
                         log.warning("address %s of %s is taken twice", ep[key], ctr.id)
-            await self.ports.publish(ctr, self._bridge_endpoint(ctr), restoring=True)
+            await self.ports.publish(ctr, self.bridge_endpoint(ctr), restoring=True)
             if ctr.state.get("Pid"):
                 try:
                     await self.dns.start(ctr, ctr.state["Pid"])
                 except OSError as exc:
                     log.warning("no embedded DNS for %s: %s", ctr.id, exc)
+
+
+class Sandbox:
+    """One container's network sandbox, from a start to the stop after it: the
+    addresses of its endpoints, their interfaces in its namespace, its published
+    ports, its embedded DNS server, and its name files (as the plan the bundle
+    writer reads). Connect and disconnect, while it runs, are Endpoints'."""
+
+    def __init__(self, endpoints: Endpoints, ctr: Container) -> None:
+        self.endpoints = endpoints
+        self.ctr = ctr
+
+    def prepare(self) -> SandboxPlan:
+        """Before a start, on the loop: the endpoints' addresses (all or none), and
+        the plan the bundle writer works from."""
+        e, ctr = self.endpoints, self.ctr
+        e.allocate(ctr)
+        try:
+            return SandboxPlan(e.files(ctr), e.link_env(ctr), e.uses_host_namespace(
+                ctr.host_config.get("NetworkMode", "")))
+        except BaseException:
+            self.release()
+            raise
+
+    async def plug(self, pid: int) -> None:
+        """Plug the container's endpoints in (it has a pid now), publish its ports,
+        start its DNS server."""
+        e, ctr = self.endpoints, self.ctr
+        settings = ctr.doc["NetworkSettings"]
+        if not ctr.internal.sandbox_id:
+            ctr.internal.sandbox_id = secrets.token_hex(32)
+        settings["SandboxID"] = ctr.internal.sandbox_id
+        settings["SandboxKey"] = f"/proc/{pid}/ns/net"
+        ctr.internal.interfaces = {}
+        for index, (name, ep) in enumerate(settings["Networks"].items()):
+            net = e.networks.get(name)
+            await e.join(ctr, net, ep, pid, f"eth{index}", default_route=index == 0)
+        await e.ports.publish(ctr, e.bridge_endpoint(ctr))
+        await e.dns.start(ctr, pid)
+
+    async def unplug(self, exited: bool = False) -> None:
+        """Remove what the drivers left on the host for the container's endpoints.
+        After an exit the links go in the background: their namespace is being
+        reclaimed by the kernel, which holds the netlink lock meanwhile, and
+        waiting for it would add ~10 ms to every `run --rm`."""
+        e, ctr = self.endpoints, self.ctr
+        e.dns.stop(ctr)
+        await e.ports.unpublish(ctr)
+        for name, ep in (ctr.doc["NetworkSettings"].get("Networks") or {}).items():
+            leaving = e.leave(e.networks.find(name, missing_ok=True), ep)
+            if exited:
+                e.networks.leave_later(leaving)
+            else:
+                await leaving
+
+    def release(self) -> None:
+        """The endpoints' addresses back to their pools (after a stop, or a start that
+        failed)."""
+        e, ctr = self.endpoints, self.ctr
+        settings = ctr.doc["NetworkSettings"]
+        for name, ep in settings["Networks"].items():
+            e.release_endpoint(name, ep)
+        settings.update(SandboxID="", SandboxKey="", Ports={})
+        e.mirror_default(settings)
 
 
 def _give_back(net: Network, addresses: Addresses) -> None:
