@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -130,6 +131,33 @@ def test_restart_matrix(workdir, rootfs_tar, live_restore, how):
         with open("/proc/self/mountinfo") as f:
             mounts = f.read()
         assert str(d.data_root) not in mounts  # moby's TestCleanupMountsAfterDaemonCrash
+
+
+def test_a_store_from_a_newer_release_stops_the_start_and_is_kept(fresh_daemon):
+    """The metadata database says a newer release wrote it: the start fails with
+    the versions named, one line, and the store is left for that release."""
+    d = fresh_daemon
+    cid = d.api().create_container("busybox", ["true"], name="kept")["Id"]
+    d.stop()
+    db = d.data_root / "metadata.db"
+    conn = sqlite3.connect(db)
+    ours = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    out = subprocess.run(d.args(), capture_output=True, timeout=60)
+    assert out.returncode == 1
+    assert (f"failed to start daemon: the metadata database {db} has schema version 99, "
+            f"written by a newer dockerd-py; this one knows versions up to {ours}").encode() \
+        in out.stderr
+    assert b"Traceback" not in out.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 99  # left as it was
+    conn.execute(f"PRAGMA user_version = {ours}")  # as going back to that release would
+    conn.commit()
+    conn.close()
+    d.start()
+    assert d.api().inspect_container("kept")["Id"] == cid
 
 
 def test_second_daemon_on_same_data_root_refuses(fresh_daemon):
