@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from ..errors import InvalidParameter
+from ..runtime.spec import split_security_opt
 
 MIN_MEMORY = 6 * 1024 * 1024
 MAX_CPU_SHARES = 262144  # the kernel's (and runc's) ceiling
@@ -207,7 +208,7 @@ def host_config(hc: dict[str, Any]) -> list[str]:
         mode = "bridge"
     hc["NetworkMode"] = mode
     for opt in hc.get("SecurityOpt") or []:
-        key = opt.replace(":", "=", 1).split("=", 1)[0]
+        key = split_security_opt(opt)[0]
         if key not in ("seccomp", "no-new-privileges", "apparmor", "label", "systempaths",
                        "writable-cgroups"):
             raise InvalidParameter(f"invalid --security-opt 2: \"{opt}\"")

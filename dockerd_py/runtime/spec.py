@@ -200,9 +200,19 @@ def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
     return spec
 
 
+def split_security_opt(opt: str) -> tuple[str, str]:
+    """A --security-opt as dockerd reads it: split at the first `=`, or (the old
+    form) at the first `:` when there is no `=`; so `seccomp={"a": 1}` keeps its
+    JSON whole."""
+    key, sep, value = opt.partition("=")
+    if not sep:
+        key, _, value = opt.partition(":")
+    return key, value
+
+
 def _no_new_privileges(hc: dict[str, Any]) -> bool:
     for opt in hc.get("SecurityOpt") or []:
-        key, _, value = opt.replace(":", "=", 1).partition("=")
+        key, value = split_security_opt(opt)
         if key == "no-new-privileges":
             return value in ("", "true", "1")
     return False

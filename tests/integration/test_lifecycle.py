@@ -3,6 +3,7 @@ health checks, OOM, waits, events."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -126,6 +127,20 @@ def test_capabilities_seccomp_and_masked_paths(client):
     with pytest.raises(docker.errors.ContainerError):
         client.containers.run("busybox", ["mknod", "/tmp/x", "c", "1", "3"],
                               cap_drop=["MKNOD"], remove=True)
+
+
+def test_seccomp_profile_inline_as_compose_sends_it(client):
+    """`security_opt: ["seccomp={...}"]` (compose's inline profile): split at the
+    first `=` only, as dockerd does, so the JSON's own colons stay."""
+    profile = json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]})
+    out = client.containers.run("busybox", ["sh", "-c", "mkdir /tmp/d || echo denied; "
+                                            "grep Seccomp: /proc/1/status"],
+                                security_opt=[f"seccomp={profile}"], remove=True).decode()
+    assert out.split() == ["denied", "Seccomp:", "2"]  # the profile's rule, filtering
+    legacy = client.containers.run("busybox", ["grep", "Seccomp:", "/proc/1/status"],
+                                   security_opt=["seccomp:unconfined"], remove=True)
+    assert legacy.split()[1] == b"0"  # the old `:` form, where there is no `=`
 
 
 def test_init_reaps_and_stops_with_sigterm(client, running):

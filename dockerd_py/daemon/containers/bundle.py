@@ -116,7 +116,7 @@ class BundleWriter:
 
     def _seccomp_profile(self, hc: dict[str, Any]) -> dict[str, Any] | None:
         for opt in hc.get("SecurityOpt") or []:
-            key, _, value = opt.replace(":", "=", 1).partition("=")
+            key, value = spec.split_security_opt(opt)
             if key == "seccomp":
                 if value == "unconfined":
                     return None
