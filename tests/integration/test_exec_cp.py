@@ -57,6 +57,20 @@ def test_exec_options(box):
     assert out == (b"out\n", b"err\n")
 
 
+def test_exec_framing_follows_the_start_request(box, client):
+    """dockerd frames an exec's output by the *start* request's Tty: created with
+    a TTY and started with Tty false (the SDK's exec_start default), the TTY's
+    output comes framed as stdout; created without and started with Tty true, raw."""
+    api = client.api
+    cmd = ["sh", "-c", "echo hello out; echo hello err >&2"]
+    made = api.exec_create(box.id, cmd, tty=True)
+    assert api.exec_start(made["Id"]) == b"hello out\r\nhello err\r\n"
+    made = api.exec_create(box.id, cmd, tty=True)
+    assert api.exec_start(made["Id"], demux=True) == (b"hello out\r\nhello err\r\n", None)
+    made = api.exec_create(box.id, ["sh", "-c", "echo plain"])
+    assert api.exec_start(made["Id"], tty=True) == b"plain\n"
+
+
 def test_exec_exit_codes_and_inspect(box, client):
     api = client.api
     exec_id = api.exec_create(box.id, ["nosuch"])["Id"]

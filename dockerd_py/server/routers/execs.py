@@ -33,19 +33,22 @@ def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # ty
         if body.get("Detach"):
             await svc.start(ex, want_attach=False)
             return web.Response(status=200)
-        if body.get("Tty") and body.get("ConsoleSize") and not ex.console_size:
+        # The framing is the start request's, as dockerd decides it: an exec made
+        # with a TTY and started with Tty false (the SDK's exec_start) is framed.
+        raw = bool(body.get("Tty"))
+        if raw and body.get("ConsoleSize") and not ex.console_size:
             ex.console_size = body["ConsoleSize"]
-        conn = await Hijacked.start(request, stream_content_type(request, ex.tty),
+        conn = await Hijacked.start(request, stream_content_type(request, raw),
                                     common_headers())
         try:
             try:
                 sock = await svc.start(ex, want_attach=True)
             except DockerError as exc:
                 text = (exc.message + "\r\n").encode()
-                await conn.write(text if ex.tty else stdcopy.frame(stdcopy.STDOUT, text))
+                await conn.write(text if raw else stdcopy.frame(stdcopy.STDOUT, text))
                 return conn.response()
             assert sock is not None
-            await pump(conn, sock, not ex.tty, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys,
+            await pump(conn, sock, not raw, ex.stdin, ex.stdout, ex.stderr, ex.detach_keys,
                        close_stdin=True)
             # the client reads the exit code next: have it before the stream ends
             try:
