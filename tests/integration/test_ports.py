@@ -110,6 +110,20 @@ def test_publish_all_loopback_only_and_port_command(client, daemon, docker_cli):
         c.remove(force=True)
 
 
+def test_host_port_zero_is_any_free_port(client, daemon):
+    """`HostPort: "0"` (what `-p 0:80` sends) picks a free port, as dockerd does."""
+    c = client.containers.run("busybox", HTTPD, detach=True,
+                              ports={"80/tcp": ("127.0.0.1", 0)})
+    try:
+        port = host_port(c)
+        assert port > 0
+        assert b"root:x:0:0" in http_get("127.0.0.1", port)
+        assert c.attrs["HostConfig"]["PortBindings"] == {
+            "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "0"}]}  # as the client sent it
+    finally:
+        c.remove(force=True)
+
+
 def test_fixed_port_in_use_and_released(client, daemon):
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

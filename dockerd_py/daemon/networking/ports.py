@@ -70,6 +70,8 @@ def _host_range(text: str) -> tuple[int, int]:
         first, last = int(lo), int(hi or lo)
     except ValueError:
         raise InvalidParameter(f"invalid hostPort: {text}") from None
+    if first == last == 0:
+        return 0, 0  # "0": any free port, as an empty one
     if not (0 < first <= last < 65536):
         raise InvalidParameter(f"invalid hostPort: {text}")
     return first, last
