@@ -3,7 +3,8 @@
 Never `tarfile.extractall`: each entry is created relative to an open directory
 fd that openat2(RESOLVE_IN_ROOT) resolved, so symlinks planted by earlier
 entries (or by a running container) resolve inside the root. Entries whose
-names or hard-link targets climb out with `..`, or are absolute, are refused.
+names or hard-link targets climb out with `..` are refused; absolute ones are
+taken relative to the root, as dockerd takes them.
 """
 from __future__ import annotations
 
@@ -46,12 +47,19 @@ class ExtractResult:
 
 
 def clean_member_name(name: str, what: str = "path") -> str:
-    """Validate a member name: relative, no `..` component."""
-    if name.startswith("/"):
-        raise ArchiveError(f"invalid tar entry {name!r}: absolute {what}s are not allowed")
-    parts = split_clean(name)
-    if ".." in parts:
-        raise ArchiveError(f"invalid tar entry {name!r}: {what} escapes the root")
+    """A member name as dockerd reads it (filepath.Join(dest, filepath.Clean(name))):
+    cleaned lexically, and taken relative to the destination even when absolute
+    (testcontainers sends `/file`; `/../x` is `/x`); a name whose `..` climbs
+    above the destination is refused."""
+    absolute = name.startswith("/")
+    parts: list[str] = []
+    for part in split_clean(name):
+        if part != "..":
+            parts.append(part)
+        elif parts:
+            parts.pop()
+        elif not absolute:
+            raise ArchiveError(f"invalid tar entry {name!r}: {what} escapes the root")
     return "/".join(parts)
 
 

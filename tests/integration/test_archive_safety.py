@@ -68,7 +68,6 @@ def apply(dest: Path, raw: bytes, mode: Whiteouts = Whiteouts.OVERLAY):  # type:
 REFUSED = {
     "parent traversal": [entry("../victim/f", data=b"pwned")],
     "deep traversal": [entry("a/../../victim/f", data=b"pwned")],
-    "absolute path": [entry("/tmp/abs-written", data=b"pwned")],
     "dotdot alone": [entry("..", tarfile.DIRTYPE)],
     "sibling prefix": [entry("../dest-evil/secret", data=b"pwned")],
     "hardlink down and out": [entry("h", tarfile.LNKTYPE, link="../victim/f")],
@@ -87,6 +86,17 @@ def test_refused(sandbox, case, mode):
     dest, _ = sandbox
     with pytest.raises(ArchiveError):
         apply(dest, build(REFUSED[case]), mode)
+    assert not Path("/tmp/abs-written").exists()
+
+
+def test_absolute_names_land_inside_the_destination(sandbox):
+    """dockerd joins a member name to the destination: `/tmp/abs-written` and
+    `/../up` are written below dest/, never at the host's paths."""
+    dest, _ = sandbox
+    apply(dest, build([entry("/tmp/abs-written", data=b"inside"),
+                       entry("/../up", data=b"root-level")]))
+    assert (dest / "tmp" / "abs-written").read_bytes() == b"inside"
+    assert (dest / "up").read_bytes() == b"root-level"
     assert not Path("/tmp/abs-written").exists()
 
 

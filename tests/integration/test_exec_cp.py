@@ -151,6 +151,16 @@ def test_archive_round_trip_and_stat_header(daemon, box):
         box.put_archive("/tmp", b"this is not a tar archive at all" * 40)
 
 
+def test_archive_members_with_absolute_names_land_below_the_target(box):
+    """testcontainers' copy_into_container sends members named `/file`: dockerd
+    takes them relative to the target directory."""
+    assert box.put_archive("/tmp", tar_of({"/abs/in.txt": b"from testcontainers"}))
+    code, out = box.exec_run(["cat", "/tmp/abs/in.txt"])
+    assert (code, out) == (0, b"from testcontainers")
+    code, _ = box.exec_run(["test", "-e", "/abs"])
+    assert code == 1  # not at the container's root
+
+
 def test_archive_into_a_stopped_container(client):
     c = client.containers.create("busybox", ["cat", "/tmp/in.txt"])
     try:
