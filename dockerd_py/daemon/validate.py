@@ -187,6 +187,31 @@ def working_dir(config: dict[str, Any]) -> None:
                                "be an absolute path")
 
 
+def env(config: dict[str, Any]) -> None:
+    """opts.ValidateEnv: a variable needs a name (``, `=`, `=foo` are refused)."""
+    for item in config.get("Env") or []:
+        if not str(item).partition("=")[0]:
+            raise InvalidParameter(f"invalid environment variable: {item}")
+
+
+MINIMUM_DURATION_NS = 1_000_000  # container.MinimumDuration: 1ms
+
+
+def healthcheck(config: dict[str, Any]) -> None:
+    """dockerd's validateHealthCheck, in its order and words."""
+    check = config.get("Healthcheck") or {}
+    for key in ("Interval", "Timeout"):
+        value = check.get(key) or 0
+        if value and value < MINIMUM_DURATION_NS:
+            raise InvalidParameter(f"{key} in Healthcheck cannot be less than 1ms")
+    if (check.get("Retries") or 0) < 0:
+        raise InvalidParameter("Retries in Healthcheck cannot be negative")
+    for key in ("StartPeriod", "StartInterval"):
+        value = check.get(key) or 0
+        if value and value < MINIMUM_DURATION_NS:
+            raise InvalidParameter(f"{key} in Healthcheck cannot be less than 1ms")
+
+
 def extra_hosts(hc: dict[str, Any]) -> None:
     """NAME:ADDRESS (or NAME=ADDRESS), as opts.ValidateExtraHost reads it."""
     for entry in hc.get("ExtraHosts") or []:

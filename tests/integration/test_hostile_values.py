@@ -53,6 +53,18 @@ def test_resources_beyond_int64(daemon: Daemon, field: str) -> None:
      "the working directory 'rel/dir' is invalid, it needs to be an absolute path"),
     ({"StopSignal": "SIGNOPE"}, "Invalid signal: SIGNOPE"),
     ({"HostConfig": {"ExtraHosts": ["nocolon"]}}, 'bad format for add-host: "nocolon"'),
+    # dockerd's validateContainerConfig (opts.ValidateEnv, validateHealthCheck)
+    ({"Env": ["A=1", ""]}, "invalid environment variable: "),
+    ({"Env": ["="]}, "invalid environment variable: ="),
+    ({"Env": ["=foo"]}, "invalid environment variable: =foo"),
+    ({"Healthcheck": {"Test": ["CMD", "true"], "Interval": -1}},
+     "Interval in Healthcheck cannot be less than 1ms"),
+    ({"Healthcheck": {"Test": ["CMD", "true"], "Timeout": 999}},
+     "Timeout in Healthcheck cannot be less than 1ms"),
+    ({"Healthcheck": {"Test": ["CMD", "true"], "Retries": -1}},
+     "Retries in Healthcheck cannot be negative"),
+    ({"Healthcheck": {"Test": ["CMD", "true"], "StartPeriod": -5}},
+     "StartPeriod in Healthcheck cannot be less than 1ms"),
 ])
 def test_create_refuses_what_start_would_fail_on(daemon: Daemon, config: dict,
                                                  message: str) -> None:

@@ -100,6 +100,8 @@ class ContainerCreator:
         validate.working_dir(config)
         if config.get("StopSignal"):
             rules.parse_signal(config["StopSignal"])  # dockerd's "Invalid signal: X" now
+        validate.env(config)
+        validate.healthcheck(config)
         hc = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
         image = d.images.get(image_ref)
