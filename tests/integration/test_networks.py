@@ -67,6 +67,16 @@ def test_create_with_ipam_and_labels(client, net):
     assert "10.231.7.2/16" in out  # from the range, past the aux address
 
 
+def test_any_name_dockerd_takes(client, net):
+    """libnetwork takes any name that is not blank: spaces, a leading `_`."""
+    spaced, private = net("my net"), net("_private")
+    for n, name in ((spaced, "my net"), (private, "_private")):
+        assert client.networks.get(n.id).name == name
+        out = client.containers.run("busybox", ["ip", "-4", "-o", "addr", "show", "eth0"],
+                                    network=name, remove=True).decode()
+        assert " inet " in out
+
+
 def test_names_aliases_and_round_robin(client, net):
     net("dnsnet")
     a = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"],
@@ -181,7 +191,7 @@ def test_icc_false_keeps_containers_of_a_network_apart(client, net):
     ({"Name": "x5", "IPAM": {"Config": [{"Subnet": "10.233.0.0/24",
                                          "IPRange": "10.234.0.0/24"}]}},
      400, "no matching subnet for range 10.234.0.0/24"),
-    ({"Name": "bad name!"}, 400, "invalid network name"),
+    ({"Name": "   "}, 400, "invalid name:    "),
     ({"Name": "x6", "Driver": "macvlan", "Options": {"parent": "nosuchlink0"}}, 400,
      "-o parent interface was not found on the host: nosuchlink0"),
 ])

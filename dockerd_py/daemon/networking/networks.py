@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,7 +30,6 @@ PREDEFINED = ("bridge", "host", "none")
 NETWORK_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 NOT_IN_SWARM = ("This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm "
                 "join\" to connect this node to swarm and try again.")
-NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 
@@ -229,9 +227,8 @@ class NetworkService:
         name = body.get("Name")
         if not isinstance(name, str) or not name:
             raise InvalidParameter("network name must be specified")
-        if not NAME.match(name):
-            raise InvalidParameter(f"invalid network name \"{name}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                                   "are allowed")
+        if not name.strip():  # any other name, as libnetwork takes it
+            raise InvalidParameter(f"invalid name: {name}")
         driver_name = body.get("Driver") or "bridge"
         if name in PREDEFINED:
             raise Forbidden(f"operation is not permitted on predefined {name} network ")
