@@ -481,3 +481,15 @@ def test_empty_options_sent_as_null_are_empty(daemon):
     assert out.status == 200
     assert b"Successfully tagged nulls:1" in out.body, out.body
     daemon.api().remove_image("nulls:1")
+
+
+def test_every_extra_host_reaches_the_build(daemon, tmp_path):
+    """`extrahosts` repeated once per host (the SDK's and the CLI's --add-host):
+    dockerd uses every value."""
+    api = daemon.api()
+    ctx = _context(tmp_path, "FROM busybox\nRUN grep -E 'one|two' /etc/hosts\n")
+    events = _stream(api, path=str(ctx), extra_hosts={"one.example": "192.0.2.1",
+                                                      "two.example": "192.0.2.2"}, tag="hosts:1")
+    text = _text(events)
+    assert "192.0.2.1\tone.example" in text and "192.0.2.2\ttwo.example" in text, text
+    _remove(api, "hosts:1")

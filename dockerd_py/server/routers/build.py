@@ -73,7 +73,7 @@ def build_request(request: web.Request) -> BuildRequest:
         resources["CpusetCpus"] = q["cpusetcpus"]
     if q.get("ulimits"):
         resources["Ulimits"] = _json_param(request, "ulimits", list)
-    extra_hosts = [h for h in q.get("extrahosts", "").replace(" ", ",").split(",") if h]
+    extra_hosts = [h for h in q.getall("extrahosts", []) if h]  # every value, as r.Form[...]
     options = BuildOptions(
         tags=q.getall("t", []), build_args={str(k): None if v is None else str(v)
                                             for k, v in build_args.items()},
