@@ -237,6 +237,12 @@ def host_config(hc: dict[str, Any]) -> list[str]:
         if key not in ("seccomp", "no-new-privileges", "apparmor", "label", "systempaths",
                        "writable-cgroups"):
             raise InvalidParameter(f"invalid --security-opt 2: \"{opt}\"")
+    isolation = hc.get("Isolation") or ""
+    if isolation.lower() not in ("", "default"):  # Isolation.IsValid on Linux
+        raise InvalidParameter(f"invalid isolation '{isolation}' on linux")
+    if "" in (hc.get("Annotations") or {}):
+        raise InvalidParameter("invalid Annotations: the empty string is not permitted as an "
+                               "annotation key")
     return warnings
 
 

@@ -65,6 +65,10 @@ def test_resources_beyond_int64(daemon: Daemon, field: str) -> None:
      "Retries in Healthcheck cannot be negative"),
     ({"Healthcheck": {"Test": ["CMD", "true"], "StartPeriod": -5}},
      "StartPeriod in Healthcheck cannot be less than 1ms"),
+    # validateHostConfig
+    ({"HostConfig": {"Isolation": "hyperv"}}, "invalid isolation 'hyperv' on linux"),
+    ({"HostConfig": {"Annotations": {"": "x"}}},
+     "invalid Annotations: the empty string is not permitted as an annotation key"),
 ])
 def test_create_refuses_what_start_would_fail_on(daemon: Daemon, config: dict,
                                                  message: str) -> None:
