@@ -16,6 +16,7 @@ import docker
 import pytest
 
 from dockerd_py.daemon.validate import blkio_weight_supported
+from shared.timeutil import parse_rfc3339
 
 from .rawhttp import open_stream, read_until_closed, request
 
@@ -247,6 +248,18 @@ def test_events_stream_headers_first(daemon, client):
         data += s.recv(65536)
     s.close()
     assert b'"Action":"create"' in data.replace(b" ", b"")
+
+
+def test_a_restarted_container_keeps_its_last_stop_time(client, running):
+    """dockerd's SetRunning leaves FinishedAt alone: after `docker restart` it is
+    the stop's time, before the new StartedAt (never the zero time)."""
+    c = running(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"])
+    assert status_of(c)["FinishedAt"] == "0001-01-01T00:00:00Z"  # never stopped yet
+    c.restart(timeout=5)
+    state = status_of(c)
+    assert state["Status"] == "running"
+    zero = parse_rfc3339("0001-01-01T00:00:00Z")
+    assert zero < parse_rfc3339(state["FinishedAt"]) < parse_rfc3339(state["StartedAt"])
 
 
 def test_restart_policies(client, running):

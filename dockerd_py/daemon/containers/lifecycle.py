@@ -125,8 +125,9 @@ class Lifecycle:
             if rootfs:
                 await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
             raise
+        # as dockerd's SetRunning: FinishedAt keeps the last stop's time
         ctr.state.update(Pid=spawned.pid, ExitCode=0, Error="", StartedAt=now_rfc3339(),
-                         FinishedAt=ZERO_TIME, OOMKilled=False)
+                         OOMKilled=False)
         ctr.set_status("running")
         ctr.internal.conmon_pid = spawned.conmon_pid
         ctr.internal.pid_start = spawned.start_time
