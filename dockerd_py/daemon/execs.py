@@ -178,7 +178,8 @@ class ExecService:
             if user.additional_gids:
                 process["user"]["additionalGids"] = user.additional_gids
         process["args"] = ex.cmd
-        process["env"] = spec.merge_env(process.get("env") or [], ex.env)
+        process["env"] = spec.merge_env(_exec_term(process.get("env") or [], ctr.config, ex.tty),
+                                        ex.env)
         process["cwd"] = ex.workdir or ctr.config.get("WorkingDir") or "/"
         process["terminal"] = ex.tty
         if ex.tty and ex.console_size:
@@ -255,3 +256,16 @@ class ExecService:
                 ids.remove(exec_id)
                 ctr.doc["ExecIDs"] = ids or None
         return ex.exit_code if ex.exit_code is not None else 255, bytes(output)
+
+
+def _exec_term(env: list[str], config: dict[str, Any], tty: bool) -> list[str]:
+    """TERM as dockerd's CreateDaemonEnvironment gives an exec: `xterm` when the
+    exec has a TTY, none when it has not, whatever the container had; a TERM of
+    the container's own Config.Env stays."""
+    if any(str(e).partition("=")[0] == "TERM" for e in config.get("Env") or []):
+        return env
+    out = [e for e in env if not e.startswith("TERM=")]
+    if tty:
+        after = next((i + 1 for i, e in enumerate(out) if e.startswith("HOSTNAME=")), len(out))
+        out.insert(after, "TERM=xterm")
+    return out

@@ -71,6 +71,22 @@ def test_exec_framing_follows_the_start_request(box, client):
     assert api.exec_start(made["Id"], tty=True) == b"plain\n"
 
 
+def test_exec_term_follows_the_exec_tty(box, client):
+    """dockerd gives an exec TERM=xterm when the exec has a TTY, whatever the
+    container had, and none when it has not."""
+    code, out = box.exec_run(["sh", "-c", "echo TERM=$TERM"], tty=True)
+    assert (code, out) == (0, b"TERM=xterm\r\n")
+    tty_box = client.containers.run("busybox", LOOP, detach=True, tty=True)
+    try:
+        code, out = tty_box.exec_run(["sh", "-c", "echo TERM=$TERM"])
+        assert (code, out) == (0, b"TERM=\n")
+        code, out = tty_box.exec_run(["sh", "-c", "echo TERM=$TERM"],
+                                     environment={"TERM": "vt100"})
+        assert out == b"TERM=vt100\n"  # the exec's own Env wins
+    finally:
+        tty_box.remove(force=True)
+
+
 def test_exec_exit_codes_and_inspect(box, client):
     api = client.api
     exec_id = api.exec_create(box.id, ["nosuch"])["Id"]
