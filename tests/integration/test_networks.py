@@ -274,3 +274,12 @@ def test_legacy_links_on_the_default_bridge(client, docker_cli):
         assert b"Cannot link to a non running container: /link-db AS /" in out.stderr
     finally:
         db.remove(force=True)
+
+
+def test_the_network_list_answers_with_a_trailing_slash(daemon):
+    """dockerd routes GET /networks/ to the list as well (and no other route)."""
+    plain = request(daemon.sock, "GET", "/networks").json()
+    slash = request(daemon.sock, "GET", "/v1.44/networks/")
+    assert slash.status == 200
+    assert {n["Id"] for n in slash.json()} == {n["Id"] for n in plain}
+    assert request(daemon.sock, "GET", "/volumes/").status == 404

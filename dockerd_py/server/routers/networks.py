@@ -68,6 +68,7 @@ def setup(add, svc: NetworkService, endpoints: Endpoints,  # type: ignore[no-unt
         return json_response(await svc.prune(query_filters(request)))
 
     add("GET", "/networks", list_)
+    add("GET", "/networks/", list_)  # dockerd routes the list with a trailing slash too
     add("POST", "/networks/create", create)
     add("POST", "/networks/prune", prune)
     add("GET", "/networks/{id}", inspect)
