@@ -13,6 +13,7 @@ from shared.filters import FilterError, Filters
 
 from ..apitypes.model import BOOL, FLOAT, INT, STRING
 from ..errors import DockerError, InvalidParameter
+from .gojson import syntax_error
 
 T = TypeVar("T")
 JSON_BODY_LIMIT = 64 << 20  # Docker has none; we answer 413 with a JSON message past it
@@ -100,9 +101,11 @@ async def read_json(request: web.Request, schema: dict | None = None,
         raise InvalidParameter(f"invalid JSON: invalid character '{text.lstrip()[:1]}' "
                                "exceeded max depth") from None
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.strip()):
-            raise InvalidParameter("invalid JSON: unexpected EOF") from None
-        raise InvalidParameter(f"invalid JSON: {exc.msg} at offset {exc.pos}") from None
+        words = syntax_error(text.lstrip()) or f"{exc.msg} at offset {exc.pos}"
+        raise InvalidParameter(f"invalid JSON: {words}") from None
+    except _NotJson as exc:
+        words = syntax_error(text.lstrip()) or f"invalid character in {exc}"
+        raise InvalidParameter(f"invalid JSON: {words}") from None
     if text.lstrip()[end:].strip():
         raise InvalidParameter("unexpected content after JSON")
     if schema is not None:
@@ -125,7 +128,15 @@ def _parse_int(literal: str) -> int | float:
     return int(literal) if len(literal) <= 4000 else BigNumber(literal)
 
 
-_DECODER = json.JSONDecoder(parse_int=_parse_int)
+class _NotJson(ValueError):
+    """NaN and Infinity: Python's decoder takes them, Go's refuses them."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_refuse_constant)
 
 # -- a small type schema, enough to answer wrong types as dockerd does -----------
 STR = STRING  # the checker's spellings of Go's types: one set, in apitypes.model

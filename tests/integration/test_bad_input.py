@@ -60,6 +60,19 @@ def test_wrong_content_type(daemon):
                                    "'application/json'")
 
 
+@pytest.mark.parametrize("body, words", [
+    (b"{invalid}", "invalid character 'i' looking for beginning of object key string"),
+    (b'{"Image": "busybox",}', "invalid character '}' looking for beginning of object key "
+                              "string"),
+    (b'{"Image": NaN}', "invalid character 'N' looking for beginning of value"),
+    (b'{"Image": "busybox"', "unexpected EOF"),
+])
+def test_malformed_json_gets_gos_words(daemon, body, words):
+    r = create(daemon, body)
+    assert r.status == 400
+    assert r.json()["message"] == f"invalid JSON: {words}"
+
+
 def test_trailing_document(daemon):
     r = create(daemon, b'{"Image": "busybox"} {"Image": "busybox"}')
     assert r.status == 400
