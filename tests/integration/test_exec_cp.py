@@ -132,6 +132,12 @@ def test_exec_bad_input(daemon, box, client):
         stopped.remove()
     r = request(daemon.sock, "POST", "/exec/nosuch/resize?h=10&w=10")
     assert r.status == 404
+    # dockerd reads the body before it looks for the container: 400 before 404
+    for body, status in ((b'{"Cmd": ["true"', 400), (b'{"Cmd": []}', 400),
+                         (b'{"Cmd": ["true"]}', 404)):
+        r = request(daemon.sock, "POST", "/containers/nosuch/exec", body=body,
+                    headers={"Content-Type": "application/json"})
+        assert r.status == status, (body, r.body)
 
 
 def test_exec_events(client, box):

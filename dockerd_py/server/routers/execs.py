@@ -21,10 +21,11 @@ from .containers import stream_content_type
 def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # type: ignore[no-untyped-def]
 
     async def create(request: web.Request) -> web.Response:
-        ctr = containers.get(request.match_info["id"])
+        # dockerd's order: the body (400), the command (400), then the container (404)
         body = await read_json(request, EXEC_CREATE, "ExecConfig")
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) or not body.get("Cmd"):
             raise InvalidParameter("No exec command specified")
+        ctr = containers.get(request.match_info["id"])
         return json_response({"Id": svc.create(ctr, body)}, status=201)
 
     async def start(request: web.Request) -> web.StreamResponse:
