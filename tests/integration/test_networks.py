@@ -92,7 +92,9 @@ def test_names_aliases_and_round_robin(client, net):
     ip_a = a.attrs["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
     ip_b = b.attrs["NetworkSettings"]["Networks"]["dnsnet"]["IPAddress"]
     assert a.attrs["NetworkSettings"]["Networks"]["dnsnet"]["DNSNames"] == \
-        ["dns-a", a.id[:12], "svc"]
+        ["dns-a", "svc", a.id[:12]]  # buildEndpointDNSNames' order (hostname = short ID)
+    # API < 1.45: inspect's Aliases carry the short ID and the hostname too
+    assert a.attrs["NetworkSettings"]["Networks"]["dnsnet"]["Aliases"] == ["svc", a.id[:12]]
 
     def lookup(name: str) -> str:
         return client.containers.run("busybox", ["nslookup", name], network="dnsnet",
@@ -110,6 +112,20 @@ def test_names_aliases_and_round_robin(client, net):
     # the default bridge has no embedded DNS and no names
     plain = client.containers.run("busybox", ["cat", "/etc/resolv.conf"], remove=True).decode()
     assert "127.0.0.11" not in plain
+
+
+def test_the_embedded_dns_answers_a_containers_hostname(client, net):
+    """dockerd's DNSNames end with the container's hostname: a container is found
+    by it on its user-defined networks."""
+    net("hostnet")
+    c = client.containers.run("busybox", ["sleep", "60"], name="dns-h", hostname="myhost",
+                              detach=True, network="hostnet")
+    c.reload()
+    ep = c.attrs["NetworkSettings"]["Networks"]["hostnet"]
+    assert ep["DNSNames"] == ["dns-h", c.id[:12], "myhost"]
+    out = client.containers.run("busybox", ["nslookup", "myhost"], network="hostnet",
+                                remove=True).decode()
+    assert ep["IPAddress"] in out
 
 
 def test_connect_disconnect_and_static_address(client, net):

@@ -189,6 +189,13 @@ class Container:
                     + human_duration(time.time() - parse_rfc3339(st["FinishedAt"]) / 1e9) + " ago")
         return "Created"
 
+    def _aliases_before_1_45(self, settings: dict[str, Any]) -> dict[str, Any]:
+        extra = [self.id[:12], self.config.get("Hostname") or ""]
+        networks = {name: dict(ep, Aliases=list(dict.fromkeys(
+                        a for a in [*(ep.get("Aliases") or []), *extra] if a)))
+                    for name, ep in (settings.get("Networks") or {}).items()}
+        return dict(settings, Networks=networks)
+
     def mount_views(self) -> list[dict[str, Any]]:
         """The container's mounts as Docker shows them (inspect, ps)."""
         return [m.inspect() for m in self.internal.mounts]
@@ -196,6 +203,8 @@ class Container:
     def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
                 sizes: dict[str, int] | None = None) -> dict[str, Any]:
         doc = dict(self.doc, Mounts=self.mount_views(), GraphDriver=graph_driver)
+        if api_version < (1, 45):  # dockerd adds the short ID and hostname to Aliases then
+            doc["NetworkSettings"] = self._aliases_before_1_45(doc["NetworkSettings"])
         if sizes is not None:
             doc["SizeRw"] = sizes["rw"]
             doc["SizeRootFs"] = sizes["rootfs"]

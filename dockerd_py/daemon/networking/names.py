@@ -21,10 +21,12 @@ EMBEDDED_DNS = "127.0.0.11"
 
 
 def dns_names(ctr: Container, endpoint: dict[str, Any]) -> list[str]:
-    """The names a container answers to on one network (DNSNames of inspect)."""
-    names = [ctr.name, ctr.id[:12]]
-    names += [a for a in endpoint.get("Aliases") or [] if a not in names]
-    return names
+    """The names a container answers to on one network (DNSNames of inspect), as
+    dockerd's buildEndpointDNSNames orders them: its name, its aliases, its short
+    ID, its hostname; the first of each kept."""
+    names = [ctr.name, *(endpoint.get("Aliases") or []), ctr.id[:12],
+             ctr.config.get("Hostname") or ""]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 class EmbeddedDns:
