@@ -76,3 +76,32 @@ def parse_timestamp(value: str, now: float | None = None) -> float:
 def to_unix_nanos(ns: int) -> str:
     """`seconds.nanoseconds`, the format the API uses for since/until on the wire."""
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
+def _with_fraction(value: int, unit: int) -> str:
+    """value/unit with the fraction's trailing zeros dropped, as Go prints it."""
+    whole, rest = divmod(value, unit)
+    digits = len(str(unit)) - 1
+    fraction = str(rest).rjust(digits, "0").rstrip("0")
+    return f"{whole}.{fraction}" if fraction else str(whole)
+
+
+def go_duration(ns: int) -> str:
+    """Go's time.Duration.String(): 50ms, 1.5s, 1m30s, 2h0m0s, 1µs, 0s."""
+    if ns == 0:
+        return "0s"
+    sign, ns = ("-", -ns) if ns < 0 else ("", ns)
+    if ns < 1_000:
+        return f"{sign}{ns}ns"
+    if ns < 1_000_000:
+        return f"{sign}{_with_fraction(ns, 1_000)}µs"
+    if ns < 1_000_000_000:
+        return f"{sign}{_with_fraction(ns, 1_000_000)}ms"
+    text = _with_fraction(ns % 60_000_000_000, 1_000_000_000) + "s"
+    minutes = ns // 60_000_000_000
+    if minutes:
+        hours, minutes = divmod(minutes, 60)
+        text = f"{minutes}m{text}"
+        if hours:
+            text = f"{hours}h{text}"
+    return sign + text

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from shared.timeutil import now_rfc3339
+from shared.timeutil import go_duration, now_rfc3339
 
 from ..errors import DockerError
 from .containers.record import Container
@@ -87,7 +87,7 @@ class HealthMonitor:
             text = output.decode("utf-8", "replace")
         except TimeoutError:
             code = -1
-            text = f"Health check exceeded timeout ({settings['Timeout'] / SECOND:g}s)"
+            text = f"Health check exceeded timeout ({go_duration(int(settings['Timeout']))})"
         except DockerError as exc:
             code, text = -1, exc.message
         health = ctr.state.setdefault("Health", {"Status": "starting", "FailingStreak": 0,

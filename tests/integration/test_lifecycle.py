@@ -339,6 +339,10 @@ def test_health_checks(client, running):
     assert [c.id for c in client.containers.list(filters={"health": "healthy"})] == [healthy.id]
     none = running(LOOP, healthcheck={"Test": ["NONE"]})
     assert "Health" not in status_of(none)
+    slow = running(LOOP, healthcheck={"Test": ["CMD", "sleep", "5"], "Interval": 100_000_000,
+                                      "Timeout": 50_000_000})
+    log = wait_for(lambda: (status_of(slow).get("Health") or {}).get("Log"), 10)
+    assert log[0]["Output"] == "Health check exceeded timeout (50ms)"  # Go's duration words
 
 
 def test_oom_killed(client, running):

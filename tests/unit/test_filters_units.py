@@ -55,3 +55,13 @@ def test_rfc3339():
     assert timeutil.rfc3339_nano(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"
     assert timeutil.parse_timestamp("1700000000.5") == 1700000000.5
     assert abs(timeutil.parse_timestamp("10m", now=1000.0) - 400.0) < 1e-6
+
+
+@pytest.mark.parametrize("ns, text", [
+    (0, "0s"), (1, "1ns"), (999, "999ns"), (1_000, "1µs"), (1_500, "1.5µs"),
+    (50_000_000, "50ms"), (1_250_000, "1.25ms"), (1_000_000_000, "1s"),
+    (1_500_000_000, "1.5s"), (90_000_000_000, "1m30s"), (3_600_000_000_000, "1h0m0s"),
+    (3_723_000_000_001, "1h2m3.000000001s"), (-50_000_000, "-50ms"),
+])
+def test_go_durations(ns, text):
+    assert timeutil.go_duration(ns) == text  # Go's time.Duration.String()
