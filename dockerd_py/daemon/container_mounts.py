@@ -62,7 +62,7 @@ def _check_target(kind: str, target: str) -> str:
     if not target.startswith("/"):
         raise MountError(f'invalid mount config for type "{kind}": invalid mount path: '
                          f"'{target}' mount path must be absolute")
-    clean = posixpath.normpath(target)
+    clean = "/" + posixpath.normpath(target).lstrip("/")  # Go's Clean: "//" is "/"
     if clean == "/":
         raise MountError(f'invalid mount config for type "{kind}": invalid specification: '
                          "destination can't be '/'")

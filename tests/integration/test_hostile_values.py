@@ -65,6 +65,12 @@ def test_resources_beyond_int64(daemon: Daemon, field: str) -> None:
      "Retries in Healthcheck cannot be negative"),
     ({"Healthcheck": {"Test": ["CMD", "true"], "StartPeriod": -5}},
      "StartPeriod in Healthcheck cannot be less than 1ms"),
+    # what dockerd's create refuses as invalid parameters (moby's create tests)
+    ({"HostConfig": {"Links": ["no-such-container"]}},
+     "could not get container for no-such-container: No such container: no-such-container"),
+    ({"HostConfig": {"VolumesFrom": ["nosuchcontainer"]}}, "No such container: nosuchcontainer"),
+    ({"HostConfig": {"Tmpfs": {"//": ""}}}, 'invalid mount config for type "tmpfs": invalid '
+                                          "specification: destination can't be '/'"),
     # validateHostConfig
     ({"HostConfig": {"Isolation": "hyperv"}}, "invalid isolation 'hyperv' on linux"),
     ({"HostConfig": {"Annotations": {"": "x"}}},

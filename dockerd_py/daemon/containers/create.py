@@ -12,7 +12,7 @@ from shared.timeutil import now_rfc3339
 
 from ...apitypes.container import CONFIG
 from ...crashpoints import crashpoint
-from ...errors import InvalidParameter
+from ...errors import InvalidParameter, NotFound
 from ...runtime import spec
 from .. import container_mounts as mounts_mod
 from .. import names as names_mod
@@ -111,6 +111,7 @@ class ContainerCreator:
             mounts_mod.check_volume(path)
         merge_image_config(config, image.container_config)
         mount_list = self._volumes_from(hc, mount_list) + self._anonymous(config, mount_list)
+        self._check_links(hc)
         entrypoint = list(config.get("Entrypoint") or [])
         cmd = list(config.get("Cmd") or [])
         if not entrypoint and not cmd:
@@ -153,6 +154,17 @@ class ContainerCreator:
         d.events.publish("container", "create", cid, ctr.event_attrs())
         return cid, warnings
 
+    def _check_links(self, hc: dict[str, Any]) -> None:
+        """dockerd's registerLinks at create: a link to no container is an invalid
+        parameter (whether it runs is the start's question)."""
+        for link in hc.get("Links") or []:
+            name = str(link).partition(":")[0].lstrip("/")
+            try:
+                self.deps.repo.get(name)
+            except NotFound as exc:
+                raise InvalidParameter(f"could not get container for {name}: "
+                                       f"{exc.message}") from None
+
     def _anonymous(self, config: dict[str, Any],
                    mount_list: list[MountPoint]) -> list[MountPoint]:
         """The config's (and image's) VOLUME paths that no mount covers: an
@@ -176,7 +188,10 @@ class ContainerCreator:
             name, _, mode = str(item).partition(":")
             if mode not in ("", "ro", "rw"):
                 raise InvalidParameter(f"invalid mode for volumes-from: {mode}")
-            other = self.deps.repo.get(name)
+            try:
+                other = self.deps.repo.get(name)
+            except NotFound as exc:  # dockerd: an invalid parameter, not a missing object
+                raise InvalidParameter(exc.message) from None
             for m in other.internal.mounts:
                 if m.type == "tmpfs" or m.destination in covered:
                     continue
