@@ -131,6 +131,9 @@ def test_tag_and_delete_semantics(daemon, client):
     assert r.status == 400
     r = request(daemon.sock, "POST", "/images/nosuch/tag?repo=x")
     assert r.status == 404 and r.json()["message"] == "No such image: nosuch:latest"
+    r = request(daemon.sock, "POST", "/images/busybox/tag?repo=sha256&tag=sometag")
+    assert r.status == 400 and r.json()["message"] == (
+        "refusing to create an ambiguous tag using digest algorithm as name")
 
 
 def test_delete_in_use(daemon, client):

@@ -134,6 +134,9 @@ class ImageCatalog:
             raise InvalidParameter("refusing to create a tag with a digest reference")
         if ref.path.split("/")[-1] == "scratch" and ref.domain == refs.DEFAULT_DOMAIN:
             raise InvalidParameter("'scratch' is a reserved name")
+        if ref.familiar_name == "sha256":  # reference store's addReference
+            raise InvalidParameter("refusing to create an ambiguous tag using digest algorithm "
+                                   "as name")
         previous = self.store.refs.get(ref.canonical())
         await self.store.add(image, [ref])
         if previous and previous != image.id:
