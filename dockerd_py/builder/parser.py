@@ -89,8 +89,10 @@ def parse(data: bytes, name: str = "Dockerfile") -> Dockerfile:
         if empty_continuation:
             out.warnings.append(f"[WARNING]: Empty continuation line found in: {joined}")
         out.instructions.append(parse_instruction(joined, first))
-    if not out.instructions:
+    if not data:  # dockerd: not one byte to read
         raise InvalidParameter(f"the Dockerfile ({name}) cannot be empty")
+    if not out.instructions:  # blank lines and comments only: the parser's words
+        raise InvalidParameter(f"failed to parse {name}: file with no instructions")
     return out
 
 

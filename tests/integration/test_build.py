@@ -317,8 +317,9 @@ def test_cache_rules(daemon, tmp_path):
 
 @pytest.mark.parametrize("files,dockerfile,status,message", [
     ({}, None, 400, "Cannot locate specified Dockerfile: Dockerfile"),
+    ({"Dockerfile": b""}, None, 400, "the Dockerfile (Dockerfile) cannot be empty"),
     ({"Dockerfile": b"  \n# only a comment\n"}, None, 400,
-     "the Dockerfile (Dockerfile) cannot be empty"),
+     "failed to parse Dockerfile: file with no instructions"),
     ({"Dockerfile": b"FROM busybox\nFOO bar\n"}, None, 400,
      "dockerfile parse error line 2: unknown instruction: FOO"),
     ({"Dockerfile": b"# escape=x\nFROM busybox\n"}, None, 400,

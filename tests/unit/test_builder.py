@@ -25,7 +25,7 @@ def test_parser_directives_continuations_comments_and_flags():
 
 @pytest.mark.parametrize("text,message", [
     (b"", "the Dockerfile (Dockerfile) cannot be empty"),
-    (b"# just a comment\n", "the Dockerfile (Dockerfile) cannot be empty"),
+    (b"# just a comment\n", "failed to parse Dockerfile: file with no instructions"),
     (b"FROM x\nFOO bar\n", "dockerfile parse error line 2: unknown instruction: FOO"),
     (b"# escape=x\nFROM x\n", "invalid escape token 'x' does not match ` or \\"),
     (b"# escape=`\n# escape=\\\nFROM x\n", "only one escape parser directive can be used"),
