@@ -250,6 +250,16 @@ def test_events_stream_headers_first(daemon, client):
     assert b'"Action":"create"' in data.replace(b" ", b"")
 
 
+def test_stop_with_timeout_minus_one_waits_for_the_exit(client, running):
+    """t=-1: dockerd signals, then waits as long as the container takes (no
+    SIGKILL): a process that takes 2 s to leave on SIGTERM exits with its code."""
+    c = running(["sh", "-c", "trap 'sleep 2; exit 42' TERM; while true; do sleep 0.1; done"])
+    start = time.time()
+    client.api.stop(c.id, timeout=-1)
+    assert time.time() - start >= 1.5
+    assert status_of(c)["ExitCode"] == 42
+
+
 def test_a_restarted_container_keeps_its_last_stop_time(client, running):
     """dockerd's SetRunning leaves FinishedAt alone: after `docker restart` it is
     the stop's time, before the new StartedAt (never the zero time)."""

@@ -259,7 +259,9 @@ class Lifecycle:
                 ctr.set_status("running")
             self.monitor.signal(ctr, sig)
         events.publish("container", "kill", ctr.id, ctr.event_attrs(signal=str(sig)))
-        if done is not None and timeout >= 0:
+        if done is not None and timeout < 0:  # dockerd: -1 waits as long as it takes
+            await done.wait()
+        elif done is not None:
             try:
                 await asyncio.wait_for(done.wait(), timeout)
             except TimeoutError:
