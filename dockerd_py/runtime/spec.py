@@ -195,8 +195,8 @@ def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
     if hc.get("UTSMode") != "host" and not inputs.host_network:  # a UTS namespace of its own
         if config.get("Hostname"):
             spec["hostname"] = config["Hostname"]
-        if config.get("Domainname"):
-            spec["domainname"] = config["Domainname"]
+        if config.get("Domainname"):  # no OCI field runc 1.1 reads: dockerd's sysctl
+            spec["linux"].setdefault("sysctl", {})["kernel.domainname"] = config["Domainname"]
     return spec
 
 

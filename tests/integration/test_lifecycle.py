@@ -96,7 +96,7 @@ def test_process_settings(client):
     out = client.containers.run(
         "busybox", ["sh", "-c", "id -u; id -G; pwd; hostname; ulimit -n; df -k /dev/shm | tail -1;"
                     " touch /rofail 2>/dev/null || echo ro; grep NoNewPrivs /proc/1/status;"
-                    " df /scratch | tail -1"],
+                    " df /scratch | tail -1; cat /proc/sys/kernel/domainname"],
         user="nobody", working_dir="/tmp/wd", hostname="h", domainname="example.org",
         ulimits=[docker.types.Ulimit(name="nofile", soft=1000, hard=2000)], shm_size="16m",
         read_only=True, security_opt=["no-new-privileges"], tmpfs={"/scratch": "size=1m"},
@@ -106,6 +106,7 @@ def test_process_settings(client):
     assert out[6] == "ro"
     assert out[7].split() == ["NoNewPrivs:", "1"]
     assert out[8].startswith("tmpfs") and out[8].split()[1] == "1024"
+    assert out[9] == "example.org"  # the NIS domain name, set as dockerd sets it (sysctl)
 
 
 def test_capabilities_seccomp_and_masked_paths(client):
