@@ -196,3 +196,20 @@ def test_container_state_errors(daemon, client):
     r = request(daemon.sock, "POST", f"/containers/{c.id}/start")
     assert r.status == 404
     assert r.json()["message"] == f"No such container: {c.id}"
+
+
+@pytest.mark.parametrize("version, ipc", [("v1.44", "private"), ("v1.39", "shareable")])
+def test_empty_fields_get_dockerds_defaults(daemon, client, version, ipc):
+    """The Go client sends "" and 0 for what it leaves unset: dockerd's
+    adaptContainerSettings fills them in (the IPC mode by API version)."""
+    body = json.dumps({"Image": "busybox", "Cmd": ["true"], "HostConfig": {
+        "IpcMode": "", "ShmSize": 0, "CgroupnsMode": "", "OomKillDisable": None}}).encode()
+    r = request(daemon.sock, "POST", f"/{version}/containers/create", body, JSON)
+    assert r.status == 201, r.body
+    hc = client.api.inspect_container(r.json()["Id"])["HostConfig"]
+    try:
+        assert hc["IpcMode"] == ipc and hc["ShmSize"] == 64 << 20
+        assert hc["CgroupnsMode"] in ("host", "private") and hc["OomKillDisable"] is False
+    finally:
+        client.api.remove_container(r.json()["Id"])
+

@@ -8,12 +8,13 @@ import os
 import secrets
 from typing import Any
 
+from shared.api import API_VERSION, version_tuple
 from shared.timeutil import now_rfc3339
 
 from ...apitypes.container import CONFIG
 from ...crashpoints import crashpoint
 from ...errors import InvalidParameter, NotFound
-from ...runtime import spec
+from ...runtime import cgroups, spec
 from .. import container_mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
@@ -63,14 +64,31 @@ def merge_image_config(user: dict[str, Any], image: dict[str, Any]) -> None:
         user.pop("StopSignal", None)
 
 
+MAX_API = version_tuple(API_VERSION)
+
+
+def _daemon_defaults(hc: dict[str, Any], api_version: tuple[int, ...]) -> None:
+    """What dockerd's adaptContainerSettings fills in where the request left a
+    field empty (the Go client sends "" and 0, not nothing)."""
+    if not hc.get("IpcMode"):  # API < 1.40 had "shareable" as the default
+        hc["IpcMode"] = "shareable" if api_version < (1, 40) else "private"
+    if not hc.get("ShmSize"):
+        hc["ShmSize"] = spec.DEFAULT_SHM_SIZE
+    if not hc.get("CgroupnsMode"):  # private on a pure cgroup v2 host, unless privileged
+        hc["CgroupnsMode"] = "private" if cgroups.unified() else "host"
+    if hc.get("OomKillDisable") is None:
+        hc["OomKillDisable"] = False
+
+
 class ContainerCreator:
     def __init__(self, deps: ContainerDeps) -> None:
         self.deps = deps
 
-    def _host_config(self, hc: dict[str, Any]) -> list[str]:
+    def _host_config(self, hc: dict[str, Any], api_version: tuple[int, ...]) -> list[str]:
         """Check and complete the HostConfig; returns dockerd's warnings."""
         d = self.deps
         warnings = validate.host_config(hc)
+        _daemon_defaults(hc, api_version)
         if not (hc.get("LogConfig") or {}).get("Type"):
             hc["LogConfig"] = {"Type": d.cfg.log_driver,
                                "Config": dict(d.cfg.log_opts, **((hc.get("LogConfig") or {})
@@ -88,7 +106,8 @@ class ContainerCreator:
             spec.validate_sysctls(hc["Sysctls"], hc)
         return warnings
 
-    async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
+    async def create(self, body: dict[str, Any], name: str | None,
+                     api_version: tuple[int, ...] = MAX_API) -> tuple[str, list[str]]:
         """POST /containers/create: (ID, warnings)."""
         d = self.deps
         if not any(k in body for k in CONFIG_KEYS):
@@ -105,7 +124,7 @@ class ContainerCreator:
         hc = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
         image = d.images.get(image_ref)
-        warnings = self._host_config(hc)
+        warnings = self._host_config(hc, api_version)
         mount_list = mounts_mod.from_host_config(hc)
         for path in config.get("Volumes") or {}:
             mounts_mod.check_volume(path)

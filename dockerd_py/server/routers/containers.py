@@ -98,7 +98,8 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: json: cannot unmarshal into Go value of type "
                                    "container.CreateRequest")
-        cid, warnings = await svc.creator.create(body, request.query.get("name"))
+        cid, warnings = await svc.creator.create(body, request.query.get("name"),
+                                                 api_version(request))
         return json_response({"Id": cid, "Warnings": warnings}, status=201)
 
     async def list_(request: web.Request) -> web.Response:
