@@ -3,8 +3,8 @@
 Never `tarfile.extractall`: each entry is created relative to an open directory
 fd that openat2(RESOLVE_IN_ROOT) resolved, so symlinks planted by earlier
 entries (or by a running container) resolve inside the root. Entries whose
-names or hard-link targets climb out with `..` are refused; absolute ones are
-taken relative to the root, as dockerd takes them.
+names or hard-link targets, absolute or with `..`, are read as dockerd reads
+them when it unpacks chrooted into the root: they stay inside it.
 """
 from __future__ import annotations
 
@@ -47,19 +47,17 @@ class ExtractResult:
 
 
 def clean_member_name(name: str, what: str = "path") -> str:
-    """A member name as dockerd reads it (filepath.Join(dest, filepath.Clean(name))):
-    cleaned lexically, and taken relative to the destination even when absolute
-    (testcontainers sends `/file`; `/../x` is `/x`); a name whose `..` climbs
-    above the destination is refused."""
-    absolute = name.startswith("/")
+    """A member name as dockerd reads it: it unpacks chrooted into the destination
+    (chrootarchive), so filepath.Join("/", filepath.Clean(name)) is where an
+    entry goes: an absolute name is below the destination (testcontainers sends
+    `/file`), and a `..` that would climb above it stays at it (`../foo` is
+    `foo`, as moby's TestBuildUncleanTarFilenames sends)."""
     parts: list[str] = []
     for part in split_clean(name):
         if part != "..":
             parts.append(part)
         elif parts:
             parts.pop()
-        elif not absolute:
-            raise ArchiveError(f"invalid tar entry {name!r}: {what} escapes the root")
     return "/".join(parts)
 
 

