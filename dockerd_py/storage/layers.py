@@ -121,6 +121,13 @@ class LayerStore:
         for name in os.listdir(markers) if os.path.isdir(markers) else []:
             if name not in owned:  # the record of an init layer whose image is gone
                 self._drop_init_marker(name)
+        inits = [f"{layer.cache_id}-init" for layer in self._layers.values()] + [EMPTY_INIT]
+        for init_id in inits:
+            if self.driver.exists(init_id) and not os.path.exists(os.path.join(markers, init_id)):
+                # half made when the daemon died (the marker comes last; no container
+                # sits on it): its setup mount goes with it, ensure_init makes it again
+                log.info("removing half-made init layer %s", init_id)
+                self.driver.remove(init_id)
 
     # -- queries -----------------------------------------------------------------
     def get(self, chain: str) -> Layer | None:

@@ -219,6 +219,21 @@ def test_deep_image_mounts(store):
         store.driver.put("deep")
 
 
+def test_an_init_layer_cut_short_is_removed_at_start(store):
+    """The daemon killed inside ensure_init (the init layer made and mounted for
+    its setup, no marker yet): the start's garbage collection removes it, mount
+    and all, and the next container of the image gets it made again."""
+    base, _ = register(store, BASE)
+    init_id = f"{base.cache_id}-init"
+    store.driver.create(init_id, base.cache_id)
+    merged = store.driver.get(init_id)  # the setup's mount, never put back
+    store.collect_garbage(set())
+    assert not store.driver.exists(init_id)
+    assert merged not in mounts.mounts_under(str(store.driver.home))
+    assert store.ensure_init(base.chain_id, lambda root: None) == init_id
+    assert store.driver.exists(init_id)
+
+
 def test_corrupt_layer_leaves_nothing(store):
     raw = tar_bytes(BASE)
     before = set(store.driver.list_ids())
