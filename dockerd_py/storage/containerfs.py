@@ -8,6 +8,7 @@ container is ever executed.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -72,6 +73,9 @@ def path_stat(root_path: str, path: str) -> dict:
         if followed is not None:
             st = os.fstat(followed)
             os.close(followed)
+        elif _names_a_directory(path) and not stat.S_ISDIR(st.st_mode):
+            # `/etc/passwd/`: lstat(2) answers ENOTDIR, as dockerd's Stat sees it
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
         link = ""
         if stat.S_ISLNK(st.st_mode):
             pfd, name = root.open_parent(path)

@@ -183,6 +183,15 @@ def test_archive_members_with_absolute_names_land_below_the_target(box):
     assert code == 1  # not at the container's root
 
 
+def test_a_file_taken_for_a_directory_is_dockerds_lstat_error(daemon, box):
+    """`/etc/passwd/`: dockerd's Stat fails with ENOTDIR, which it answers as a
+    system error (500) with the lstat's words, both ways of docker cp."""
+    for method, body in (("GET", None), ("PUT", tar_of({"x": b"1"}))):
+        r = request(daemon.sock, method, f"/containers/{box.id}/archive?path=/etc/passwd/",
+                    body=body, headers={"Content-Type": "application/x-tar"})
+        assert (r.status, r.json()["message"]) == (500, "lstat /etc/passwd/: not a directory")
+
+
 def test_archive_into_a_stopped_container(client):
     c = client.containers.create("busybox", ["cat", "/tmp/in.txt"])
     try:

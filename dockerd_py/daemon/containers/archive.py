@@ -86,6 +86,12 @@ class ContainerFiles:
     def _not_found(self, ctr: Container, path: str) -> NotFound:
         return NotFound(f"Could not find the file {path} in container {ctr.name}")
 
+    @staticmethod
+    def _not_a_directory(path: str) -> DockerError:
+        """A component that is a file (`/etc/passwd/`): dockerd's lstat error, which
+        it answers as a system error (Go's IsNotExist is false for ENOTDIR)."""
+        return DockerError(f"lstat /{path.lstrip('/')}: not a directory")
+
     async def stat_path(self, ctr: Container, path: str) -> dict[str, Any]:
         root, inner, unmount = await self._open_fs(ctr, path, into=True)
         try:
@@ -93,8 +99,10 @@ class ContainerFiles:
             if inner == "/" and path.strip("/"):
                 info["name"] = posixpath.basename(posixpath.normpath(path))  # a mount point
             return info
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
             raise self._not_found(ctr, path) from None
+        except NotADirectoryError:
+            raise self._not_a_directory(path) from None
         finally:
             await self._close_fs(unmount)
 
@@ -104,8 +112,10 @@ class ContainerFiles:
         root, inner, unmount = await self._open_fs(ctr, path)
         try:
             info = await asyncio.to_thread(containerfs.path_stat, root, inner)
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError) as exc:
             await self._close_fs(unmount)
+            if isinstance(exc, NotADirectoryError):
+                raise self._not_a_directory(path) from None
             raise self._not_found(ctr, path) from None
 
         def produce():  # type: ignore[no-untyped-def]
@@ -126,8 +136,10 @@ class ContainerFiles:
         try:
             try:
                 is_dir = await asyncio.to_thread(containerfs.is_directory, root, inner)
-            except (FileNotFoundError, NotADirectoryError):
+            except FileNotFoundError:
                 raise self._not_found(ctr, path) from None
+            except NotADirectoryError:
+                raise self._not_a_directory(path) from None
             if not is_dir:
                 raise InvalidParameter("extraction point is not a directory")
             owner: tuple[int, int] | None = (0, 0)
