@@ -306,6 +306,25 @@ def test_restart_policies(client, running):
     assert always.attrs["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
 
 
+def test_a_restarting_container_is_never_seen_exited_between_runs(client, running, cpu_load):
+    """moby's TestUpdateRestartPolicy: the policy decides at the exit (dockerd's
+    handleContainerExit), so a client polling for "exited" sees the last exit
+    only, with every restart counted; an update of the policy applies. Polled as
+    fast as it answers, with every CPU busy (the old window was one SQLite write)."""
+    c = running(["sh", "-c", "sleep 0.3 && false"],
+                restart_policy={"Name": "on-failure", "MaximumRetryCount": 3})
+    c.update(restart_policy={"Name": "on-failure", "MaximumRetryCount": 5})
+    seen = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        state = status_of(c)
+        seen.append(state["Status"])
+        if state["Status"] == "exited":
+            break
+    assert c.attrs["RestartCount"] == 5 and state["ExitCode"] == 1
+    assert set(seen) <= {"running", "restarting", "exited"} and seen.count("exited") == 1
+
+
 def test_restart_policies_after_daemon_restart(fresh_daemon):
     client = fresh_daemon.client()
     always = client.containers.run("busybox", LOOP, detach=True, restart_policy={"Name": "always"})

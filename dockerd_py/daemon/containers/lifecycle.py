@@ -38,7 +38,8 @@ class Lifecycle:
         self.health = health
         self.attacher = attacher
         self.bundles = BundleWriter(deps)
-        self.monitor = ExitMonitor(deps, logs, health, after_exit=self._after_exit)
+        self.monitor = ExitMonitor(deps, logs, health, after_exit=self._after_exit,
+                                   will_restart=self._will_restart)
 
     def runtime(self, ctr: Container) -> OCIRuntime:
         return self.deps.runtimes.get(ctr.internal.runtime)
@@ -167,17 +168,21 @@ class Lifecycle:
         return spawned
 
     # -- after an exit: auto-remove or the restart policy --------------------------------
+    def _will_restart(self, ctr: Container, code: int) -> bool:
+        """At the exit, under the container's lock: does its policy restart it?"""
+        if ctr.host_config.get("AutoRemove"):
+            return False
+        return rules.should_restart(ctr.host_config.get("RestartPolicy") or {}, code,
+                                    ctr.doc["RestartCount"], ctr.stop_requested, ctr.removing)
+
     async def _after_exit(self, ctr: Container, code: int) -> None:
         if ctr.host_config.get("AutoRemove"):
             await self.auto_remove(ctr)
             return
-        policy = ctr.host_config.get("RestartPolicy") or {}
-        if not rules.should_restart(policy, code, ctr.doc["RestartCount"], ctr.stop_requested,
-                                    ctr.removing):
+        if not ctr.restarting:  # the exit's decision (record_exit): it stays down
             return
         ran = (parse_rfc3339(ctr.state["FinishedAt"]) - parse_rfc3339(ctr.state["StartedAt"])) / 1e9
         delay, ctr.internal.restart_backoff = rules.next_backoff(ctr.internal.restart_backoff, ran)
-        ctr.set_status("restarting")
         await self.deps.repo.save(ctr)
         await asyncio.sleep(delay)
         # the check and the start under one lock, the state "restarting" until the
@@ -185,7 +190,6 @@ class Lifecycle:
         async with ctr.lock:
             if not ctr.restarting or ctr.removing or ctr.id not in self.deps.repo:
                 return  # stopped, killed or removed meanwhile
-            ctr.doc["RestartCount"] += 1
             try:
                 await self._start_or_fail(ctr)
             except DockerError as exc:

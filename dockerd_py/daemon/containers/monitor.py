@@ -30,11 +30,12 @@ AfterExit = Callable[[Container, int], Awaitable[None]]
 
 class ExitMonitor:
     def __init__(self, deps: ContainerDeps, logs: ContainerLogs, health: HealthMonitor,
-                 after_exit: AfterExit) -> None:
+                 after_exit: AfterExit, will_restart: Callable[[Container, int], bool]) -> None:
         self.deps = deps
         self.logs = logs
         self.health = health
         self.after_exit = after_exit
+        self.will_restart = will_restart  # the restart policy's decision, at the exit
         self._tasks: set[asyncio.Task] = set()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
@@ -110,7 +111,11 @@ class ExitMonitor:
 
     async def record_exit(self, ctr: Container, code: int, oom: bool) -> None:
         ctr.state.update(ExitCode=code, OOMKilled=oom, Pid=0, FinishedAt=now_rfc3339())
-        ctr.set_status("exited")
+        if self.will_restart(ctr, code):  # as dockerd: restarting at once, never "exited"
+            ctr.doc["RestartCount"] += 1  # between (a client polling for exited waits on)
+            ctr.set_status("restarting")
+        else:
+            ctr.set_status("exited")
         with logged_failure(ctr, f"saving its exit ({code})"):
             # a full disk must not hide the exit from waiters; the state is written
             # at the container's next save, and a restart finds the exit file
