@@ -83,14 +83,14 @@ class ContainerFiles:
         if unmount is not None:
             await asyncio.to_thread(unmount)
 
-    def _not_found(self, ctr: Container, path: str) -> NotFound:
-        return NotFound(f"Could not find the file {path} in container {ctr.name}")
-
     @staticmethod
-    def _not_a_directory(path: str) -> DockerError:
-        """A component that is a file (`/etc/passwd/`): dockerd's lstat error, which
+    def _path_error(ctr: Container, path: str, exc: OSError) -> DockerError:
+        """dockerd's answer to a path that cannot be looked up: a missing one is a
+        404; a component that is a file (`/etc/passwd/`) is its lstat error, which
         it answers as a system error (Go's IsNotExist is false for ENOTDIR)."""
-        return DockerError(f"lstat /{path.lstrip('/')}: not a directory")
+        if isinstance(exc, NotADirectoryError):
+            return DockerError(f"lstat /{path.lstrip('/')}: not a directory")
+        return NotFound(f"Could not find the file {path} in container {ctr.name}")
 
     async def stat_path(self, ctr: Container, path: str) -> dict[str, Any]:
         root, inner, unmount = await self._open_fs(ctr, path, into=True)
@@ -99,10 +99,8 @@ class ContainerFiles:
             if inner == "/" and path.strip("/"):
                 info["name"] = posixpath.basename(posixpath.normpath(path))  # a mount point
             return info
-        except FileNotFoundError:
-            raise self._not_found(ctr, path) from None
-        except NotADirectoryError:
-            raise self._not_a_directory(path) from None
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise self._path_error(ctr, path, exc) from None
         finally:
             await self._close_fs(unmount)
 
@@ -114,9 +112,7 @@ class ContainerFiles:
             info = await asyncio.to_thread(containerfs.path_stat, root, inner)
         except (FileNotFoundError, NotADirectoryError) as exc:
             await self._close_fs(unmount)
-            if isinstance(exc, NotADirectoryError):
-                raise self._not_a_directory(path) from None
-            raise self._not_found(ctr, path) from None
+            raise self._path_error(ctr, path, exc) from None
 
         def produce():  # type: ignore[no-untyped-def]
             try:
@@ -136,10 +132,8 @@ class ContainerFiles:
         try:
             try:
                 is_dir = await asyncio.to_thread(containerfs.is_directory, root, inner)
-            except FileNotFoundError:
-                raise self._not_found(ctr, path) from None
-            except NotADirectoryError:
-                raise self._not_a_directory(path) from None
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                raise self._path_error(ctr, path, exc) from None
             if not is_dir:
                 raise InvalidParameter("extraction point is not a directory")
             owner: tuple[int, int] | None = (0, 0)
