@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -14,6 +15,8 @@ from shared.filters import FilterError, Filters
 from ..apitypes.model import BOOL, FLOAT, INT, STRING
 from ..errors import DockerError, InvalidParameter
 from .gojson import syntax_error
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 JSON_BODY_LIMIT = 64 << 20  # Docker has none; we answer 413 with a JSON message past it
@@ -254,6 +257,14 @@ async def send_chunks(request: web.Request, resp: web.StreamResponse,
                 break
     except ConnectionError:  # the client went away mid-write
         pass
+    except Exception:
+        # the status line is long gone: a second response written into the body
+        # would corrupt it, so the connection is cut and the client sees the
+        # stream end unfinished
+        log.exception("%s %s: the stream failed after its headers went out",
+                      request.method, request.path)
+        if request.transport is not None:
+            request.transport.close()
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
