@@ -91,17 +91,23 @@ def path_stat(root_path: str, path: str) -> dict:
             "mtime": rfc3339_nano(st.st_mtime_ns), "linkTarget": link}
 
 
-def tar_path(root_path: str, path: str, idmap: IdMap = IDENTITY) -> Iterator[bytes]:
+def tar_path(root_path: str, path: str, idmap: IdMap = IDENTITY,
+             opaque: frozenset[int] = frozenset()) -> Iterator[bytes]:
     """The path as a tar: a file (or link) as one entry named by its base name,
-    a directory as itself and all below it."""
+    a directory as itself and all below it (but for directories on an opaque
+    device, archived empty)."""
     root = Root(root_path)
     try:
         parts = split_clean(path)
         writer = TreeWriter(idmap)
         if not parts:
+            # dockerd rebases the root's entries on its base name: `/` gives
+            # `/`, `/bin/`, `/bin/sh`; `/.` gives `./`, `./bin/`
+            prefix = "./" if path.rstrip("/").endswith("/.") or path == "." else "/"
             fd = root.open("", os.O_RDONLY | os.O_DIRECTORY)
             try:
-                for item in walk(fd):
+                yield from writer.entry(Item(fd, ".", prefix.rstrip("/"), os.fstat(fd)))
+                for item in walk(fd, prefix, opaque=opaque):
                     yield from writer.entry(item)
             finally:
                 os.close(fd)
@@ -120,11 +126,11 @@ def tar_path(root_path: str, path: str, idmap: IdMap = IDENTITY) -> Iterator[byt
                 yield from writer.entry(Item(followed, ".", arcname, st))
             else:
                 yield from writer.entry(Item(pfd, name, arcname, st))
-            if stat.S_ISDIR(st.st_mode):
+            if stat.S_ISDIR(st.st_mode) and st.st_dev not in opaque:
                 sub = followed if followed is not None else os.open(
                     name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
                 try:
-                    for item in walk(sub, arcname + "/"):
+                    for item in walk(sub, arcname + "/", opaque=opaque):
                         yield from writer.entry(item)
                 finally:
                     os.close(sub)

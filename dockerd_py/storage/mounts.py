@@ -65,6 +65,33 @@ def mounts_under(prefix: str) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
+# the kernel's own views (their files can be endless, block, or fail to read);
+# dockerd archives a container's rootfs, where these are empty mount points
+KERNEL_FILESYSTEMS = frozenset({
+    b"proc", b"sysfs", b"cgroup", b"cgroup2", b"mqueue", b"devpts", b"securityfs",
+    b"debugfs", b"tracefs", b"bpf", b"pstore", b"configfs", b"fusectl", b"binfmt_misc"})
+
+
+def kernel_fs_devices(pid: int) -> frozenset[int]:
+    """Device numbers of the kernel filesystems mounted in pid's mount namespace."""
+    found = set()
+    try:
+        f = open(f"/proc/{pid}/mountinfo", "rb")
+    except FileNotFoundError:  # it has exited: its root is gone too
+        return frozenset()
+    with f:
+        for line in f:
+            fields = line.split(b" ")
+            try:
+                fstype = fields[fields.index(b"-") + 1]
+            except (ValueError, IndexError):
+                continue
+            if fstype in KERNEL_FILESYSTEMS:
+                major, _, minor = fields[2].partition(b":")
+                found.add(os.makedev(int(major), int(minor)))
+    return frozenset(found)
+
+
 def _unescape(raw: bytes) -> str:
     text = raw.decode("utf-8", "surrogateescape")
     if "\\" in text:

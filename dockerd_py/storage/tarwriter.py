@@ -105,7 +105,10 @@ class TreeWriter:
         elif mode in _TYPES:
             info.type = _TYPES[mode]
             if mode == stat.S_IFLNK:
-                info.linkname = os.readlink(item.name, dir_fd=item.dirfd)
+                try:
+                    info.linkname = os.readlink(item.name, dir_fd=item.dirfd)
+                except OSError:  # gone, or replaced, since the listing
+                    return
             if mode in (stat.S_IFCHR, stat.S_IFBLK):
                 info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
         else:
@@ -149,9 +152,11 @@ class TreeWriter:
             os.close(fd)
 
 
-def walk(root_fd: int, prefix: str = "", skip: set[str] | None = None) -> Iterator[Item]:
+def walk(root_fd: int, prefix: str = "", skip: set[str] | None = None,
+         opaque: frozenset[int] = frozenset()) -> Iterator[Item]:
     """Every entry below an open directory, parents before children, sorted by
-    name (as Docker's archive writer does), without following symlinks."""
+    name (as Docker's archive writer does), without following symlinks.
+    Directories on an opaque device are archived without their contents."""
     try:
         names = sorted(os.listdir(root_fd))
     except OSError:
@@ -165,14 +170,14 @@ def walk(root_fd: int, prefix: str = "", skip: set[str] | None = None) -> Iterat
         except FileNotFoundError:
             continue
         yield Item(root_fd, name, arcname, st)
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode) and st.st_dev not in opaque:
             try:
                 sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=root_fd)
             except OSError:
                 continue
             try:
-                yield from walk(sub, arcname + "/", skip)
+                yield from walk(sub, arcname + "/", skip, opaque)
             finally:
                 os.close(sub)
 

@@ -183,6 +183,24 @@ def test_archive_members_with_absolute_names_land_below_the_target(box):
     assert code == 1  # not at the container's root
 
 
+def test_the_roots_archive_is_rebased_as_dockerd_does(box):
+    """dockerd names the root's entries after its base name: `/` gives `/`,
+    `/tmp/`, ...; `/.` gives `./`, `./tmp/`, ... (moby's TestCopyFromContainer),
+    of a running container too."""
+    box.put_archive("/", tar_of({"foo": b"hello"}))
+    for path, prefix in (("/", "/"), ("/.", "./")):
+        chunks, _ = box.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            names = tar.getnames()
+        assert names[0] == prefix.rstrip("/")  # tarfile drops a directory's slash
+        assert {prefix + "foo", prefix + "tmp"} <= set(names)
+        assert all(n.startswith(prefix) for n in names[1:])
+        # the kernel's proc and sys are the empty mount points of the rootfs, as dockerd
+        # archives them (never /proc/kcore, never a /proc/self that cannot be read)
+        assert {prefix + "proc", prefix + "sys"} <= set(names)
+        assert not [n for n in names if n.startswith((prefix + "proc/", prefix + "sys/"))]
+
+
 def test_a_file_taken_for_a_directory_is_dockerds_lstat_error(daemon, box):
     """`/etc/passwd/`: dockerd's Stat fails with ENOTDIR, which it answers as a
     system error (500) with the lstat's words, both ways of docker cp."""

@@ -16,7 +16,7 @@ from ...builder.dockerfile import apply_change
 from ...crashpoints import crashpoint
 from ...errors import Conflict, DockerError, InvalidParameter, NotFound
 from ...runtime import conmon, users
-from ...storage import containerfs
+from ...storage import containerfs, mounts
 from ...storage.layers import Layer
 from ...storage.tarwriter import tar_tree
 from ...streams import IteratorReader, feed_blocking, iterate_blocking
@@ -65,8 +65,8 @@ class ContainerFiles:
         are named after it); its stat and a write into it go to the mount
         (into=True).
         Returns (root, path under that root, unmount)."""
-        pid = ctr.state.get("Pid") or 0
-        if ctr.running and pid > 0 and conmon.pid_alive(pid, ctr.internal.pid_start):
+        pid = self._running_pid(ctr)
+        if pid:
             return f"/proc/{pid}/root", path, None
         clean = posixpath.normpath("/" + path.lstrip("/"))
         covering = [m for m in ctr.internal.mounts if m.type in ("bind", "volume")
@@ -77,6 +77,13 @@ class ContainerFiles:
             return m.source, "/" + clean[len(m.destination):].lstrip("/"), None
         rw = self.deps.layers.rw_layer(ctr.internal.rw_layer)
         return await asyncio.to_thread(rw.mount), path, rw.unmount
+
+    @staticmethod
+    def _running_pid(ctr: Container) -> int:
+        pid = ctr.state.get("Pid") or 0
+        if ctr.running and pid > 0 and conmon.pid_alive(pid, ctr.internal.pid_start):
+            return int(pid)
+        return 0
 
     @staticmethod
     async def _close_fs(unmount: Callable[[], None] | None) -> None:
@@ -114,9 +121,14 @@ class ContainerFiles:
             await self._close_fs(unmount)
             raise self._path_error(ctr, path, exc) from None
 
+        pid = self._running_pid(ctr)
+        # seen through /proc/<pid>/root, the container's proc and sys mounts are
+        # archived as the empty directories dockerd's rootfs has there
+        opaque = await asyncio.to_thread(mounts.kernel_fs_devices, pid) if pid else frozenset()
+
         def produce():  # type: ignore[no-untyped-def]
             try:
-                yield from containerfs.tar_path(root, inner, self.deps.idmap)
+                yield from containerfs.tar_path(root, inner, self.deps.idmap, opaque)
             finally:
                 if unmount is not None:
                     unmount()
