@@ -138,6 +138,14 @@ def test_exec_bad_input(daemon, box, client):
         r = request(daemon.sock, "POST", "/containers/nosuch/exec", body=body,
                     headers={"Content-Type": "application/json"})
         assert r.status == status, (body, r.body)
+    # and so does the start: a malformed body is 400 before an unknown exec is 404
+    r = request(daemon.sock, "POST", "/exec/nosuch/start", body=b"{invalid json",
+                headers={"Content-Type": "application/json"})
+    assert (r.status, r.json()["message"]) == (
+        400, "invalid JSON: invalid character 'i' looking for beginning of object key string")
+    r = request(daemon.sock, "POST", "/exec/nosuch/start", body=b"{}",
+                headers={"Content-Type": "application/json"})
+    assert (r.status, r.json()["message"]) == (404, "No such exec instance: nosuch")
 
 
 def test_exec_events(client, box):

@@ -29,8 +29,9 @@ def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # ty
         return json_response({"Id": svc.create(ctr, body)}, status=201)
 
     async def start(request: web.Request) -> web.StreamResponse:
-        ex = svc.get(request.match_info["id"])
+        # dockerd's order: the body (400), then the exec (404)
         body = await read_json(request, EXEC_START, "ExecStartConfig") or {}
+        ex = svc.get(request.match_info["id"])
         if body.get("Detach"):
             await svc.start(ex, want_attach=False)
             return web.Response(status=200)
