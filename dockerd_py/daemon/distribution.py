@@ -25,7 +25,7 @@ from ..errors import DockerError, InvalidParameter, NotFound, Unauthorized
 from .events import Events
 from .images.catalog import ImageCatalog
 from .images.repository import Image
-from .images.shapes import parse_platform
+from .images.shapes import linux_platform
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class DistributionService:
     async def pull(self, image: str, tag: str, platform_text: str | None, creds: Credentials,
                    progress: Progress) -> None:
         ref = _pull_reference(image, tag)
-        os_name, arch, variant = parse_platform(platform_text)
+        os_name, arch, variant = linux_platform(platform_text)
         platform = Platform(os_name, arch, variant)
         if ref.tag is None and ref.digest is None:
             await self._pull_all_tags(ref, platform, creds, progress)

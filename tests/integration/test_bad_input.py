@@ -213,3 +213,34 @@ def test_empty_fields_get_dockerds_defaults(daemon, client, version, ipc):
     finally:
         client.api.remove_container(r.json()["Id"])
 
+
+
+UNKNOWN_PLATFORM = '"foobar": unknown operating system or architecture: invalid argument'
+
+
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/v1.44/images/create?fromImage=busybox&tag=latest&platform=foobar"),
+    ("POST", "/v1.44/images/create?fromSrc=-&platform=foobar"),
+    ("POST", "/v1.44/build?platform=foobar"),
+    ("POST", "/v1.44/containers/create?platform=foobar")])
+def test_an_unknown_platform_is_containerds_parse_error(daemon, method, path):
+    """containerd's platforms.Parse, as dockerd answers it before anything starts
+    (moby's TestImagePullPlatformInvalid, TestBuildPlatformInvalid)."""
+    r = request(daemon.sock, method, path, body=b'{"Image": "busybox"}' if "containers" in path
+                else b"", headers=JSON if "containers" in path else {})
+    assert (r.status, r.json()["message"]) == (400, UNKNOWN_PLATFORM)
+
+
+@pytest.mark.parametrize("platform", ["linuxdifferentos/amd64", "linux/amd64differentarch"])
+def test_a_local_image_of_another_platform_is_not_found(daemon, platform):
+    """Create with a platform the local image is not for: 404, so that the CLI
+    pulls (moby's TestCreateDifferentPlatform)."""
+    r = create(daemon, b'{"Image": "busybox:latest"}', query=f"?platform={platform}")
+    actual = request(daemon.sock, "GET", "/images/busybox:latest/json").json()
+    assert (r.status, r.json()["message"]) == (
+        404, "image with reference busybox:latest was found but does not match the specified "
+             f"platform: wanted {platform}, actual: linux/{actual['Architecture']}")
+    r = create(daemon, b'{"Image": "busybox:latest"}',
+               query=f"?platform=linux/{actual['Architecture']}")
+    assert r.status == 201
+    request(daemon.sock, "DELETE", f"/containers/{r.json()['Id']}")

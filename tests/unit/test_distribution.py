@@ -193,3 +193,24 @@ def test_cli_progress_display_redraws_layer_lines_on_a_terminal():
                                 "bbb: Pulling fs layer\nDigest: sha256:x\n")
     with pytest.raises(CLIError, match="boom"):
         display([{"errorDetail": {"message": "boom"}, "error": "boom"}], io.StringIO(), tty=False)
+
+
+def test_platform_specifiers_read_as_containerd_reads_them():
+    from dockerd_py.daemon.images.shapes import go_arch, parse_platform
+    from dockerd_py.errors import InvalidParameter
+    assert parse_platform("linux") == ("linux", go_arch(), "")
+    assert parse_platform("aarch64") == ("linux", "arm64", "")
+    assert parse_platform("Linux/x86_64") == ("linux", "amd64", "")
+    assert parse_platform("linux/armhf") == ("linux", "arm", "")
+    assert parse_platform("linux/arm/6") == ("linux", "arm", "v6")
+    assert parse_platform("linux/arm64/v8") == ("linux", "arm64", "v8")
+    assert parse_platform("windows/amd64") == ("windows", "amd64", "")
+    for text, words in (
+            ("foobar", '"foobar": unknown operating system or architecture: invalid argument'),
+            ("linux/*", '"linux/*": wildcards not yet supported: invalid argument'),
+            ("linux//", '"" is an invalid component of "linux//": platform specifier component '
+                        'must match "^[A-Za-z0-9_-]+$": invalid argument'),
+            ("a/b/c/d", '"a/b/c/d": cannot parse platform specifier: invalid argument')):
+        with pytest.raises(InvalidParameter) as err:
+            parse_platform(text)
+        assert err.value.message == words

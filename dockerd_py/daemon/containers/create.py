@@ -19,6 +19,7 @@ from .. import container_mounts as mounts_mod
 from .. import names as names_mod
 from .. import validate
 from ..container_mounts import MountPoint
+from ..images.shapes import format_platform, image_platform, parse_platform, platform_matches
 from ..networking.ports import check_bindings
 from . import rules
 from .deps import ContainerDeps
@@ -107,8 +108,10 @@ class ContainerCreator:
         return warnings
 
     async def create(self, body: dict[str, Any], name: str | None,
-                     api_version: tuple[int, ...] = MAX_API) -> tuple[str, list[str]]:
-        """POST /containers/create: (ID, warnings)."""
+                     api_version: tuple[int, ...] = MAX_API,
+                     platform: str | None = None) -> tuple[str, list[str]]:
+        """POST /containers/create: (ID, warnings); platform, when given, is the
+        one the image must be for."""
         d = self.deps
         if not any(k in body for k in CONFIG_KEYS):
             raise InvalidParameter("config cannot be empty in order to create a container")
@@ -123,7 +126,12 @@ class ContainerCreator:
         validate.healthcheck(config)
         hc = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
+        wanted = parse_platform(platform) if platform else None
         image = d.images.get(image_ref)
+        if wanted is not None and not platform_matches(wanted, image_platform(image.config)):
+            raise NotFound(f"image with reference {image_ref} was found but does not match the "
+                           f"specified platform: wanted {format_platform(*wanted)}, actual: "
+                           f"{format_platform(*image_platform(image.config))}")
         warnings = self._host_config(hc, api_version)
         mount_list = mounts_mod.from_host_config(hc)
         for path in config.get("Volumes") or {}:

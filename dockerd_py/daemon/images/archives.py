@@ -19,7 +19,7 @@ from ...storage.layers import chain_ids
 from ...streams import feed_blocking, iterate_blocking
 from .catalog import ImageCatalog
 from .repository import Image
-from .shapes import parse_platform, repository_tag
+from .shapes import linux_platform, repository_tag
 
 
 class ImageArchives:
@@ -33,7 +33,7 @@ class ImageArchives:
         ref = repository_tag(repo, tag) if repo else None
         if ref is not None and ref.digest is not None:
             raise InvalidParameter("cannot import digest reference")
-        os_name, arch, variant = parse_platform(platform_text)
+        os_name, arch, variant = linux_platform(platform_text)
         config: dict[str, Any] = {}
         for change in changes:
             apply_change(config, change)

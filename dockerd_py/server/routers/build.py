@@ -14,6 +14,7 @@ from shared import jsonstream
 from ...builder.backend import RunOptions
 from ...builder.step import BuildError, BuildOptions
 from ...daemon.builds import BuildRequest, BuildService
+from ...daemon.images.shapes import parse_platform
 from ...distribution.auth import Credentials, credentials_from_doc
 from ...errors import DockerError, InvalidParameter
 from ..http import LazyJsonStream, body_chunks, json_response, query_bool, query_filters, query_int, unless_gone
@@ -73,6 +74,8 @@ def build_request(request: web.Request) -> BuildRequest:
         resources["CpusetCpus"] = q["cpusetcpus"]
     if q.get("ulimits"):
         resources["Ulimits"] = _json_param(request, "ulimits", list)
+    if q.get("platform"):
+        parse_platform(q["platform"])  # an invalid one is refused before the build starts
     extra_hosts = [h for h in q.getall("extrahosts", []) if h]  # every value, as r.Form[...]
     options = BuildOptions(
         tags=q.getall("t", []), build_args={str(k): None if v is None else str(v)

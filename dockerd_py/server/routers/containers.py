@@ -98,8 +98,11 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: json: cannot unmarshal into Go value of type "
                                    "container.CreateRequest")
-        cid, warnings = await svc.creator.create(body, request.query.get("name"),
-                                                 api_version(request))
+        version = api_version(request)
+        # the platform parameter came with API 1.41; older clients' is ignored
+        platform = request.query.get("platform") if version >= (1, 41) else None
+        cid, warnings = await svc.creator.create(body, request.query.get("name"), version,
+                                                 platform or None)
         return json_response({"Id": cid, "Warnings": warnings}, status=201)
 
     async def list_(request: web.Request) -> web.Response:
