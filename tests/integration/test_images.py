@@ -116,6 +116,24 @@ def test_list_filters(daemon, client):
             client.images.remove(tag)
 
 
+def test_a_reference_filter_narrows_the_listed_tags(client):
+    """dockerd lists only the references that matched (distribution's FamiliarMatch:
+    the whole `name:tag`, or the name), as moby's TestImagesFilterMultiReference."""
+    tags = [f"mref:v{n}" for n in range(1, 5)]
+    for tag in tags:
+        client.images.get("busybox:latest").tag(tag)
+    try:
+        found = client.api.images(filters={"reference": tags[:3]})
+        assert len(found) == 1 and sorted(found[0]["RepoTags"]) == tags[:3]
+        found = client.api.images(filters={"reference": "mref"})
+        assert sorted(found[0]["RepoTags"]) == tags
+        assert client.api.images(filters={"reference": "*:v4"})[0]["RepoTags"] == ["mref:v4"]
+        assert client.api.images(filters={"reference": "mref*/x"}) == []
+    finally:
+        for tag in tags:
+            client.images.remove(tag)
+
+
 def test_tag_and_delete_semantics(daemon, client):
     base = client.images.get("busybox")
     base.tag("sem/a", "1")

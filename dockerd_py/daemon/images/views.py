@@ -3,11 +3,11 @@ and the images part of `system df`."""
 from __future__ import annotations
 
 import builtins
-import fnmatch
 from typing import Any
 
 from shared import reference as refs
 from shared.filters import Filters
+from shared.gomatch import go_path_match
 from shared.timeutil import ZERO_TIME, parse_rfc3339
 
 from ...apitypes.image import IMAGE_INSPECT, IMAGE_SUMMARY
@@ -57,9 +57,14 @@ class ImageViews:
             del doc["Container"], doc["ContainerConfig"]
         return doc
 
-    def summary(self, image: Image, api_version: tuple[int, ...],
-                containers: int = -1) -> dict[str, Any]:
-        tags, digests = self.catalog.repo_tags(image), self.catalog.repo_digests(image)
+    def summary(self, image: Image, api_version: tuple[int, ...], containers: int = -1,
+                refs_shown: builtins.list[refs.Reference] | None = None) -> dict[str, Any]:
+        """The list's Summary of an image; refs_shown narrows RepoTags and RepoDigests."""
+        if refs_shown is None:
+            tags, digests = self.catalog.repo_tags(image), self.catalog.repo_digests(image)
+        else:
+            tags = [r.familiar() for r in refs_shown if r.digest is None]
+            digests = [r.familiar() for r in refs_shown if r.digest is not None]
         if api_version < (1, 43) and not tags and not digests:
             tags, digests = ["<none>:<none>"], ["<none>@<none>"]
         size = self.catalog.size(image)
@@ -106,10 +111,14 @@ class ImageViews:
                 continue
             if until is not None and image.created_ns > until:
                 continue
-            if "reference" in filters and not self._match_reference(tags, filters.get("reference")):
-                continue
-            out.append(self.summary(image, api_version,
-                                    containers=len(self.catalog.users(image.id))))
+            if "reference" in filters:
+                # dockerd lists only the references that matched
+                patterns = filters.get("reference")
+                tags = [r for r in tags if any(self._familiar_match(p, r) for p in patterns)]
+                if not tags:
+                    continue
+            out.append(self.summary(image, api_version, containers=len(self.catalog.users(image.id)),
+                                    refs_shown=tags if "reference" in filters else None))
         out.sort(key=lambda d: d["Created"], reverse=True)
         return out
 
@@ -120,17 +129,10 @@ class ImageViews:
         return min(bounds) if key == "before" else max(bounds)
 
     @staticmethod
-    def _match_reference(tags: builtins.list[refs.Reference], patterns: set[str]) -> bool:
-        for ref in tags:
-            for pattern in patterns:
-                name = ref.familiar_name
-                if ":" in pattern.rsplit("/", 1)[-1]:
-                    if fnmatch.fnmatchcase(ref.familiar(), pattern) or \
-                            fnmatch.fnmatchcase(ref.canonical(), pattern):
-                        return True
-                elif fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(ref.name, pattern):
-                    return True
-        return False
+    def _familiar_match(pattern: str, ref: refs.Reference) -> bool:
+        """distribution's reference.FamiliarMatch: the pattern (Go's path.Match)
+        against `name:tag` (or `name@digest`), then against the name alone."""
+        return go_path_match(pattern, ref.familiar()) or go_path_match(pattern, ref.familiar_name)
 
     def history(self, name: str) -> builtins.list[dict[str, Any]]:
         image = self.catalog.get(name)
