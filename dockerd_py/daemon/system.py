@@ -57,7 +57,7 @@ def version_doc(runtimes: dict[str, OCIRuntime], default_runtime: str) -> dict[s
     ]
     if rt is not None:
         components.append({"Name": rt.name, "Version": rt.version,
-                           "Details": {"GitCommit": ""}})
+                           "Details": {"GitCommit": rt.commit}})
     return {
         "Platform": {"Name": f"dockerd-py {PRODUCT_VERSION}"},
         "Components": components, "Version": ENGINE_VERSION, "ApiVersion": API_VERSION,
@@ -121,16 +121,21 @@ def info_doc(cfg: DaemonConfig, counts: dict[str, int], images: int, driver_name
         "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
                   "ControlAvailable": False, "Error": "", "RemoteManagers": None},
         "LiveRestoreEnabled": cfg.live_restore, "Isolation": "",
-        "InitBinary": "docker-init", "ContainerdCommit": {"ID": ""},
-        "RuncCommit": {"ID": runtimes[cfg.default_runtime].version
-                       if cfg.default_runtime in runtimes else ""},
-        "InitCommit": {"ID": ""},
+        "InitBinary": "docker-init", "ContainerdCommit": {"ID": "", "Expected": ""},
+        "RuncCommit": _commit(runtimes.get(cfg.default_runtime)),
+        "InitCommit": {"ID": "", "Expected": ""},
         "SecurityOptions": ["name=seccomp,profile=builtin"]
         + (["name=userns"] if cfg.userns_remap else [])
         + (["name=cgroupns"] if cgroup_version() == "2" else []),
         "CDISpecDirs": [], "Warnings": warn or None,
     }
     return doc
+
+
+def _commit(rt: OCIRuntime | None) -> dict[str, str]:
+    """dockerd's RuncCommit: the runtime's `commit:` line, or N/A when it has none."""
+    commit = rt.commit if rt is not None and rt.commit else "N/A"
+    return {"ID": commit, "Expected": commit}
 
 
 def _ip_forward() -> bool:

@@ -77,6 +77,7 @@ class OCIRuntime:
     available: bool = True
     reason: str = ""
     version: str = ""
+    commit: str = ""  # the `commit:` line of --version, as dockerd reports it
 
     @property
     def global_args(self) -> list[str]:
@@ -149,6 +150,8 @@ class OCIRuntime:
             return
         first = out.splitlines()[0] if out else ""
         self.version = first.split()[-1] if first else ""
+        self.commit = next((line[len("commit:"):].strip() for line in out.splitlines()
+                            if line.startswith("commit:")), "")
         await self.probe_host()
 
     async def probe_host(self) -> None:

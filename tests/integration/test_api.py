@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -46,6 +47,11 @@ def test_info_has_real_figures(daemon, client):
         assert info["CgroupVersion"] in ("1", "2")
         assert "runc" in info["Runtimes"] and "crun" in info["Runtimes"]
         assert info["DefaultRuntime"] == "runc"
+        # the runtime's `commit:` line, as dockerd reports it (moby's TestInfoBinaryCommits)
+        commit = next(line.split(":", 1)[1].strip() for line in subprocess.run(
+            ["runc", "--version"], capture_output=True, text=True).stdout.splitlines()
+            if line.startswith("commit:"))
+        assert info["RuncCommit"] == {"ID": commit, "Expected": commit}
         assert info["Swarm"]["LocalNodeState"] == "inactive"
         assert info["LiveRestoreEnabled"] is True
         # The runtimes on this host miss known fixes: /info says so.
