@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..daemon.daemon import Daemon
 from .middlewares import error_middleware, version_middleware
-from .routers import build, containers, distribution, execs, images, later, networks, swarm, system, volumes
+from .routers import build, containers, distribution, execs, images, networks, session, swarm, system, volumes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -33,5 +33,5 @@ def make_app(daemon: Daemon) -> web.Application:
     networks.setup(add, daemon.networks, daemon.endpoints, repo)
     volumes.setup(add, daemon.volumes)
     swarm.setup(add)
-    later.setup(add)
+    session.setup(add)
     return app

@@ -89,9 +89,14 @@ class Hijacked:
         self.upgrade = "upgrade" in conn and request.headers.get("Upgrade", "").lower() == "tcp"
 
     @classmethod
-    async def start(cls, request: web.Request, content_type: str,
-                    headers: dict[str, str] | None = None) -> Hijacked:
+    async def start(cls, request: web.Request, content_type: str | None,
+                    headers: dict[str, str] | None = None,
+                    protocol: str | None = None) -> Hijacked:
+        """Take the connection; answer 101 for `Upgrade: tcp` (or for protocol,
+        when given), else 200, then raw bytes both ways."""
         self = cls(request)
+        if protocol is not None:
+            self.upgrade = True
         collector = _Collector()
         try:
             self._aiohttp.set_parser(collector)  # type: ignore[arg-type]  # any feed_data object
@@ -100,7 +105,9 @@ class Hijacked:
         self._buffer += collector.data
         assert self.transport is not None
         self.transport.set_protocol(_Protocol(self))
-        if self.upgrade:
+        if protocol is not None:
+            head = f"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {protocol}\r\n"
+        elif self.upgrade:
             head = (f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\n"
                     "Connection: Upgrade\r\nUpgrade: tcp\r\n")
         else:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -85,13 +87,6 @@ def test_unknown_route_is_404_json(daemon):
         assert r.json() == {"message": "page not found"}
 
 
-@pytest.mark.parametrize("method,path,feature", [("POST", "/session", "BuildKit sessions")])
-def test_features_still_to_come_say_so(daemon, method, path, feature):
-    r = request(daemon.sock, method, path)
-    assert r.status == 501
-    assert r.json() == {"message": f"{feature} are not implemented in dockerd-py yet"}
-
-
 def test_swarm_routes_answer_like_a_standalone_dockerd(daemon):
     for path in ("/services", "/nodes", "/secrets", "/configs", "/tasks"):
         r = request(daemon.sock, "GET", "/v1.44" + path)
@@ -118,3 +113,47 @@ def test_errors_are_json_with_message(daemon):
     assert r.status == 404
     assert r.headers["content-type"] == "application/json"
     assert json.loads(r.body) == {"message": "No such container: doesnotexist"}
+
+
+def _open_session(sock_path: str, session_id: str) -> tuple[socket.socket, bytes]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    s.sendall(f"POST /v1.44/session HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\n"
+              f"Upgrade: h2c\r\nX-Docker-Expose-Session-Uuid: {session_id}\r\n"
+              "Content-Length: 0\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, head
+        head += chunk
+    return s, head
+
+
+def test_session_takes_dockerds_handshake(daemon):
+    """POST /session: BuildKit's checks and words, the h2c upgrade (moby's
+    TestSessionCreate, TestSessionCreateWithBadUpgrade), one session per ID
+    while it is open."""
+    r = request(daemon.sock, "POST", "/session")
+    assert (r.status, r.json()["message"]) == (400, "no upgrade proto in request")
+    r = request(daemon.sock, "POST", "/session", headers={"Upgrade": "foo"})
+    assert (r.status, r.json()["message"]) == (400, "protocol foo not supported")
+    conn, head = _open_session(daemon.sock, "sess-test")
+    try:
+        status, *lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+        assert status == "HTTP/1.1 101 Switching Protocols"
+        assert "Upgrade: h2c" in lines and "Connection: Upgrade" in lines
+        r = request(daemon.sock, "POST", "/session",
+                    headers={"Upgrade": "h2c", "X-Docker-Expose-Session-Uuid": "sess-test"})
+        assert (r.status, r.json()["message"]) == (400, "session sess-test already exists")
+        conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # read and dropped
+    finally:
+        conn.close()
+    deadline = time.monotonic() + 5
+    while True:  # the closed session's ID is free again
+        again, head = _open_session(daemon.sock, "sess-test")
+        again.close()
+        if head.startswith(b"HTTP/1.1 101") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert head.startswith(b"HTTP/1.1 101")
