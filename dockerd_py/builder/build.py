@@ -16,7 +16,7 @@ from . import dispatch
 from .backend import Backend, BaseImage, Commit
 from .parser import Dockerfile, Instruction, parse_instruction
 from .shell import Lexer
-from .state import BuildArgs, Stage, StageState, needed_stages, split_stages
+from .state import BuildArgs, Stage, StageState, split_stages, stages_to_build
 from .step import BuildError, BuildOptions, Output, Sink, short
 
 
@@ -47,7 +47,7 @@ class Builder:
             name, _, default = ins.args.partition("=")
             self.args.declare_meta(name.strip(), self.lexer.process_word(
                 default, self.args.meta_env()) if "=" in ins.args else None)
-        run = needed_stages(stages, self.options.target, self.args.meta_env(), self.lexer)
+        run = stages_to_build(stages, self.options.target)
         if self.options.labels:
             run[-1].instructions.append(parse_instruction(
                 "LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
@@ -58,11 +58,12 @@ class Builder:
         state: StageState | None = None
         for stage in run:
             state = await self._stage(stage)
+            if state.image is not None:  # each stage's image, as dockerd's emitImageID
+                await self.out.aux({"ID": state.image.id})
         assert state is not None
         if state.image is None:
             raise BuildError("No image was generated. Is your Dockerfile empty?")
         image_id = state.image.id
-        await self.out.aux({"ID": image_id})
         unused = self.args.unconsumed()
         if unused:
             await self.out.stream(f"[Warning] One or more build-args [{' '.join(unused)}] "

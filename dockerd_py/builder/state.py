@@ -10,7 +10,6 @@ from typing import Any
 from ..errors import InvalidParameter
 from .backend import BaseImage
 from .parser import Instruction
-from .shell import Lexer
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = ["/bin/sh", "-c"]
@@ -58,41 +57,15 @@ def split_stages(instructions: list[Instruction]) -> tuple[list[Instruction], li
     return meta, stages
 
 
-def needed_stages(stages: list[Stage], target: str | None,
-                  meta_env: dict[str, str], lexer: Lexer) -> list[Stage]:
-    """The target (the last stage by default) and the stages it uses, in order."""
-    by_name = {s.name: s for s in stages if s.name}
-    if target:
-        if target.lower() not in by_name:
-            raise InvalidParameter(f"failed to reach build target {target} in Dockerfile")
-        goal = by_name[target.lower()]
-    else:
-        goal = stages[-1]
-
-    def lookup(ref: str, before: int) -> Stage | None:
-        ref = lexer.process_word(ref, meta_env)
-        stage = by_name.get(ref.lower())
-        if stage is None and ref.isdigit() and int(ref) < len(stages):
-            stage = stages[int(ref)]
-        return stage if stage is not None and stage.index < before else None
-
-    needed: set[int] = set()
-    todo = [goal]
-    while todo:
-        stage = todo.pop()
-        if stage.index in needed:
-            continue
-        needed.add(stage.index)
-        parent = lookup(stage.base, stage.index)
-        if parent is not None:
-            todo.append(parent)
-        for ins in stage.instructions:
-            source = ins.flags.get("from")
-            if ins.keyword == "COPY" and source:
-                dep = lookup(source, stage.index)
-                if dep is not None:
-                    todo.append(dep)
-    return [s for s in stages if s.index in needed]
+def stages_to_build(stages: list[Stage], target: str | None) -> list[Stage]:
+    """Every stage up to the target (the last by default), as the classic
+    builder runs them: a stage nothing uses is built too."""
+    if not target:
+        return stages
+    for stage in stages:
+        if stage.name and stage.name.lower() == target.lower():
+            return stages[:stage.index + 1]
+    raise InvalidParameter(f'target stage "{target}" could not be found')
 
 
 class BuildArgs:

@@ -7,8 +7,6 @@ import socket
 import subprocess
 import time
 
-import pytest
-
 from .rawhttp import request
 
 

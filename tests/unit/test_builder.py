@@ -6,7 +6,7 @@ import pytest
 
 from dockerd_py.builder.parser import json_array, parse
 from dockerd_py.builder.shell import Lexer, split_words
-from dockerd_py.builder.state import BuildArgs, StageState, needed_stages, split_stages
+from dockerd_py.builder.state import BuildArgs, StageState, split_stages, stages_to_build
 from dockerd_py.errors import InvalidParameter
 from shared.ignore import Matcher, read_patterns
 
@@ -72,11 +72,11 @@ def test_stages_targets_and_args():
                b"RUN b\nFROM busybox\nCOPY --from=build /x /x\n")
     meta, stages = split_stages(df.instructions)
     assert [m.args for m in meta] == ["BASE=busybox"]
-    names = [s.name for s in needed_stages(stages, None, {}, Lexer())]
-    assert names == ["build", None]                 # "unused" is not needed
-    assert [s.name for s in needed_stages(stages, "unused", {}, Lexer())] == ["unused"]
-    with pytest.raises(InvalidParameter, match="failed to reach build target nope"):
-        needed_stages(stages, "nope", {}, Lexer())
+    names = [s.name for s in stages_to_build(stages, None)]
+    assert names == ["build", "unused", None]       # the classic builder runs them all
+    assert [s.name for s in stages_to_build(stages, "UNUSED")] == ["build", "unused"]
+    with pytest.raises(InvalidParameter, match='target stage "nope" could not be found'):
+        stages_to_build(stages, "nope")
     with pytest.raises(InvalidParameter, match="no build stage in current context"):
         split_stages(parse(b"RUN x\n").instructions)
 
