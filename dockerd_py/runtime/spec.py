@@ -294,7 +294,7 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
     sysctls = hc.get("Sysctls") or {}
     if sysctls:
         validate_sysctls(sysctls, hc)
-        linux["sysctl"] = dict(sysctls)
+    linux["sysctl"] = _default_sysctls(hc, _remapped(inputs)) | dict(sysctls)
     devices = _devices(hc.get("Devices") or [])
     if privileged:
         devices = host_devices() + devices
@@ -306,6 +306,25 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
 
 def _remapped(inputs: SpecInputs) -> bool:
     return inputs.idmap is not None and inputs.idmap.remapped
+
+
+def _sysctl_exists(key: str) -> bool:
+    return os.path.exists("/proc/sys/" + key.replace(".", "/"))
+
+
+def _default_sysctls(hc: dict[str, Any], remapped: bool) -> dict[str, str]:
+    """dockerd's defaults for a network namespace of the container's own (not the
+    host's, not another container's): ping and ports below 1024 without
+    capabilities; the request's Sysctls override them."""
+    mode = hc.get("NetworkMode") or ""
+    if mode == "host" or mode.startswith("container:"):
+        return {}
+    out = {}
+    if not remapped and _sysctl_exists("net.ipv4.ping_group_range"):  # not in a user namespace
+        out["net.ipv4.ping_group_range"] = "0 2147483647"
+    if _sysctl_exists("net.ipv4.ip_unprivileged_port_start"):
+        out["net.ipv4.ip_unprivileged_port_start"] = "0"
+    return out
 
 
 def validate_sysctls(sysctls: dict[str, str], hc: dict[str, Any]) -> None:

@@ -109,6 +109,27 @@ def test_process_settings(client):
     assert out[9] == "example.org"  # the NIS domain name, set as dockerd sets it (sysctl)
 
 
+def test_dockerds_default_sysctls(client):
+    """A network namespace of the container's own gets dockerd's defaults (ping and
+    ports below 1024 without capabilities), which the request's Sysctls override;
+    the host's namespace is left alone (moby's TestUnprivilegedPortsAndPing)."""
+    read = ["cat", "/proc/sys/net/ipv4/ping_group_range",
+            "/proc/sys/net/ipv4/ip_unprivileged_port_start"]
+    out = client.containers.run("busybox", read, remove=True).decode().split()
+    assert out == ["0", "2147483647", "0"]
+    out = client.containers.run("busybox", read, remove=True,
+                                sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"})
+    assert out.decode().split() == ["0", "2147483647", "1024"]
+    out = client.containers.run("busybox", read, remove=True, network_mode="host")
+    with open("/proc/sys/net/ipv4/ping_group_range") as a, \
+            open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as b:
+        assert out.decode().split() == (a.read() + b.read()).split()
+    # as a user with no capabilities, a port below 1024 opens
+    out = client.containers.run("busybox", ["sh", "-c", "nc -l -p 80 & sleep 0.5; netstat -ltn"],
+                                user="nobody", remove=True, stderr=True)
+    assert b":80 " in out, out
+
+
 def test_capabilities_seccomp_and_masked_paths(client):
     status = client.containers.run("busybox", ["cat", "/proc/1/status"], remove=True).decode()
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
