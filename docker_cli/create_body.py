@@ -243,11 +243,16 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
     if opts["rm"] and opts["restart"] and opts["restart"] != "no":
         raise CLIError("conflicting options: cannot specify both --restart and --rm",
                        EXIT_DAEMON)
+    # as the docker CLI's parseSystemPaths: unconfined is no option for the daemon
+    # but empty masked and read-only path lists
+    security_opt = [o for o in opts["security_opt"] if o != "systempaths=unconfined"]
     hc: dict[str, Any] = {
         "AutoRemove": opts["rm"], "Privileged": opts["privileged"],
         "ReadonlyRootfs": opts["read_only"], "PublishAllPorts": opts["publish_all"],
         "PortBindings": bindings,
     }
+    if len(security_opt) < len(opts["security_opt"]):
+        hc["MaskedPaths"], hc["ReadonlyPaths"] = [], []
     optional = {
         "NetworkMode": opts["network"][0] if opts["network"] else None,
         "RestartPolicy": restart_policy(opts["restart"]),
@@ -259,7 +264,7 @@ def build_create_body(opts: dict[str, Any], image: str, command: tuple[str, ...]
         "CpuQuota": opts["cpu_quota"], "CpusetCpus": opts["cpuset_cpus"],
         "PidsLimit": opts["pids_limit"], "BlkioWeight": opts["blkio_weight"],
         "CapAdd": list(opts["cap_add"]) or None, "CapDrop": list(opts["cap_drop"]) or None,
-        "SecurityOpt": list(opts["security_opt"]) or None, "Init": opts["init"] or None,
+        "SecurityOpt": security_opt or None, "Init": opts["init"] or None,
         "Dns": list(opts["dns"]) or None, "DnsSearch": list(opts["dns_search"]) or None,
         "DnsOptions": list(opts["dns_option"]) or None,
         "ExtraHosts": list(opts["add_host"]) or None, "Ulimits": ulimits(opts["ulimit"]),

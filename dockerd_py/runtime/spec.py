@@ -50,9 +50,11 @@ def available_caps() -> list[str]:
     return [c for c in ALL_CAPS if bounding >> CAP_NUMBERS[c] & 1]
 
 
-MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-                "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
-                "/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware"]
+# Docker 28's defaults, in its order (/proc/interrupts and the CPUs' thermal_throttle
+# are its fix for GHSA-6fw5-f8r9-fgfm, which Docker 25 did not mask yet)
+MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"]
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 INIT_PATH_IN_CONTAINER = "/sbin/docker-init"
@@ -61,6 +63,10 @@ _SYSCTL_KEY_RE = re.compile(r"^[a-z0-9_][a-z0-9_.\-/]*$")
 NAMESPACED_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
                       "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
                       "kernel.domainname", "kernel.hostname"}
+
+
+def default_masked_paths() -> list[str]:
+    return MASKED_PATHS + _thermal_paths()
 
 
 def _thermal_paths() -> list[str]:
@@ -286,9 +292,10 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
             user_ns["path"] = inputs.userns_path
         namespaces.append(user_ns)
         linux.update(inputs.idmap.oci())
-    if not privileged:
-        linux["maskedPaths"] = MASKED_PATHS + _thermal_paths()
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+    if not privileged:  # the HostConfig's, which create filled with the defaults when unset
+        masked, readonly = hc.get("MaskedPaths"), hc.get("ReadonlyPaths")
+        linux["maskedPaths"] = list(default_masked_paths() if masked is None else masked)
+        linux["readonlyPaths"] = list(READONLY_PATHS if readonly is None else readonly)
     if inputs.seccomp_profile is not None and not privileged:
         linux["seccomp"] = seccomp.to_oci(inputs.seccomp_profile, frozenset(caps))
     sysctls = hc.get("Sysctls") or {}

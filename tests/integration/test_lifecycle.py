@@ -152,6 +152,49 @@ def test_capabilities_seccomp_and_masked_paths(client):
                               cap_drop=["MKNOD"], remove=True)
 
 
+def test_masked_and_read_only_paths_are_the_host_configs(daemon, client):
+    """Create fills HostConfig.MaskedPaths and ReadonlyPaths with the defaults
+    (Docker 28's masked list, /proc/interrupts included) unless given or privileged;
+    the container gets what its HostConfig says (moby's TestCreateWithCustomReadonlyPaths)."""
+    api = client.api
+    # /proc/keys masked is /dev/null (1:3); /proc/sys read-only is a mount of its own, ro
+    probe = ("stat -c %t:%T /proc/keys; "
+             "awk '$2 == \"/proc/sys\" {split($4, o, \",\"); print o[1]}' /proc/mounts")
+    made = []
+    try:
+        made.append(api.create_container("busybox", "true")["Id"])
+        hc = api.inspect_container(made[-1])["HostConfig"]
+        assert hc["ReadonlyPaths"] == ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                       "/proc/sysrq-trigger"]
+        assert hc["MaskedPaths"][:3] == ["/proc/asound", "/proc/acpi", "/proc/interrupts"]
+        made.append(api.create_container(
+            "busybox", "true", host_config=api.create_host_config(privileged=True))["Id"])
+        hc = api.inspect_container(made[-1])["HostConfig"]
+        assert (hc["MaskedPaths"], hc["ReadonlyPaths"]) == (None, None)
+        r = request(daemon.sock, "POST", "/v1.44/containers/create",
+                    headers={"Content-Type": "application/json"}, body=json.dumps({
+                        "Image": "busybox", "Cmd": ["sh", "-c", probe],
+                        "HostConfig": {"MaskedPaths": ["/proc/keys"], "ReadonlyPaths": []}
+                    }).encode())
+        made.append(r.json()["Id"])
+        hc = api.inspect_container(made[-1])["HostConfig"]
+        assert (hc["MaskedPaths"], hc["ReadonlyPaths"]) == (["/proc/keys"], [])
+        api.start(made[-1])
+        api.wait(made[-1])
+        assert api.logs(made[-1]).decode().split() == ["1:3"]  # masked, nothing read-only
+        made.append(api.create_container("busybox", ["sh", "-c", probe])["Id"])
+        api.start(made[-1])
+        api.wait(made[-1])
+        assert api.logs(made[-1]).decode().split() == ["1:3", "ro"]  # the defaults
+    finally:
+        for cid in made:
+            api.remove_container(cid, force=True)
+    # docker's --security-opt systempaths=unconfined: empty lists, as its CLI sends them
+    out = daemon.docker_py("run", "--rm", "--security-opt", "systempaths=unconfined",
+                           "busybox", "sh", "-c", probe)
+    assert out.stdout.decode().split() == ["0:0"], out
+
+
 def test_seccomp_profile_inline_as_compose_sends_it(client):
     """`security_opt: ["seccomp={...}"]` (compose's inline profile): split at the
     first `=` only, as dockerd does, so the JSON's own colons stay."""

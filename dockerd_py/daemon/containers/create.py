@@ -79,6 +79,11 @@ def _daemon_defaults(hc: dict[str, Any], api_version: tuple[int, ...]) -> None:
         hc["CgroupnsMode"] = "private" if cgroups.unified() else "host"
     if hc.get("OomKillDisable") is None:
         hc["OomKillDisable"] = False
+    if not hc.get("Privileged"):  # an empty list (systempaths=unconfined) stays empty
+        if hc.get("MaskedPaths") is None:
+            hc["MaskedPaths"] = spec.default_masked_paths()
+        if hc.get("ReadonlyPaths") is None:
+            hc["ReadonlyPaths"] = list(spec.READONLY_PATHS)
 
 
 class ContainerCreator:
