@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..apitypes.container import MOUNT_POINT
@@ -38,6 +38,7 @@ class MountPoint:
     nocopy: bool = False      # a volume not filled from the image (nocopy, --volumes-from)
     copied: bool = False      # the image's files were copied into the volume once
     anonymous: bool = False   # a volume made for this container (it goes with it on rm -v)
+    tmpfs_option: bool = False  # from HostConfig.Tmpfs: no MountPoint of dockerd's (not listed)
     driver_opts: dict[str, str] = field(default_factory=dict)  # for a volume made at create
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -186,7 +187,8 @@ def from_host_config(hc: dict[str, Any]) -> list[MountPoint]:
     """All mounts a HostConfig asks for, checked; duplicates are refused."""
     mounts = [parse_bind(b) for b in hc.get("Binds") or []]
     mounts += [parse_mount(m) for m in hc.get("Mounts") or []]
-    mounts += [tmpfs(dst, opts or "") for dst, opts in (hc.get("Tmpfs") or {}).items()]
+    for dst, opts in (hc.get("Tmpfs") or {}).items():
+        mounts.append(replace(tmpfs(dst, opts or ""), tmpfs_option=True))
     seen: set[str] = set()
     for m in mounts:
         if m.destination in seen:

@@ -80,6 +80,23 @@ def test_mounts_in_inspect_and_list_filter(client, vols, daemon):
     assert "mnt-vol" in [v.name for v in client.volumes.list()]  # never a named one
 
 
+def test_a_tmpfs_overrides_an_anonymous_volume_and_is_not_listed(client):
+    """HostConfig.Tmpfs over a Config.Volumes path: no anonymous volume, and (as in
+    dockerd) no entry in Mounts (moby's TestCreateTmpfsOverrideAnonymousVolume)."""
+    before = {v.name for v in client.volumes.list()}
+    c = client.api.create_container(
+        "busybox", ["sh", "-c", "mount | grep /foo | grep tmpfs && mount | grep /bar | grep tmpfs"],
+        volumes=["/foo", "/bar"],
+        host_config=client.api.create_host_config(tmpfs={"/foo": "", "/bar": "size=999"}))
+    try:
+        assert client.api.inspect_container(c["Id"])["Mounts"] == []
+        client.api.start(c["Id"])
+        assert client.api.wait(c["Id"])["StatusCode"] == 0
+        assert {v.name for v in client.volumes.list()} == before
+    finally:
+        client.api.remove_container(c["Id"], v=True)
+
+
 def test_copy_up_and_nocopy(client, vols, daemon):
     vols += ["copyup", "nocopyup"]
     client.containers.run("busybox", ["true"], volumes=["copyup:/etc"], remove=True)

@@ -197,8 +197,9 @@ class Container:
         return dict(settings, Networks=networks)
 
     def mount_views(self) -> list[dict[str, Any]]:
-        """The container's mounts as Docker shows them (inspect, ps)."""
-        return [m.inspect() for m in self.internal.mounts]
+        """The container's mounts as Docker shows them (inspect, ps): HostConfig.Tmpfs
+        is not among them, as in dockerd."""
+        return [m.inspect() for m in self.internal.mounts if not m.tmpfs_option]
 
     def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
                 sizes: dict[str, int] | None = None) -> dict[str, Any]:
