@@ -164,6 +164,9 @@ class SpecInputs:
     extra_env: list[str] = field(default_factory=list)  # legacy links' variables
     idmap: IdMap | None = None          # --userns-remap: a user namespace with this map
     userns_path: str | None = None      # ...joined: the one of a container whose net it shares
+    ipc_ns_path: str | None = None      # an IPC namespace to join (--ipc container:X)
+    shm_source: str | None = None       # a host directory bound at /dev/shm (host, shareable,
+                                        # container:X); else the spec's own tmpfs, or none
 
 
 def build(container: dict[str, Any], inputs: SpecInputs) -> dict[str, Any]:
@@ -252,9 +255,13 @@ def _mounts(hc: dict[str, Any], inputs: SpecInputs, privileged: bool) -> list[di
          + (ro_sys if ro_sys and not _remapped(inputs) else ["rw"])},
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-         "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"]},
     ]
+    if inputs.shm_source is not None:
+        mounts.append({"destination": "/dev/shm", "type": "bind", "source": inputs.shm_source,
+                       "options": ["rbind", "rprivate"]})
+    elif hc.get("IpcMode") != "none":  # none: no /dev/shm at all
+        mounts.append({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+                       "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"]})
     for dest, src in (("/etc/resolv.conf", inputs.resolv_conf_path),
                       ("/etc/hostname", inputs.hostname_path),
                       ("/etc/hosts", inputs.hosts_path)):
@@ -276,7 +283,9 @@ def _linux(container: dict[str, Any], inputs: SpecInputs, caps: list[str],
         namespaces.append({"type": "uts"})
     if hc.get("PidMode") != "host":
         namespaces.append({"type": "pid"})
-    if hc.get("IpcMode") != "host":
+    if inputs.ipc_ns_path:
+        namespaces.append({"type": "ipc", "path": inputs.ipc_ns_path})
+    elif hc.get("IpcMode") != "host":
         namespaces.append({"type": "ipc"})
     if hc.get("CgroupnsMode") == "private":
         namespaces.append({"type": "cgroup"})

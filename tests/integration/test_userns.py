@@ -175,6 +175,19 @@ def test_host_namespaces_need_userns_host(remapped, flags, message):
     assert _ok(allowed).split() == ["0", "0", "4294967295"]
 
 
+def test_a_shared_ipc_namespace_works_remapped(remapped):
+    """--ipc shareable and container:X under the map: the daemon's shm tmpfs is
+    the remapped root's, and the joiner enters the donor's user namespace too."""
+    donor = _ok(remapped.docker("run", "-d", "--ipc", "shareable", "busybox", "top")).strip()
+    try:
+        _ok(remapped.docker("exec", donor, "sh", "-c", "printf shared > /dev/shm/x"))
+        out = remapped.docker("run", "--rm", "--ipc", f"container:{donor}", "busybox",
+                              "sh", "-c", "cat /dev/shm/x; echo; touch /dev/shm/y && echo w")
+        assert _ok(out).split() == ["shared", "w"]
+    finally:
+        remapped.docker("rm", "-f", donor)
+
+
 def test_builds_store_shifted_and_commit_as_the_container_sees(remapped, tmp_path):
     (tmp_path / "f.txt").write_text("content\n")
     (tmp_path / "Dockerfile").write_text(

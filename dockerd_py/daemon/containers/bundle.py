@@ -16,6 +16,7 @@ from ...storage.copytree import copy_tree
 from ...storage.drivers.base import remove_tree
 from .. import container_mounts as mounts_mod
 from ..networking.sandbox import SandboxPlan
+from . import ipc
 from .deps import ContainerDeps
 from .record import Container
 
@@ -52,7 +53,8 @@ class BundleWriter:
         self.deps = deps
         self.init_binary = find_init(deps.cfg.init_path)
 
-    def prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan) -> Prepared:
+    def prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan,
+                ipc_plan: ipc.IpcPlan) -> Prepared:
         """Write the bundle; returns the mounted rootfs (unmounted again on failure)
         and where the volumes are. Runs in a worker thread, on a snapshot of the
         container (Container.snapshot) and the plan: plain data; the caller records
@@ -72,6 +74,10 @@ class BundleWriter:
                 volumes = self._mount_volumes(ctr, root, owner)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
             plan.files.write()
+            if ipc_plan.make_shm:
+                assert ipc_plan.shm_source is not None
+                ipc.mount_shm(ipc_plan.shm_source, hc.get("ShmSize") or spec.DEFAULT_SHM_SIZE,
+                              owner)
             if owner is not None:  # the container's root may edit its /etc/hosts
                 for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
                     os.chown(ctr.doc[key], *owner)
@@ -86,7 +92,9 @@ class BundleWriter:
                     ctr.internal.mounts, owner,
                     volumes),
                 idmap=idmap if hc.get("UsernsMode") != "host" else None,
-                userns_path=_joined_userns(netns_path) if idmap.remapped else None,
+                userns_path=_joined_userns(netns_path or ipc_plan.namespace_path)
+                if idmap.remapped else None,
+                ipc_ns_path=ipc_plan.namespace_path, shm_source=ipc_plan.shm_source,
                 extra_env=plan.link_env)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec.build(ctr.doc, inputs), f)
@@ -129,9 +137,9 @@ class BundleWriter:
             return None
 
 
-def _joined_userns(netns_path: str | None) -> str | None:
-    """A container that shares another's network namespace shares its user
-    namespace too (the namespace owns the network), as dockerd does."""
-    if netns_path and netns_path.startswith("/proc/"):
-        return os.path.join(os.path.dirname(netns_path), "user")
+def _joined_userns(ns_path: str | None) -> str | None:
+    """A container that shares another's network (or IPC) namespace shares its
+    user namespace too (the namespace belongs to it), as dockerd does."""
+    if ns_path and ns_path.startswith("/proc/"):
+        return os.path.join(os.path.dirname(ns_path), "user")
     return None

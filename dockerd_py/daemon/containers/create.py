@@ -21,7 +21,7 @@ from .. import validate
 from ..container_mounts import MountPoint
 from ..images.shapes import format_platform, image_platform, parse_platform, platform_matches
 from ..networking.ports import check_bindings
-from . import rules
+from . import ipc, rules
 from .deps import ContainerDeps
 from .record import Container, Internal, network_settings_shape, new_state
 from .storage import create_filesystem, remove_filesystem
@@ -94,6 +94,7 @@ class ContainerCreator:
         """Check and complete the HostConfig; returns dockerd's warnings."""
         d = self.deps
         warnings = validate.host_config(hc)
+        ipc.check_mode(hc.get("IpcMode") or "")
         _daemon_defaults(hc, api_version)
         if not (hc.get("LogConfig") or {}).get("Type"):
             hc["LogConfig"] = {"Type": d.cfg.log_driver,

@@ -18,7 +18,7 @@ from ...runtime.oci import OCIRuntime
 from ..health import HealthMonitor
 from ..networking.sandbox import SandboxPlan
 from ..volumes import ANONYMOUS
-from . import rules
+from . import ipc, rules
 from .attach import Attacher
 from .bundle import BundleWriter, Prepared
 from .deps import ContainerDeps
@@ -96,6 +96,7 @@ class Lifecycle:
         if not runtime.available:
             raise DockerError(f"runtime {runtime.name} is not available: {runtime.reason}")
         netns_path = self._joined_namespace(ctr)
+        ipc_plan = ipc.plan(ctr, d.repo, d.paths)
         try:
             sandbox = d.networks.sandbox(ctr)
             plan = sandbox.prepare()  # addresses, name files, links: or nothing
@@ -105,7 +106,8 @@ class Lifecycle:
         rootfs = ""
         spawned = None
         try:
-            prepared = await asyncio.to_thread(self._prepare, ctr.snapshot(), netns_path, plan)
+            prepared = await asyncio.to_thread(self._prepare, ctr.snapshot(), netns_path, plan,
+                                               ipc_plan)
             rootfs = prepared.rootfs
             prepared.record(ctr)
             spawned = await self._spawn_conmon(ctr, runtime)
@@ -125,6 +127,8 @@ class Lifecycle:
             self.attacher.fail_waiting(ctr)
             if rootfs:
                 await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+            if ipc_plan.make_shm:
+                await asyncio.to_thread(ipc.unmount_shm, d.paths, ctr.id)
             raise
         # as dockerd's SetRunning: FinishedAt keeps the last stop's time
         ctr.state.update(Pid=spawned.pid, ExitCode=0, Error="", StartedAt=now_rfc3339(),
@@ -148,9 +152,10 @@ class Lifecycle:
                     "driver": m.driver or "local", "propagation": "",
                     "read/write": str(m.rw).lower()})
 
-    def _prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan) -> Prepared:
+    def _prepare(self, ctr: Container, netns_path: str | None, plan: SandboxPlan,
+                 ipc_plan: ipc.IpcPlan) -> Prepared:
         self.logs.before_start(ctr)
-        return self.bundles.prepare(ctr, netns_path, plan)
+        return self.bundles.prepare(ctr, netns_path, plan, ipc_plan)
 
     async def _spawn_conmon(self, ctr: Container, runtime: OCIRuntime) -> conmon.Spawned:
         target, size_max = self.logs.conmon_target(ctr)

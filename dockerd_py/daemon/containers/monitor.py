@@ -17,6 +17,7 @@ from ... import workers
 from ...errors import InvalidParameter
 from ...runtime import conmon
 from ..health import HealthMonitor
+from . import ipc
 from .deps import ContainerDeps
 from .logs import ContainerLogs
 from .record import Container, Waiter
@@ -144,6 +145,8 @@ class ExitMonitor:
         sandbox.release()
         with logged_failure(ctr, "unmounting its filesystem"):
             await workers.HOUSEKEEPING.run(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
+        with logged_failure(ctr, "unmounting its shared /dev/shm"):
+            await workers.HOUSEKEEPING.run(ipc.unmount_shm, d.paths, ctr.id)
         for m in ctr.internal.mounts:
             if m.type == "volume":
                 await workers.HOUSEKEEPING.run(d.volumes.unmount, m.name, ctr.id)
