@@ -39,6 +39,7 @@ class MountPoint:
     copied: bool = False      # the image's files were copied into the volume once
     anonymous: bool = False   # a volume made for this container (it goes with it on rm -v)
     tmpfs_option: bool = False  # from HostConfig.Tmpfs: no MountPoint of dockerd's (not listed)
+    non_recursive: bool = False  # a bind without the mounts below its source (BindOptions)
     driver_opts: dict[str, str] = field(default_factory=dict)  # for a volume made at create
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -111,7 +112,7 @@ def parse_bind(spec: str) -> MountPoint:
         if exc.message.startswith("invalid volume specification"):
             raise
         raise MountError(f"invalid volume specification: '{spec}': {exc.message}") from None
-    propagation = next((o for o in options if o in PROPAGATIONS), "rprivate")
+    propagation = next((o for o in options if o in PROPAGATIONS), "")  # see settle_propagation
     return MountPoint("bind", clean, source=posixpath.normpath(source), mode=mode,
                       rw="ro" not in options, propagation=propagation, create_source=True)
 
@@ -129,8 +130,8 @@ def parse_mount(m: dict[str, Any]) -> MountPoint:
             raise MountError(f'invalid mount config for type "bind": invalid mount path: '
                              f"'{source}' mount path must be absolute")
         options = m.get("BindOptions") or {}
-        propagation = options.get("Propagation") or "rprivate"
-        if propagation not in PROPAGATIONS:
+        propagation = options.get("Propagation") or ""  # see settle_propagation
+        if propagation and propagation not in PROPAGATIONS:
             raise MountError(f'invalid mount config for type "bind": invalid propagation mode: '
                              f"{propagation}")
         if not os.path.exists(source) and not options.get("CreateMountpoint"):
@@ -138,7 +139,8 @@ def parse_mount(m: dict[str, Any]) -> MountPoint:
                              f"exist: {source}")
         return MountPoint("bind", target, source=posixpath.normpath(source),
                           rw=not m.get("ReadOnly"), propagation=propagation,
-                          create_source=bool(options.get("CreateMountpoint")))
+                          create_source=bool(options.get("CreateMountpoint")),
+                          non_recursive=bool(options.get("NonRecursive")))
     if kind == "tmpfs":
         if m.get("Source"):
             raise MountError('invalid mount config for type "tmpfs": field Source must not be '
@@ -197,6 +199,25 @@ def from_host_config(hc: dict[str, Any]) -> list[MountPoint]:
     return mounts
 
 
+def settle_propagation(mounts: list[MountPoint], data_root: str) -> None:
+    """dockerd's validateBindDaemonRoot: a bind whose source holds the daemon's root
+    (or lies in it) is rslave unless it asked for rslave or rshared (any other mode
+    is refused), so that no container pins the daemon's own mounts; any other bind
+    without a mode is rprivate. (Prefixes as dockerd compares them: strings.)"""
+    for m in mounts:
+        if m.type != "bind":
+            continue
+        if not (m.source.startswith(data_root) or data_root.startswith(m.source)):
+            m.propagation = m.propagation or "rprivate"
+        elif not m.propagation:
+            m.propagation = "rslave"
+        elif m.propagation not in ("rslave", "rshared"):
+            raise MountError('invalid mount config: must use either propagation mode "rslave" '
+                             'or "rshared" when mount source is within the daemon root, daemon '
+                             f'root: "{data_root}", bind mount source: "{m.source}", '
+                             f'propagation: "{m.propagation}"')
+
+
 def oci_mounts(mounts: list[MountPoint], owner: tuple[int, int] | None = None,
                volume_sources: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The OCI mounts (binds get their source made when `-v` asked for it, owned
@@ -211,7 +232,7 @@ def oci_mounts(mounts: list[MountPoint], owner: tuple[int, int] | None = None,
                 os.makedirs(source, mode=0o755, exist_ok=True)
                 if owner is not None:
                     os.chown(source, *owner)
-            options = ["rbind", m.propagation or "rprivate"]
+            options = ["bind" if m.non_recursive else "rbind", m.propagation or "rprivate"]
             if not m.rw:
                 options.append("ro")
             out.append({"destination": m.destination, "type": "bind", "source": source,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 
 import docker
@@ -301,3 +302,61 @@ def test_cp_into_and_out_of_volumes_of_a_stopped_container(client, vols, docker_
         assert out.read_text() == "copied in\n"
     finally:
         c.remove(v=True)
+
+
+def _bind(source: str, propagation: str = "", **options):  # type: ignore[no-untyped-def]
+    return {"Type": "bind", "Source": source, "Target": "/foo",
+            "BindOptions": {"Propagation": propagation, **options}}
+
+
+def _create(daemon, host_config):  # type: ignore[no-untyped-def]
+    return request(daemon.sock, "POST", "/v1.44/containers/create",
+                   body=json.dumps({"Image": "busybox", "Cmd": ["true"],
+                                    "HostConfig": host_config}).encode(),
+                   headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("sub", ["", "containers"])
+def test_binds_of_the_daemon_root_are_rslave(daemon, client, sub):
+    """dockerd's validateBindDaemonRoot: a bind holding (or inside) the data root is
+    rslave by default, rslave or rshared when asked, and refused in any other mode
+    (moby's TestMountDaemonRoot); elsewhere the default is rprivate."""
+    root = str(daemon.data_root)
+    source = os.path.join(root, sub) if sub else root
+    for host_config, propagation in (
+            ({"Binds": [f"{source}:/foo"]}, "rslave"),
+            ({"Mounts": [_bind(source)]}, "rslave"),
+            ({"Binds": [f"{source}:/foo:rshared"]}, "rshared"),
+            ({"Mounts": [_bind(source, "rslave")]}, "rslave"),
+            ({"Binds": ["/usr:/foo"]}, "rprivate")):
+        r = _create(daemon, host_config)
+        assert r.status == 201, r.body
+        mounts = client.api.inspect_container(r.json()["Id"])["Mounts"]
+        client.api.remove_container(r.json()["Id"])
+        assert [m["Propagation"] for m in mounts] == [propagation], host_config
+    for host_config, mode in (({"Binds": [f"{source}:/foo:private"]}, "private"),
+                              ({"Mounts": [_bind(source, "shared")]}, "shared")):
+        r = _create(daemon, host_config)
+        assert (r.status, r.json()["message"]) == (
+            400, 'invalid mount config: must use either propagation mode "rslave" or "rshared" '
+                 f'when mount source is within the daemon root, daemon root: "{root}", bind '
+                 f'mount source: "{source}", propagation: "{mode}"')
+
+
+def test_a_non_recursive_bind_leaves_the_mounts_below_out(client, tmp_path):
+    """BindOptions.NonRecursive: the source alone, not what is mounted below it
+    (moby's TestContainerBindMountNonRecursive)."""
+    outer, inner = tmp_path / "outer", tmp_path / "inner"
+    (outer / "mnt").mkdir(parents=True)
+    inner.mkdir()
+    (inner / "file").write_text("below")
+    subprocess.run(["mount", "--bind", "-o", "ro", str(inner), str(outer / "mnt")], check=True)
+    try:
+        for options, test in (({}, ["test", "-f", "/foo/mnt/file"]),
+                              ({"NonRecursive": False}, ["test", "-f", "/foo/mnt/file"]),
+                              ({"NonRecursive": True}, ["test", "!", "-f", "/foo/mnt/file"])):
+            mount = docker.types.Mount("/foo", str(outer), type="bind", read_only=True)
+            mount["BindOptions"] = options
+            client.containers.run("busybox", test, mounts=[mount], remove=True)
+    finally:
+        subprocess.run(["umount", str(outer / "mnt")], check=True)

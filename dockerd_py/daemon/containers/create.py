@@ -140,6 +140,7 @@ class ContainerCreator:
                            f"{format_platform(*image_platform(image.config))}")
         warnings = self._host_config(hc, api_version)
         mount_list = mounts_mod.from_host_config(hc)
+        mounts_mod.settle_propagation(mount_list, d.cfg.data_root)
         for path in config.get("Volumes") or {}:
             mounts_mod.check_volume(path)
         merge_image_config(config, image.container_config)
