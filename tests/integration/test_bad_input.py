@@ -143,6 +143,9 @@ def test_no_command(daemon, client):
     ({"CapAdd": ["NOT_A_CAP"]}, 'unknown capability: "CAP_NOT_A_CAP"'),
     ({"Sysctls": {"kernel.core_pattern": "|/x"}}, "sysctl 'kernel.core_pattern' is not allowed"),
     ({"Sysctls": {"net.ipv4.ip_forward": "1+kernel.core_pattern=x"}}, "'+' and '=' are not allowed"),
+    ({"Links": ["a:b:c"]}, "bad format for links: a:b:c"),
+    ({"Links": [""]}, "empty string specified for links"),
+    ({"Links": ["nosuch:x"]}, "could not get container for nosuch: No such container: nosuch"),
 ])
 def test_invalid_host_config(daemon, hostconfig, message):
     r = create(daemon, json.dumps({"Image": "busybox", "Cmd": ["true"],

@@ -292,6 +292,48 @@ def test_legacy_links_on_the_default_bridge(client, docker_cli):
         db.remove(force=True)
 
 
+def test_a_link_names_its_child_as_dockerds_link_index_does(client, daemon):
+    """A link registers `/parent/alias` for its child, by ID: ps lists it among the
+    child's names, inspect shows HostConfig.Links as `/child:/parent/alias`, the
+    name finds the child (even after the parent's rename), it follows the child
+    across a rename of its own, and `rm --link` removes it (moby's
+    TestLinksContainerNames, TestRenameLinkedContainer, TestRenameContainerWithLinkedContainer)."""
+    api = client.api
+    run = lambda name, **kw: client.containers.run(  # noqa: E731
+        "busybox", ["top"], detach=True, name=name, **kw)
+    made = [run("lk-a0"), run("lk-db")]
+    try:
+        made.append(run("lk-b0", links={"lk-a0": "lk-a0"}))
+        made.append(run("lk-app1", links={"lk-db": "/mysql"}))
+        listed = api.containers(filters={"name": "lk-a0"})
+        assert listed[0]["Names"] == ["/lk-a0", "/lk-b0/lk-a0"]
+        assert api.inspect_container("lk-b0")["HostConfig"]["Links"] == ["/lk-a0:/lk-b0/lk-a0"]
+        made[3].rename("lk-app2")
+        assert api.inspect_container("lk-app2/mysql")["Id"] == made[1].id
+        assert api.inspect_container("lk-app2")["HostConfig"]["Links"] == [
+            "/lk-db:/lk-app2/mysql"]
+        made[0].rename("lk-a1")  # the link stays the old child's, under its new name
+        assert api.inspect_container("lk-b0")["HostConfig"]["Links"] == ["/lk-a1:/lk-b0/lk-a0"]
+        made.append(run("lk-a0"))
+        made[2].remove(force=True)
+        made.append(run("lk-b0", links={"lk-a0": "lk-a0"}))
+        assert api.inspect_container("lk-b0")["HostConfig"]["Links"] == ["/lk-a0:/lk-b0/lk-a0"]
+        assert api.inspect_container("lk-b0/lk-a0")["Id"] == made[4].id
+        r = request(daemon.sock, "DELETE", "/v1.44/containers/lk-b0/lk-a0?link=1")
+        assert r.status == 204
+        assert api.inspect_container("lk-b0")["HostConfig"]["Links"] is None
+        assert api.containers(filters={"name": "lk-a0"})[0]["Names"] == ["/lk-a0"]
+        r = request(daemon.sock, "DELETE", "/v1.44/containers/lk-a0?link=1")
+        assert (r.status, r.json()["message"]) == (
+            500, "Conflict, cannot remove the default link name of the container")
+    finally:
+        for c in made:
+            try:
+                c.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+
+
 def test_the_network_list_answers_with_a_trailing_slash(daemon):
     """dockerd routes GET /networks/ to the list as well (and no other route)."""
     plain = request(daemon.sock, "GET", "/networks").json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import posixpath
 import secrets
 from typing import Any
 
@@ -66,6 +67,21 @@ def merge_image_config(user: dict[str, Any], image: dict[str, Any]) -> None:
 
 
 MAX_API = version_tuple(API_VERSION)
+
+
+def parse_link(text: str) -> tuple[str, str]:
+    """A `--link` as opts.ParseLink reads it: `name:alias`, `name`, or the stored
+    `/name:/parent/alias` form; (name, alias)."""
+    if not text:
+        raise InvalidParameter("empty string specified for links")
+    parts = text.split(":")
+    if len(parts) > 2:
+        raise InvalidParameter(f"bad format for links: {text}")
+    if len(parts) == 1:
+        return text, text
+    if parts[0].startswith("/"):
+        return parts[0][1:], parts[1].rsplit("/", 1)[-1]
+    return parts[0], parts[1]
 
 
 def _daemon_defaults(hc: dict[str, Any], api_version: tuple[int, ...]) -> None:
@@ -145,7 +161,7 @@ class ContainerCreator:
             mounts_mod.check_volume(path)
         merge_image_config(config, image.container_config)
         mount_list = self._volumes_from(hc, mount_list) + self._anonymous(config, mount_list)
-        self._check_links(hc)
+        links = self._links(hc)
         entrypoint = list(config.get("Entrypoint") or [])
         cmd = list(config.get("Cmd") or [])
         if not entrypoint and not cmd:
@@ -172,8 +188,9 @@ class ContainerCreator:
             made_filesystem = True
             crashpoint("container-create:filesystem-made")
             doc = self._document(cid, name, path, args, image.id, hc, config, networks)
-            ctr = Container(cid, name, doc, Internal(rw_layer=cid, top_layer=top,
-                                                     runtime=hc["Runtime"], mounts=mount_list))
+            ctr = Container(cid, name, doc, Internal(
+                rw_layer=cid, top_layer=top, runtime=hc["Runtime"], mounts=mount_list,
+                links={posixpath.normpath(f"/{name}/{alias}"): child for alias, child in links}))
             await d.repo.save(ctr)
         except BaseException:
             d.repo.release_name(name, cid)
@@ -188,16 +205,28 @@ class ContainerCreator:
         d.events.publish("container", "create", cid, ctr.event_attrs())
         return cid, warnings
 
-    def _check_links(self, hc: dict[str, Any]) -> None:
-        """dockerd's registerLinks at create: a link to no container is an invalid
-        parameter (whether it runs is the start's question)."""
+    def _links(self, hc: dict[str, Any]) -> list[tuple[str, str]]:
+        """dockerd's registerLinks at create, for the default bridge (a user-defined
+        network has no link index): (alias, child ID) per link. A link to no
+        container is an invalid parameter (whether it runs is the start's question)."""
+        mode = hc.get("NetworkMode") or "default"
+        if mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:"):
+            return []
+        out = []
         for link in hc.get("Links") or []:
-            name = str(link).partition(":")[0].lstrip("/")
+            name, alias = parse_link(str(link))
             try:
-                self.deps.repo.get(name)
+                child = self.deps.repo.get(name)
+                while (child.host_config.get("NetworkMode") or "").startswith("container:"):
+                    child = self.deps.repo.get(child.host_config["NetworkMode"].split(":", 1)[1])
             except NotFound as exc:
                 raise InvalidParameter(f"could not get container for {name}: "
                                        f"{exc.message}") from None
+            if child.host_config.get("NetworkMode") == "host":
+                raise InvalidParameter("conflicting options: host type networking can't be used "
+                                       "with links. This would result in undefined behavior")
+            out.append((alias, child.id))
+        return out
 
     def _anonymous(self, config: dict[str, Any],
                    mount_list: list[MountPoint]) -> list[MountPoint]:

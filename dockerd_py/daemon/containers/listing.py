@@ -33,7 +33,16 @@ class ContainerViews:
         if size:
             rw_size = rw.size()
             sizes = {"rw": rw_size, "rootfs": self._image_size(ctr) + rw_size}
-        return ctr.inspect(rw.graph_driver(), api_version, sizes)
+        return ctr.inspect(rw.graph_driver(), api_version, sizes, self._links(ctr))
+
+    def _links(self, ctr: Container) -> list[str] | None:
+        """HostConfig.Links as dockerd shows them, from its link index:
+        `/child:/parent/alias` (none on a user-defined network)."""
+        links = []
+        for full, cid in sorted(ctr.internal.links.items()):
+            if cid in self.repo:
+                links.append(f"/{self.repo.get(cid).name}:{full}")
+        return links or None
 
     def _image_size(self, ctr: Container) -> int:
         return sum(layer.size for layer in self.layers.chain(ctr.internal.top_layer))
@@ -57,6 +66,7 @@ class ContainerViews:
         before = self._bound(filters, "before")
         since = self._bound(filters, "since")
         out = []
+        link_names = self.repo.link_names()
         for ctr in containers:
             if before is not None and ctr.created_ns >= before:
                 continue
@@ -67,7 +77,7 @@ class ContainerViews:
                 continue
             if not self._match(ctr, filters):
                 continue
-            out.append(self.summary(ctr, size))
+            out.append(self.summary(ctr, size, link_names.get(ctr.id, [])))
             if limit > 0 and len(out) >= limit:
                 break
         return out
@@ -132,8 +142,10 @@ class ContainerViews:
                 return True
         return False
 
-    def summary(self, ctr: Container, size: bool) -> dict[str, Any]:
-        """A row of `docker ps` (and of `system df`)."""
+    def summary(self, ctr: Container, size: bool,
+                link_names: builtins.list[str] | None = None) -> dict[str, Any]:
+        """A row of `docker ps` (and of `system df`); link_names: its names as
+        other containers' links, which dockerd lists after its own."""
         image_name = ctr.config.get("Image") or ctr.image_id
         if self.images.by_id(ctr.image_id) is None or image_name == ctr.image_id:
             image_name = ctr.image_id
@@ -146,7 +158,7 @@ class ContainerViews:
         networks = {name: dict(ep) for name, ep
                     in (ctr.doc["NetworkSettings"].get("Networks") or {}).items()}
         doc: dict[str, Any] = {
-            "Id": ctr.id, "Names": ["/" + ctr.name], "Image": image_name,
+            "Id": ctr.id, "Names": ["/" + ctr.name, *(link_names or [])], "Image": image_name,
             "ImageID": ctr.image_id,
             "Command": command_line(ctr.doc["Path"], ctr.doc["Args"]),
             "Created": ctr.created_ns // 1_000_000_000,

@@ -49,6 +49,7 @@ class Internal:
     restart_backoff: int = 0     # restarts since the container last ran 10 s
     sandbox_id: str = ""
     interfaces: dict[str, str] = field(default_factory=dict)  # network id -> eth0, eth1...
+    links: dict[str, str] = field(default_factory=dict)  # legacy links: "/parent/alias" -> child ID
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,8 +203,11 @@ class Container:
         return [m.inspect() for m in self.internal.mounts if not m.tmpfs_option]
 
     def inspect(self, graph_driver: dict[str, Any], api_version: tuple[int, ...],
-                sizes: dict[str, int] | None = None) -> dict[str, Any]:
-        doc = dict(self.doc, Mounts=self.mount_views(), GraphDriver=graph_driver)
+                sizes: dict[str, int] | None = None,
+                links: list[str] | None = None) -> dict[str, Any]:
+        """links: HostConfig.Links as dockerd shows them (from its link index)."""
+        doc = dict(self.doc, Mounts=self.mount_views(), GraphDriver=graph_driver,
+                   HostConfig=dict(self.doc["HostConfig"], Links=links))
         if api_version < (1, 45):  # dockerd adds the short ID and hostname to Aliases then
             doc["NetworkSettings"] = self._aliases_before_1_45(doc["NetworkSettings"])
         if sizes is not None:

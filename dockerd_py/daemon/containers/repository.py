@@ -87,6 +87,31 @@ class ContainerRepository:
     def add(self, ctr: Container) -> None:
         self.containers[ctr.id] = ctr
         self.names[ctr.name] = ctr.id
+        for full, child in ctr.internal.links.items():
+            # a link's name (`parent/alias`) names its child, as in dockerd's registry; one
+            # taken already stays its owner's (dockerd logs that and goes on)
+            self.names.setdefault(full.lstrip("/"), child)
+
+    def relink(self, ctr: Container, old_links: dict[str, str]) -> None:
+        """The container's links changed (a rename): their old names go, the new come."""
+        for full, child in old_links.items():
+            self.release_name(full.lstrip("/"), child)
+        self.add(ctr)
+
+    def unlink(self, full: str) -> Container | None:
+        """Forget the link named `/parent/alias`; returns its parent."""
+        parent = self.containers.get(self.names.get(full.lstrip("/").rsplit("/", 1)[0], ""))
+        if parent is not None and parent.internal.links.pop(full, None) is not None:
+            self.names.pop(full.lstrip("/"), None)
+        return parent
+
+    def link_names(self) -> dict[str, list[str]]:
+        """Each linked container's names as its parents' links (`/parent/alias`)."""
+        out: dict[str, list[str]] = {}
+        for name, cid in self.names.items():
+            if "/" in name:
+                out.setdefault(cid, []).append("/" + name)
+        return {cid: sorted(names) for cid, names in out.items()}
 
     async def save(self, ctr: Container) -> None:
         doc, internal = dumps(ctr.doc), dumps(ctr.internal.to_json())
@@ -100,6 +125,8 @@ class ContainerRepository:
         await self.db.run(lambda c: c.execute("DELETE FROM containers WHERE id=?", (ctr.id,)))
         self.containers.pop(ctr.id, None)
         self.release_name(ctr.name, ctr.id)
+        for full, child in ctr.internal.links.items():
+            self.release_name(full.lstrip("/"), child)
 
     async def load(self) -> list[Container]:
         rows = await self.db.run(lambda c: c.execute(

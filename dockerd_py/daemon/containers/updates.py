@@ -26,18 +26,41 @@ class ContainerUpdates:
                                    "name")
         repo = self.deps.repo
         repo.reserve_name(new, ctr.id)
+        old_links = ctr.internal.links
         try:
             ctr.name = new
             ctr.doc["Name"] = "/" + new
+            # its links' names follow it, as in dockerd: /old/db becomes /new/db
+            ctr.internal.links = {f"/{new}/{full.rsplit('/', 1)[-1]}": child
+                                  for full, child in old_links.items()}
             await repo.save(ctr)
         except BaseException:
             ctr.name = old
             ctr.doc["Name"] = "/" + old
+            ctr.internal.links = old_links
             repo.release_name(new, ctr.id)
             raise
         repo.release_name(old, ctr.id)
+        repo.relink(ctr, old_links)
         self.deps.events.publish("container", "rename", ctr.id,
                                  ctr.event_attrs(oldName="/" + old))
+
+    async def remove_link(self, name: str) -> None:
+        """`docker rm --link /parent/alias`: the link goes, both containers stay
+        (dockerd's rmLink, with its words)."""
+        name = "/" + name.lstrip("/")
+        parent_name, _, _ = name.rpartition("/")
+        if not parent_name:
+            raise DockerError("Conflict, cannot remove the default link name of the container")
+        repo = self.deps.repo
+        repo.get(name)  # the link must name a container: 404 as dockerd's lookup
+        try:
+            repo.get(parent_name)
+        except DockerError:
+            raise DockerError(f"Cannot get parent {parent_name} for link name {name}") from None
+        parent = repo.unlink(name)
+        if parent is not None:
+            await repo.save(parent)
 
     async def update(self, ctr: Container, body: dict[str, Any]) -> list[str]:
         """New resource limits and restart policy, applied at once if it runs."""

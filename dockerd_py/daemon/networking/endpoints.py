@@ -301,8 +301,12 @@ class Endpoints:
                    for alias, target in self.links(ctr)])
 
     def links(self, ctr: Container) -> list[tuple[str, Container]]:
-        """Legacy `--link name:alias` (the default bridge): (alias, running container)."""
-        out = []
+        """Legacy `--link name:alias` (the default bridge): (alias, running container),
+        from the link index made at create (by the child's ID, whatever its name now)."""
+        if ctr.internal.links:
+            return [(full.rsplit("/", 1)[-1], self._linked(ctr, full, cid))
+                    for full, cid in sorted(ctr.internal.links.items())]
+        out = []  # a container from before the link index: by the names it gave
         for spec in ctr.host_config.get("Links") or []:
             name, _, alias = str(spec).partition(":")
             name = name.lstrip("/")
@@ -316,6 +320,15 @@ class Endpoints:
                                        f"AS /{ctr.name}/{alias}")
             out.append((alias, target))
         return out
+
+    def _linked(self, ctr: Container, full: str, cid: str) -> Container:
+        target = next((c for c in self.networks.containers() if c.id == cid), None)
+        if target is None:
+            raise NotFound(f"could not get container for {full.rsplit('/', 1)[-1]}")
+        if not target.running:
+            raise InvalidParameter(f"Cannot link to a non running container: /{target.name} "
+                                   f"AS {full}")
+        return target
 
     def link_env(self, ctr: Container) -> list[str]:
         """The variables Docker sets for each link (ALIAS_PORT_80_TCP_ADDR...)."""

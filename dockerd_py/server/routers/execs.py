@@ -71,7 +71,7 @@ def setup(add, svc: ExecService, containers: ContainerRepository) -> None:  # ty
     async def inspect(request: web.Request) -> web.Response:
         return json_response(svc.get(request.match_info["id"]).inspect())
 
-    add("POST", "/containers/{id}/exec", create)
+    add("POST", "/containers/{id:.+}/exec", create)
     add("POST", "/exec/{id}/start", start)
     add("POST", "/exec/{id}/resize", resize)
     add("GET", "/exec/{id}/json", inspect)
