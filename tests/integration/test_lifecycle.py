@@ -92,6 +92,22 @@ def test_resources_reach_the_cgroup(daemon, running):
     assert "update the memoryswap at the same time" in str(err.value)
 
 
+@pytest.mark.parametrize("version, update, expect, in_cgroup", [
+    ("v1.44", 16, 16, "16"), ("v1.44", 0, 0, "max"), ("v1.44", -1, 0, "max"),
+    ("v1.44", -2, 0, "max"), ("v1.39", 16, 32, "32")])
+def test_pids_limit_updates(daemon, running, version, update, expect, in_cgroup):
+    """Zero or less lifts the limit (the cgroup's "max"); a client older than API
+    1.40 cannot change it, as dockerd ignores its value (moby's TestUpdatePidsLimit)."""
+    c = running(LOOP, pids_limit=32)
+    r = request(daemon.sock, "POST", f"/{version}/containers/{c.id}/update",
+                body=json.dumps({"PidsLimit": update}).encode(),
+                headers={"Content-Type": "application/json"})
+    assert r.status == 200, r.body
+    c.reload()
+    assert c.attrs["HostConfig"]["PidsLimit"] == expect
+    assert cgroup_file(daemon, c.id, "pids", "pids.max") == in_cgroup
+
+
 def test_process_settings(client):
     out = client.containers.run(
         "busybox", ["sh", "-c", "id -u; id -G; pwd; hostname; ulimit -n; df -k /dev/shm | tail -1;"

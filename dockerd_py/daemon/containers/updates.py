@@ -70,6 +70,8 @@ class ContainerUpdates:
             if ctr.running and changes:
                 resources = spec.resources_of(merged, bool(merged.get("Privileged")))
                 resources.pop("devices", None)
+                if "PidsLimit" in changes and not resources.get("pids"):
+                    resources["pids"] = {"limit": -1}  # runc's "max": no limit any more
                 try:
                     await self.deps.runtimes.get(ctr.internal.runtime).update(ctr.id, resources)
                 except DockerError:

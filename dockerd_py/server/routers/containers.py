@@ -296,6 +296,8 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         body = await read_json(request, UPDATE_REQUEST, "UpdateConfig") or {}
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: the body must be an object")
+        if api_version(request) < (1, 40):
+            body.pop("PidsLimit", None)  # as dockerd: older clients' value is ignored
         return json_response({"Warnings": await svc.updates.update(ctr_of(request), body) or None})
 
     async def prune(request: web.Request) -> web.Response:
