@@ -334,6 +334,31 @@ def test_a_link_names_its_child_as_dockerds_link_index_does(client, daemon):
                 pass
 
 
+def test_a_shared_network_namespace_shares_the_name_files(client):
+    """--network container:X: X's /etc/hosts, /etc/resolv.conf and hostname, as
+    dockerd's initializeNetworkingPaths gives them; X's own files are untouched."""
+    host = client.containers.run("busybox", ["top"], detach=True, hostname="hx-host",
+                                 extra_hosts={"extra.example": "192.0.2.7"})
+    try:
+        before = host.exec_run(["cat", "/etc/hosts"]).output
+        out = client.containers.run("busybox", ["sh", "-c", "cat /etc/hosts; hostname"],
+                                    network_mode=f"container:{host.id}", remove=True).decode()
+        assert "192.0.2.7\textra.example" in out and out.split()[-1] == "hx-host"
+        joiner = client.containers.run("busybox", ["top"], detach=True,
+                                       network_mode=f"container:{host.id}")
+        try:
+            joiner.reload()
+            host.reload()
+            for key in ("HostsPath", "ResolvConfPath", "HostnamePath"):
+                assert joiner.attrs[key] == host.attrs[key]
+            assert joiner.attrs["Config"]["Hostname"] == "hx-host"
+        finally:
+            joiner.remove(force=True)
+        assert host.exec_run(["cat", "/etc/hosts"]).output == before
+    finally:
+        host.remove(force=True)
+
+
 def test_the_network_list_answers_with_a_trailing_slash(daemon):
     """dockerd routes GET /networks/ to the list as well (and no other route)."""
     plain = request(daemon.sock, "GET", "/networks").json()

@@ -73,12 +73,13 @@ class BundleWriter:
                                        owner=owner))
                 volumes = self._mount_volumes(ctr, root, owner)
             user = users.resolve(rootfs, config.get("User", ""), hc.get("GroupAdd"))
-            plan.files.write()
+            if plan.files is not None:
+                plan.files.write()
             if ipc_plan.make_shm:
                 assert ipc_plan.shm_source is not None
                 ipc.mount_shm(ipc_plan.shm_source, hc.get("ShmSize") or spec.DEFAULT_SHM_SIZE,
                               owner)
-            if owner is not None:  # the container's root may edit its /etc/hosts
+            if owner is not None and plan.files is not None:  # its root may edit /etc/hosts
                 for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
                     os.chown(ctr.doc[key], *owner)
             inputs = spec.SpecInputs(

@@ -88,6 +88,11 @@ class Lifecycle:
         other = self.deps.repo.get(mode.split(":", 1)[1])
         if not other.running or other.state["Pid"] <= 0:
             raise Conflict(f"cannot join network of a non running container: {other.id}")
+        # as dockerd's initializeNetworkingPaths: the other's name files and names
+        for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
+            ctr.doc[key] = other.doc[key]
+        for key in ("Hostname", "Domainname"):
+            ctr.config[key] = other.config.get(key, "")
         return f"/proc/{other.state['Pid']}/ns/net"
 
     async def _start_locked(self, ctr: Container) -> None:

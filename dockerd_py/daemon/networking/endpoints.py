@@ -418,8 +418,11 @@ class Sandbox:
         e, ctr = self.endpoints, self.ctr
         e.allocate(ctr)
         try:
-            return SandboxPlan(e.files(ctr), e.link_env(ctr), e.uses_host_namespace(
-                ctr.host_config.get("NetworkMode", "")))
+            mode = ctr.host_config.get("NetworkMode", "")
+            # --network container:X uses X's name files, as they are (the start
+            # pointed its paths at them)
+            files = None if mode.startswith("container:") else e.files(ctr)
+            return SandboxPlan(files, e.link_env(ctr), e.uses_host_namespace(mode))
         except BaseException:
             self.release()
             raise

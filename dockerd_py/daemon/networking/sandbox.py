@@ -10,7 +10,8 @@ from ...network.files import SandboxFiles
 @dataclass(frozen=True)
 class SandboxPlan:
     """Made on the loop by Endpoints.prepare, after the addresses: the name files
-    (contents and paths), the legacy links' variables, host networking or not."""
-    files: SandboxFiles
+    (contents and paths; None when it shares another container's), the legacy
+    links' variables, host networking or not."""
+    files: SandboxFiles | None
     link_env: list[str]
     host_network: bool
