@@ -359,6 +359,34 @@ def test_a_shared_network_namespace_shares_the_name_files(client):
         host.remove(force=True)
 
 
+def test_a_missing_network_fails_the_start_not_the_create(client, daemon):
+    """As dockerd: create keeps the network by name, the start looks it up (a 404
+    at create would make the docker CLI pull the image); created later, it works."""
+    c = client.containers.create("busybox", ["true"], network="later-net")
+    try:
+        assert list(c.attrs["NetworkSettings"]["Networks"]) == ["later-net"]
+        r = request(daemon.sock, "POST", f"/v1.44/containers/{c.id}/start")
+        assert (r.status, r.json()["message"]) == (404, "network later-net not found")
+        net = client.networks.create("later-net")
+        try:
+            c.start()
+            assert c.wait()["StatusCode"] == 0
+            c.reload()
+            assert c.attrs["NetworkSettings"]["Networks"]["later-net"]["NetworkID"] == net.id
+        finally:
+            c.remove(force=True)
+            net.remove()
+    finally:
+        try:
+            c.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    out = daemon.docker("run", "--rm", "--network", "no-such-net", "busybox", "true")
+    assert out.returncode == 125
+    assert out.stderr.decode().splitlines()[0] == (
+        "docker: Error response from daemon: network no-such-net not found")
+
+
 def test_the_network_list_answers_with_a_trailing_slash(daemon):
     """dockerd routes GET /networks/ to the list as well (and no other route)."""
     plain = request(daemon.sock, "GET", "/networks").json()

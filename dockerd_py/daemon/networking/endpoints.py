@@ -46,8 +46,8 @@ class Endpoints:
             if len(mode) == len("container:"):
                 raise InvalidParameter("Invalid network mode: invalid container format "
                                        "container:<name|id>")
-            return
-        self.networks.get(mode_network(mode))
+        # a network that does not exist (yet) is the start's error, as in dockerd: a 404
+        # at create would make the docker CLI go and pull the image
 
     def uses_host_namespace(self, mode: str) -> bool:
         """Whether a container of this NetworkMode shares the host's namespace."""
@@ -63,14 +63,23 @@ class Endpoints:
         if mode.startswith("container:"):
             return {}
         configs = {mode_network(k): v for k, v in (endpoints_config or {}).items()}
-        first = self.networks.get(mode_network(mode))
+        first = self.networks.find(mode_network(mode), missing_ok=True)
+        if first is None:  # kept by its name, for the start to find (or not)
+            return {mode_network(mode): self._unresolved_doc(
+                configs.get(mode_network(mode)) or {})} | {
+                name: self._unresolved_doc(config or {}) for name, config in configs.items()
+                if name != mode_network(mode)}
         own = [configs.pop(key, None) for key in (mode_network(mode), first.name, first.id)]
         out = {first.name: self._endpoint_doc(first, next((c for c in own if c), {}))}
         if len(configs) and self.networks.driver_of(first).namespace == "host":
             raise InvalidParameter("container sharing network namespace with host cannot be "
                                    "connected to more networks")
         for name, config in configs.items():
-            net = self.networks.get(name)
+            found = self.networks.find(name, missing_ok=True)
+            if found is None:
+                out[name] = self._unresolved_doc(config or {})
+                continue
+            net = found
             if net.name in out:
                 continue
             if net.name in PREDEFINED:
@@ -78,6 +87,16 @@ class Endpoints:
                                        f"{first.name}, {net.name}")
             out[net.name] = self._endpoint_doc(net, config or {})
         return out
+
+    @staticmethod
+    def _unresolved_doc(config: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint of a network that does not exist at create: what was asked."""
+        if not isinstance(config, dict):
+            raise InvalidParameter("invalid EndpointSettings")
+        return endpoint_shape("", IPAMConfig=config.get("IPAMConfig") or None,
+                              Aliases=config.get("Aliases") or None,
+                              Links=config.get("Links") or None,
+                              MacAddress=config.get("MacAddress") or "")
 
     def _endpoint_doc(self, net: Network, config: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(config, dict):
