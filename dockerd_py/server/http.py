@@ -172,6 +172,19 @@ def _json_kind(value: Any) -> str:
     return "null"
 
 
+def _fold_keys(doc: dict[str, Any], spec: dict[str, Any]) -> None:
+    """Go's decoder takes a key in any case for a struct field (an exact match
+    first, a later key over an earlier one): the Docker SDK for Python sends
+    `CPURealtimeRuntime` for `CpuRealtimeRuntime`. Keys become the field's name."""
+    if all(key in spec for key in doc):
+        return
+    folded = {key.lower(): key for key in spec}
+    items = list(doc.items())
+    doc.clear()
+    for key, item in items:
+        doc[key if key in spec else folded.get(key.lower(), key)] = item
+
+
 def check_types(value: Any, spec: Any, path: str) -> None:
     if value is None or spec is None or spec == "any":
         return
@@ -204,6 +217,7 @@ def check_types(value: Any, spec: Any, path: str) -> None:
     elif isinstance(spec, dict):
         ok = isinstance(value, dict)
         if ok:
+            _fold_keys(value, spec)
             for key, item in value.items():
                 if key in spec:
                     check_types(item, spec[key], f"{path}.{key}" if path else key)

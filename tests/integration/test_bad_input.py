@@ -247,3 +247,23 @@ def test_a_local_image_of_another_platform_is_not_found(daemon, platform):
                query=f"?platform=linux/{actual['Architecture']}")
     assert r.status == 201
     request(daemon.sock, "DELETE", f"/containers/{r.json()['Id']}")
+
+
+def test_field_names_match_in_any_case_as_gos_decoder(daemon, client):
+    """Go's decoder matches a key to a field case-insensitively (an exact match
+    first, the later of two keys winning): the SDK sends CPURealtimeRuntime."""
+    body = {"image": "busybox", "CMD": ["true"], "HostConfig": {
+        "memory": 8 << 20, "CPURealtimePeriod": 1000000, "cpushares": 256,
+        "CpuShares": 512, "Labels-not-a-field": "x"}, "labels": {"Mixed": "Case"}}
+    r = create(daemon, json.dumps(body).encode())
+    assert r.status == 201, r.body
+    doc = client.api.inspect_container(r.json()["Id"])
+    client.api.remove_container(r.json()["Id"])
+    assert (doc["Config"]["Image"], doc["Config"]["Cmd"]) == ("busybox", ["true"])
+    assert doc["Config"]["Labels"] == {"Mixed": "Case"}  # a map's keys stay as sent
+    hc = doc["HostConfig"]
+    assert (hc["Memory"], hc["CpuRealtimePeriod"], hc["CpuShares"]) == (8 << 20, 1000000, 512)
+    r = create(daemon, json.dumps({"Image": "busybox", "hostconfig": {"memory": "x"}}).encode())
+    assert (r.status, r.json()["message"]) == (
+        400, "invalid JSON: json: cannot unmarshal string into Go struct field "
+             "CreateRequest.HostConfig.Memory of type int64")
