@@ -390,6 +390,12 @@ def resources_of(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
         cpu["cpus"] = hc["CpusetCpus"]
     if hc.get("CpusetMems"):
         cpu["mems"] = hc["CpusetMems"]
+    # real-time scheduling: given to the runtime as dockerd gives it, so that a
+    # kernel (or parent cgroup) without a real-time budget refuses it at the start
+    if hc.get("CpuRealtimePeriod"):
+        cpu["realtimePeriod"] = hc["CpuRealtimePeriod"]
+    if hc.get("CpuRealtimeRuntime"):
+        cpu["realtimeRuntime"] = hc["CpuRealtimeRuntime"]
     if cpu:
         res["cpu"] = cpu
     if hc.get("PidsLimit") and hc["PidsLimit"] > 0:

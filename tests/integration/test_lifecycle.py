@@ -108,6 +108,21 @@ def test_pids_limit_updates(daemon, running, version, update, expect, in_cgroup)
     assert cgroup_file(daemon, c.id, "pids", "pids.max") == in_cgroup
 
 
+def test_a_real_time_budget_the_kernel_refuses_fails_the_start(client):
+    """CpuRealtimeRuntime reaches the cgroup, as dockerd passes it: with no
+    real-time budget in the parent cgroup the kernel refuses it and the start
+    fails with its words, instead of the value being dropped silently."""
+    c = client.containers.create("busybox", ["true"], cpu_rt_runtime=950000)
+    try:
+        assert c.attrs["HostConfig"]["CpuRealtimeRuntime"] == 950000
+        with pytest.raises(docker.errors.APIError) as err:
+            c.start()
+        assert err.value.status_code == 500
+        assert "cpu.rt_runtime_us: invalid argument" in err.value.explanation
+    finally:
+        c.remove(force=True)
+
+
 def test_process_settings(client):
     out = client.containers.run(
         "busybox", ["sh", "-c", "id -u; id -G; pwd; hostname; ulimit -n; df -k /dev/shm | tail -1;"
