@@ -387,6 +387,50 @@ def test_a_missing_network_fails_the_start_not_the_create(client, daemon):
         "docker: Error response from daemon: network no-such-net not found")
 
 
+def _create(daemon, version, body):  # type: ignore[no-untyped-def]
+    return request(daemon.sock, "POST", f"/{version}/containers/create",
+                   body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("version, kept, warnings", [
+    ("v1.43", "02:42:ac:11:00:99", []),
+    ("v1.44", None, ["The container-wide MacAddress field is now deprecated. It should be "
+                     "specified in EndpointsConfig instead."])])
+def test_the_container_wide_mac_address_goes_to_the_main_endpoint(daemon, client, version,
+                                                                   kept, warnings):
+    """dockerd's handleMACAddressBC: Config.MacAddress (the SDK's mac_address) is the
+    main network's endpoint address; kept in the config before API 1.44, dropped
+    with a warning from 1.44."""
+    r = _create(daemon, version, {"Image": "busybox", "Cmd": ["top"],
+                                  "MacAddress": "02:42:ac:11:00:99"})
+    assert r.status == 201, r.body
+    assert r.json()["Warnings"] == warnings
+    cid = r.json()["Id"]
+    try:
+        client.api.start(cid)
+        doc = client.api.inspect_container(cid)
+        assert doc["NetworkSettings"]["Networks"]["bridge"]["MacAddress"] == "02:42:ac:11:00:99"
+        assert doc["Config"].get("MacAddress") == kept
+        out = client.api.exec_start(client.api.exec_create(cid, ["cat",
+                                                                 "/sys/class/net/eth0/address"]))
+        assert out.decode().strip() == "02:42:ac:11:00:99"
+    finally:
+        client.api.remove_container(cid, force=True)
+
+
+def test_container_wide_mac_address_refusals(daemon):
+    r = _create(daemon, "v1.43", {"Image": "busybox", "MacAddress": "02:42:ac:11:00:99",
+                                  "HostConfig": {"NetworkMode": "host"}})
+    assert (r.status, r.json()["message"]) == (
+        400, "conflicting options: mac-address and the network mode")
+    r = _create(daemon, "v1.44", {"Image": "busybox", "MacAddress": "02:42:ac:11:00:99",
+                                  "NetworkingConfig": {"EndpointsConfig": {
+                                      "bridge": {"MacAddress": "02:42:ac:11:00:98"}}}})
+    assert (r.status, r.json()["message"]) == (
+        400, "the container-wide MAC address must match the endpoint-specific MAC address for "
+             "the main network, or be left empty")
+
+
 def test_the_network_list_answers_with_a_trailing_slash(daemon):
     """dockerd routes GET /networks/ to the list as well (and no other route)."""
     plain = request(daemon.sock, "GET", "/networks").json()

@@ -84,6 +84,47 @@ def parse_link(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def _migrate_mac_address(config: dict[str, Any], mode: str, endpoints: dict[str, Any],
+                         api_version: tuple[int, ...]) -> str | None:
+    """dockerd's handleMACAddressBC: the container-wide Config.MacAddress goes to the
+    main network's endpoint (kept in the config below API 1.44, where an endpoint's
+    own address was ignored; dropped with a warning from 1.44)."""
+    mac = config.get("MacAddress") or ""
+    settable = mode in ("default", "bridge") or not (
+        mode in ("host", "none") or mode.startswith("container:"))
+    name = "bridge" if mode == "default" else mode
+    if api_version < (1, 44):
+        if not mac:
+            for key, ep in endpoints.items():
+                endpoints[key] = dict(ep or {}, MacAddress="")
+            return None
+        if not settable:
+            raise InvalidParameter("conflicting options: mac-address and the network mode")
+        for key, ep in (endpoints or {name: {}}).items():
+            endpoints[key] = dict(ep or {}, MacAddress=mac)
+        return None
+    if not mac:
+        return None
+    if settable:
+        if not endpoints:
+            endpoints[name] = {"MacAddress": mac}
+        elif name not in endpoints and mode not in endpoints:
+            raise InvalidParameter("if a container-wide MAC address is supplied, "
+                                   "HostConfig.NetworkMode must match the identity of a network "
+                                   "in NetworkSettings.Networks")
+        else:
+            key = name if name in endpoints else mode
+            ep = dict(endpoints[key] or {})
+            if ep.get("MacAddress") and ep["MacAddress"] != mac:
+                raise InvalidParameter("the container-wide MAC address must match the "
+                                       "endpoint-specific MAC address for the main network, or "
+                                       "be left empty")
+            endpoints[key] = dict(ep, MacAddress=mac)
+    config["MacAddress"] = ""
+    return ("The container-wide MacAddress field is now deprecated. It should be specified in "
+            "EndpointsConfig instead.")
+
+
 def _daemon_defaults(hc: dict[str, Any], api_version: tuple[int, ...]) -> None:
     """What dockerd's adaptContainerSettings fills in where the request left a
     field empty (the Go client sends "" and 0, not nothing)."""
@@ -170,8 +211,11 @@ class ContainerCreator:
         networking = body.get("NetworkingConfig") or {}
         if not isinstance(networking, dict):
             raise InvalidParameter("invalid NetworkingConfig")
-        networks = d.networks.initial_settings(hc["NetworkMode"],
-                                               networking.get("EndpointsConfig"))
+        endpoints = dict(networking.get("EndpointsConfig") or {})
+        warning = _migrate_mac_address(config, hc["NetworkMode"], endpoints, api_version)
+        if warning:
+            warnings.append(warning)
+        networks = d.networks.initial_settings(hc["NetworkMode"], endpoints)
         cid = secrets.token_hex(32)
         name = names_mod.validate(name) if name else names_mod.generate(d.repo.names)
         d.repo.reserve_name(name, cid)  # before the first await: one winner per name
