@@ -431,6 +431,39 @@ def test_container_wide_mac_address_refusals(daemon):
              "the main network, or be left empty")
 
 
+def test_links_on_a_user_defined_network_are_names_for_the_linker_alone(client, daemon):
+    """As dockerd (checked against 20.10.24 on this machine): `--link target:alias`
+    on a user-defined network is a DNS name of the target for the linking
+    container only; no /etc/hosts entry, no HostConfig.Links, the endpoint's Links."""
+    net = client.networks.create("un-links")
+    made = []
+    try:
+        made.append(client.containers.run("busybox", ["top"], detach=True, name="un-target",
+                                          network="un-links"))
+        # the docker CLI puts the link in the endpoint's settings (EndpointsConfig.Links)
+        out = daemon.docker("run", "-d", "--name", "un-linker", "--network", "un-links",
+                            "--link", "un-target:alias", "busybox", "top")
+        assert out.returncode == 0, out.stderr
+        made.append(client.containers.get("un-linker"))
+        ip = client.api.inspect_container("un-target")["NetworkSettings"]["Networks"][
+            "un-links"]["IPAddress"]
+        out = made[1].exec_run(["nslookup", "alias"]).output.decode()
+        assert f"Address: {ip}" in out, out
+        assert b"alias" not in made[1].exec_run(["cat", "/etc/hosts"]).output
+        doc = client.api.inspect_container("un-linker")
+        assert doc["HostConfig"]["Links"] is None
+        assert doc["NetworkSettings"]["Networks"]["un-links"]["Links"] == ["un-target:alias"]
+        other = client.containers.run("busybox", ["nslookup", "alias"], network="un-links",
+                                      detach=True)
+        made.append(other)
+        other.wait()
+        assert b"can't find alias: NXDOMAIN" in other.logs()  # for anyone else
+    finally:
+        for c in made:
+            c.remove(force=True)
+        net.remove()
+
+
 def test_the_network_list_answers_with_a_trailing_slash(daemon):
     """dockerd routes GET /networks/ to the list as well (and no other route)."""
     plain = request(daemon.sock, "GET", "/networks").json()

@@ -325,6 +325,8 @@ class Endpoints:
         if ctr.internal.links:
             return [(full.rsplit("/", 1)[-1], self._linked(ctr, full, cid))
                     for full, cid in sorted(ctr.internal.links.items())]
+        if (ctr.host_config.get("NetworkMode") or "default") not in ("default", "bridge"):
+            return []  # on a user-defined network, links are names of the embedded DNS
         out = []  # a container from before the link index: by the names it gave
         for spec in ctr.host_config.get("Links") or []:
             name, _, alias = str(spec).partition(":")

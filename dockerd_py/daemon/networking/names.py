@@ -95,11 +95,26 @@ class EmbeddedDns:
 
     def _lookup(self, ctr: Container, name: str) -> list[str] | None:
         addresses = []
-        for other, network, ep in self._peers(ctr):
+        peers = self._peers(ctr)
+        for other, network, ep in peers:
             names = {n.lower() for n in dns_names(other, ep)}
-            if name in names or name in {f"{n}.{network.lower()}" for n in names}:
+            if name in names or name in {f"{n}.{network.lower()}" for n in names} \
+                    or self._linked_as(ctr, network, other, name):
                 addresses += [a for a in (ep.get("IPAddress"), ep.get("GlobalIPv6Address")) if a]
         return list(dict.fromkeys(addresses)) or None
+
+    @staticmethod
+    def _linked_as(ctr: Container, network: str, other: Container, name: str) -> bool:
+        """`--link target:alias` on a user-defined network: the alias is a name of
+        the target for this container alone (libnetwork's links there)."""
+        own = (ctr.doc["NetworkSettings"].get("Networks") or {}).get(network) or {}
+        for link in own.get("Links") or []:
+            target, _, alias = str(link).partition(":")
+            target = target.lstrip("/")
+            if (alias or target).rsplit("/", 1)[-1].lower() == name and \
+                    (other.name == target or other.id.startswith(target)):
+                return True
+        return False
 
     def _reverse(self, ctr: Container, name: str) -> list[str] | None:
         address = _reverse_address(name)
