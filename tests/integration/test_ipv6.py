@@ -212,3 +212,32 @@ def test_ipv6_subnets_from_default_address_pools(workdir, rootfs_tar):
                                     network="p1", remove=True).decode()
         assert str(v6[0][2]) in out
         client.close()
+
+
+def test_ipv6_asked_the_ways_dockerd_20_10_ignores(client):
+    """Checked against dockerd 20.10.24 on this machine: the driver option
+    com.docker.network.enable_ipv6 is kept as an option and enables nothing; an
+    IPv6 subnet without EnableIPv6 is kept in IPAM (beside a default IPv4 pool),
+    and no container gets an IPv6 address from it."""
+    made = []
+    try:
+        made.append(client.networks.create(
+            "v6-by-option", options={"com.docker.network.enable_ipv6": "true"}))
+        made.append(client.networks.create("v6-pool-only", ipam=docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet="fd00:77::/64")])))
+        by_option = client.api.inspect_network("v6-by-option")
+        assert by_option["EnableIPv6"] is False
+        assert by_option["Options"] == {"com.docker.network.enable_ipv6": "true"}
+        assert [":" in c["Subnet"] for c in by_option["IPAM"]["Config"]] == [False]
+        pool_only = client.api.inspect_network("v6-pool-only")
+        assert pool_only["EnableIPv6"] is False
+        configs = pool_only["IPAM"]["Config"]
+        assert [":" in c["Subnet"] for c in configs] == [False, True]
+        assert configs[1] == {"Subnet": "fd00:77::/64"}
+        for name in ("v6-by-option", "v6-pool-only"):
+            out = client.containers.run("busybox", ["sh", "-c", "ip -6 addr show eth0 | grep -c global; true"],
+                                        network=name, remove=True, stderr=True)
+            assert out.strip() == b"0"
+    finally:
+        for net in made:
+            net.remove()
