@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import aiohttp
 
 from shared import reference as refs
+from shared import stdcopy
 from shared.filters import Filters
 from shared.timeutil import now_rfc3339
 
@@ -181,10 +182,13 @@ class BuildService:
         exited = life.monitor.register_wait(ctr, "next-exit")
         try:
             await life.start(ctr)
+            frames = stdcopy.Demuxer()
             async for chunk in self.containers.logs.read(ctr, True, True, True, 0, None, None,
-                                                         raw=True, timestamps=False):
-                if chunk:  # (an empty one: the follower waits for more)
-                    await output(chunk.decode("utf-8", "replace"))
+                                                         raw=False, timestamps=False):
+                for stream, payload in frames.feed(chunk):  # (none: the follower waits)
+                    text = payload.decode("utf-8", "replace")
+                    # as dockerd's stderr writer: in red (ANSI), so a terminal shows it
+                    await output(f"\033[91m{text}\033[0m" if stream == stdcopy.STDERR else text)
             code, _ = await exited
         finally:
             life.monitor.cancel_wait(ctr, exited)

@@ -500,3 +500,16 @@ def test_every_extra_host_reaches_the_build(daemon, tmp_path):
     text = _text(events)
     assert "192.0.2.1\tone.example" in text and "192.0.2.2\ttwo.example" in text, text
     _remove(api, "hosts:1")
+
+
+def test_a_runs_stderr_reaches_the_stream_in_red(daemon, tmp_path):
+    """RUN's stderr as dockerd's stderr writer sends it: a stream message wrapped in
+    ANSI red (\\033[91m ... \\033[0m); stdout as it is."""
+    api = daemon.api()
+    ctx = _context(tmp_path, "FROM busybox\nRUN echo to-out; echo to-err >&2\n")
+    events = _stream(api, path=str(ctx), nocache=True)
+    streams = [e["stream"] for e in events if "stream" in e]
+    assert "to-out\n" in streams
+    assert "\033[91mto-err\n\033[0m" in streams
+    ids = [e["aux"]["ID"] for e in events if "aux" in e]
+    api.remove_image(ids[-1])
