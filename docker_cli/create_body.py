@@ -43,13 +43,18 @@ def device(text: str) -> dict[str, str]:
 
 
 def mount_spec(text: str) -> dict[str, Any]:
-    """`--mount type=bind,source=/a,target=/b[,readonly][,bind-propagation=..]` and tmpfs."""
+    """`--mount type=bind,source=/a,target=/b[,readonly][,bind-propagation=..]
+    [,bind-nonrecursive]` and tmpfs."""
     mount: dict[str, Any] = {"Type": "volume"}
     for field in text.split(","):
         key, sep, value = field.partition("=")
         key = key.strip().lower()
         if key in ("readonly", "ro") and value.lower() in ("", "1", "true"):
             mount["ReadOnly"] = True
+            continue
+        if key == "bind-nonrecursive" and value.lower() in ("", "1", "true", "0", "false"):
+            mount.setdefault("BindOptions", {})["NonRecursive"] = value.lower() in ("", "1",
+                                                                                  "true")
             continue
         if not sep:
             raise CLIError(f'invalid argument "{text}" for "--mount" flag: invalid field '

@@ -343,7 +343,7 @@ def test_binds_of_the_daemon_root_are_rslave(daemon, client, sub):
                  f'mount source: "{source}", propagation: "{mode}"')
 
 
-def test_a_non_recursive_bind_leaves_the_mounts_below_out(client, tmp_path):
+def test_a_non_recursive_bind_leaves_the_mounts_below_out(client, daemon, tmp_path):
     """BindOptions.NonRecursive: the source alone, not what is mounted below it
     (moby's TestContainerBindMountNonRecursive)."""
     outer, inner = tmp_path / "outer", tmp_path / "inner"
@@ -358,5 +358,8 @@ def test_a_non_recursive_bind_leaves_the_mounts_below_out(client, tmp_path):
             mount = docker.types.Mount("/foo", str(outer), type="bind", read_only=True)
             mount["BindOptions"] = options
             client.containers.run("busybox", test, mounts=[mount], remove=True)
+        out = daemon.docker_py("run", "--rm", "--mount", f"type=bind,source={outer},target=/foo,"
+                               "bind-nonrecursive", "busybox", "test", "!", "-f", "/foo/mnt/file")
+        assert out.returncode == 0, out.stderr
     finally:
         subprocess.run(["umount", str(outer / "mnt")], check=True)
