@@ -47,6 +47,9 @@ class FakeRepo:
     def all(self) -> list[Container]:
         return list(self.containers.values())
 
+    def link_names(self) -> dict[str, list[str]]:
+        return {}
+
     def __contains__(self, cid: str) -> bool:
         return cid in self.containers
 
