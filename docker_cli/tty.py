@@ -11,7 +11,7 @@ import tty
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 def size() -> tuple[int, int] | None:
@@ -39,3 +39,36 @@ def raw_mode(enabled: bool) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@contextlib.contextmanager
+def following_size(enabled: bool, send: Callable[[int, int], None]) -> Iterator[None]:
+    """The terminal's size now and at every change (SIGWINCH), sent to the
+    daemon as the docker CLI's monitorTtySize does: `vi`, `less` and `top`
+    inside follow the window. A failed resize is not the session's end."""
+    if not enabled or size() is None:
+        yield
+        return
+    import signal
+
+    def resize(*_: object) -> None:
+        current = size()
+        if current is not None:
+            try:
+                send(*current)
+            except Exception:  # the container may be gone: the stream says so
+                pass
+
+    previous = signal.signal(signal.SIGWINCH, resize)
+    try:
+        resize()
+        yield
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
+
+
+def resizer(client: object, path: str) -> Callable[[int, int], None]:
+    """What sends a new size: POST path (a container's or an exec's /resize)."""
+    def send(rows: int, cols: int) -> None:
+        client.request("POST", path, params={"h": rows, "w": cols}).read()  # type: ignore[attr-defined]
+    return send

@@ -179,6 +179,53 @@ def test_run_it_on_a_pty(daemon):
     assert child.exitstatus == 4
 
 
+def _spawn(daemon, *args: str) -> pexpect.spawn:  # type: ignore[no-untyped-def]
+    return pexpect.spawn(sys.executable, ["-m", "docker_cli", *args], env=daemon.env(),
+                         timeout=15, dimensions=(25, 90))
+
+
+def _sizes_follow(child: pexpect.spawn) -> None:
+    """The shell inside sees the window's size, and each new one (SIGWINCH)."""
+    child.expect(r"# ")
+    child.sendline("stty size")
+    child.expect("25 90")
+    for rows, cols in ((40, 120), (12, 33)):
+        child.setwinsize(rows, cols)
+        deadline = time.monotonic() + 5
+        while True:  # the resize is asynchronous: ask until it shows (or time is up)
+            child.sendline("stty size")
+            index = child.expect([f"{rows} {cols}", r"\d+ \d+"])
+            if index == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert index == 0
+
+
+def test_the_terminal_size_follows_the_window(daemon):
+    """run -it, exec -it, attach and start -ai resize the container's terminal at
+    every SIGWINCH, as the docker CLI's monitorTtySize."""
+    child = _spawn(daemon, "run", "-it", "--name", "winch", "busybox", "sh")
+    try:
+        _sizes_follow(child)
+        child.sendline("exit 0")
+        child.expect(pexpect.EOF)
+        for args in (("start", "-ai", "winch"),
+                     ("exec", "-it", "winch", "sh")):
+            child = _spawn(daemon, *args)
+            _sizes_follow(child)
+            if args[0] == "exec":
+                child.sendline("exit")
+                child.expect(pexpect.EOF)
+        child = _spawn(daemon, "attach", "winch")
+        child.sendline("")
+        _sizes_follow(child)
+        child.sendline("exit 0")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+        daemon.docker_py("rm", "-f", "winch")
+
+
 def test_run_mount_device_group_and_health_flags(cli, tmp_path):
     (tmp_path / "f").write_text("bound\n")
     out = cli("run", "--rm", "--mount", f"type=bind,source={tmp_path},target=/m,readonly",

@@ -12,7 +12,7 @@ from shared.stdcopy import Demuxer
 from ... import credentials
 from ...errors import CLIError
 from ...streams import pump
-from ...tty import raw_mode, size
+from ...tty import following_size, raw_mode, resizer, size
 from .. import client_of
 
 
@@ -60,7 +60,8 @@ def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, name: st
     sock, rest, _ = client.hijack(f"/containers/{name}/attach", params={
         "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1,
         "detachKeys": credentials.detach_keys(detach_keys)})
-    with raw_mode(doc["Config"]["Tty"] and stdin):
+    with following_size(doc["Config"]["Tty"], resizer(client, f"/containers/{name}/resize")), \
+            raw_mode(doc["Config"]["Tty"] and stdin):
         pump(sock, rest, doc["Config"]["Tty"], stdin)
     state = client.get(f"/containers/{name}/json")["State"]
     if not state["Running"]:
@@ -105,13 +106,8 @@ def exec_(ctx: click.Context, detach: bool, detach_keys: str | None, env: tuple[
         client.request("POST", f"/exec/{exec_id}/start", body={"Detach": True, "Tty": tty}).read()
         return
     sock, rest, _ = client.hijack(f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
-    if tty and size():
-        rows, cols = size()  # type: ignore[misc]
-        try:
-            client.request("POST", f"/exec/{exec_id}/resize", params={"h": rows, "w": cols}).read()
-        except CLIError:
-            pass
-    with raw_mode(tty and interactive):
+    with following_size(tty, resizer(client, f"/exec/{exec_id}/resize")), \
+            raw_mode(tty and interactive):
         pump(sock, rest, tty, interactive)
     code = client.get(f"/exec/{exec_id}/json").get("ExitCode")
     sys.exit(code if code is not None else 0)

@@ -11,7 +11,7 @@ from shared.units import human_size
 from ...errors import APIError
 from ...options import filters_json, ram_flag, restart_policy
 from ...streams import pump
-from ...tty import raw_mode
+from ...tty import following_size, raw_mode, resizer
 from .. import client_of, for_each, for_each_echo, print_deleted
 
 
@@ -42,7 +42,8 @@ def start(ctx: click.Context, attach: bool, interactive: bool, detach_keys: str 
         "detachKeys": keys})
     wait = client.request("POST", f"/containers/{names[0]}/wait", params={"condition": "next-exit"})
     client.request("POST", f"/containers/{names[0]}/start").read()
-    with raw_mode(tty and interactive):
+    with following_size(tty, resizer(client, f"/containers/{names[0]}/resize")), \
+            raw_mode(tty and interactive):
         if pump(sock, rest, tty, interactive, keys):
             return  # detached: the container goes on
     sys.exit(int((wait.json() or {}).get("StatusCode", 0)))

@@ -9,7 +9,7 @@ from ...credentials import detach_keys as keys_of
 from ...errors import EXIT_DAEMON, APIError, CLIError, FlagError, run_exit_status
 from ...flags import Flag, FlagSet, flag_command
 from ...streams import pump
-from ...tty import raw_mode, size
+from ...tty import following_size, raw_mode, resizer
 from .. import client_from
 
 TYPE_CHECKING = False  # typing is left out of the CLI's hot path (docker_cli/main.py)
@@ -121,13 +121,8 @@ def _attached(client: Any, cid: str, opts: dict[str, Any]) -> None:
     except CLIError as exc:
         sock.close()
         raise _run_error(exc) from None
-    if opts["tty"] and size():
-        rows, cols = size()  # type: ignore[misc]
-        try:
-            client.request("POST", f"/containers/{cid}/resize", params={"h": rows, "w": cols}).read()
-        except CLIError:
-            pass
-    with raw_mode(opts["tty"] and opts["interactive"]):
+    with following_size(opts["tty"], resizer(client, f"/containers/{cid}/resize")), \
+            raw_mode(opts["tty"] and opts["interactive"]):
         detached = pump(sock, rest, opts["tty"], "stdin" in streams, keys)
     if detached:  # the container goes on; the terminal is the user's again
         return
