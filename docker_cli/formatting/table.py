@@ -2,7 +2,6 @@
 and `--format` handling shared by the listing commands."""
 from __future__ import annotations
 
-import json
 import re
 
 from ..errors import CLIError
@@ -38,14 +37,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
                 view: Callable[[Any], dict[str, Any]], sample: Any = None,
-                type_name: str = "") -> str:
+                type_name: str = "", titles: dict[str, Any] | None = None) -> str:
     """`--format`: a Go template per item (`\\t` and `\\n` as Docker reads them);
     `table ...` adds aligned headers; `json` is one JSON object a line. With no
     items, the template is still checked against a sample row (as Docker checks
-    it against its row type), so a field that does not exist is an error."""
+    it against its row type), so a field that does not exist is an error.
+    headers: the default table's columns; titles: every field's column title."""
     if fmt.strip() == "json":
-        return "\n".join(json.dumps({k: v for k, v in view(item).items() if not callable(v)},
-                                     separators=(",", ":")) for item in items)
+        from .templates import go_json
+        return "\n".join(go_json(_row(view(item), type_name)) for item in items)
     from .templates import TemplateError, render  # only with --format: a slow import
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
     try:
@@ -55,7 +55,7 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
                 render(check, _row(view(sample), type_name))
         if fmt.startswith("table"):
             body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
-            head = render(body, {k: v for k, v in headers.items()})
+            head = render(body, dict(titles or headers))  # every field's column title
             out_rows = [render(body, _row(view(item), type_name)).split("\t") for item in items]
             return table(head.split("\t"), out_rows)
         return "\n".join(render(fmt, _row(view(item), type_name)) for item in items)

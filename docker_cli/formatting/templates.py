@@ -26,6 +26,20 @@ class TemplateError(ValueError):
     pass
 
 
+class _Nil:
+    """A row's field that holds a nil pointer (Go prints it <nil>; a missing map
+    key prints <no value>)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<nil>"
+
+
+NIL = _Nil()
+
+
 # -- lexing ----------------------------------------------------------------------
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
 _TOKEN = re.compile(r"""
@@ -194,6 +208,8 @@ class _ElseIf:
 
 # -- values -----------------------------------------------------------------------
 def go_str(value: Any, top: bool = True) -> str:
+    if value is NIL:
+        return "<nil>"
     if value is None:
         return "<no value>" if top else "<nil>"
     if isinstance(value, bool):
@@ -238,8 +254,25 @@ def _printf(fmt: str, *args: Any) -> str:
     return "".join(out)
 
 
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+               "\u2029": "\\u2029"}
+
+
+def go_json(value: Any) -> str:
+    """JSON as Go's encoding/json writes it: UTF-8 as is, <, > and & escaped. A
+    listing's row (Docker's formatter context) is its fields in sorted order
+    (the CLI marshals it as a map), methods left out."""
+    if isinstance(value, Struct):
+        value = {k: value[k] for k in sorted(value) if not callable(value[k])}
+    text = json.dumps(None if value is NIL else value, separators=(",", ":"),
+                      ensure_ascii=False)
+    for char, escape in _GO_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text
+
+
 FUNCS: dict[str, Callable[..., Any]] = {
-    "json": lambda v: json.dumps(v, separators=(",", ":")),
+    "json": go_json,
     "join": lambda v, sep: sep.join(go_str(x, False) for x in (v or [])),
     "split": lambda s, sep: s.split(sep),
     "lower": lambda s: go_str(s).lower(),
@@ -276,6 +309,8 @@ def _field(value: Any, path: list[str]) -> Any:
         if isinstance(value, Struct) and name not in value:
             raise TemplateError(f'executing "" at <.{name}>: can\'t evaluate field {name} '
                                 f"in type {value.type_name}")
+        if isinstance(value, Struct) and value[name] is None:
+            return NIL  # a nil pointer field of Docker's row struct
         if isinstance(value, dict):
             if name in value:
                 value = value[name]

@@ -224,6 +224,13 @@ LINES = [
     "ps extra-argument",
     "ps --last x",
     "container ls -a -n 1 --no-trunc --format {{.Names}}",
+    # a row as JSON: every field of the CLI's context, sorted, Go's escaping; .Size asks sizes
+    "ps -a --filter name={c} --format '{{json .}}'",
+    "ps -a --filter name={c} --format json",
+    "ps -a --filter name={c} --format '{{.Size}}'",
+    "ps -a --filter name={c} --format 'table {{.Names}}\t{{.Mounts}}\t{{.LocalVolumes}}"
+    "\t{{.State}}\t{{.Networks}}\t{{.Platform}}'",
+    "ps -a --filter name={c} --format 'table {{.Label \"diff\"}}\t{{.CreatedAt}}'",
 ]
 
 # Lines whose output may differ, and why (kept short; empty when all match).
@@ -243,6 +250,7 @@ def _normal(text: str, names: dict[str, str]) -> str:
         text = text.replace(real, placeholder)
     text = _HEX.sub("<ID>", text)
     text = _TIME.sub("<TIME>", text)
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+", "<DATE>", text)
     text = re.sub(r"\bdocker(-py)?\b", "<CLI>", text)
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from shared.units import human_duration
@@ -68,13 +69,20 @@ def _ps_view(c: dict, trunc: bool) -> dict[str, Any]:
         "State": c["State"], "Status": c["Status"], "Names": ",".join(names),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted((c.get("Labels") or {}).items())),
         "Label": _label_lookup(c.get("Labels") or {}),
-        "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or []),
+        "Mounts": ",".join(_ellipsis(m.get("Name") or m.get("Source", ""), 15) if trunc
+                           else m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or []),
         "Networks": ",".join(sorted((c.get("NetworkSettings") or {}).get("Networks") or {})),
     }
-    if "SizeRw" in c:
-        from shared.units import human_size
-        view["Size"] = (f"{human_size(c.get('SizeRw', 0))} (virtual "
-                        f"{human_size(c.get('SizeRootFs', 0))})")
+    # as the docker CLI's ContainerContext: the local volumes' count, and a size
+    # (0B unless asked for with -s)
+    view["LocalVolumes"] = str(sum(1 for m in c.get("Mounts") or []
+                                   if m.get("Driver") == "local"))
+    view["Platform"] = ((c.get("ImageManifestDescriptor") or {}).get("platform")
+                        if c.get("ImageManifestDescriptor") else None)
+    from shared.units import human_size
+    view["Size"] = human_size(c.get("SizeRw", 0))
+    if c.get("SizeRootFs"):
+        view["Size"] += f" (virtual {human_size(c['SizeRootFs'])})"
     return view
 
 
@@ -82,6 +90,11 @@ EMPTY_CONTAINER = {"Id": "", "Image": "", "Command": "", "Created": 0, "Names": 
                    "State": "", "Status": ""}
 PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
               "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES"}
+# every field's title in a `table` template, as the docker CLI's containerHeaderContext
+PS_TITLES: dict[str, Any] = {**PS_HEADERS, "CreatedAt": "CREATED AT", "State": "STATE", "Size": "SIZE",
+             "Labels": "LABELS", "Mounts": "MOUNTS",
+             "Label": lambda key: key.split(".")[-1].replace("-", " ").replace("_", " "),
+             "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS", "Platform": "PLATFORM"}
 
 
 PS = FlagSet("ps", "[OPTIONS]", "List containers", (
@@ -105,9 +118,13 @@ def ps(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
         from ...credentials import setting
         fmt = setting("psFormat")
     limit = 1 if opts["latest"] else opts["last"] if opts["last"] is not None else -1
+    # as the docker CLI: a template that uses .Size (or marshals the whole row)
+    # asks the daemon for sizes without -s
+    size = opts["size"] or bool(fmt and fmt.strip() != "json" and re.search(
+        r"\.Size\b|json\s+\.\s*(\}\}|\))", fmt))
     items = client_from(options).get("/containers/json", params={
         "all": opts["all"] or None, "limit": limit if limit > 0 else None,
-        "size": opts["size"] or None, "filters": filters_json(opts["filter"])})
+        "size": size or None, "filters": filters_json(opts["filter"])})
     trunc = not opts["no_trunc"]
     if opts["quiet"]:
         for c in items:
@@ -115,7 +132,8 @@ def ps(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
         return
     if fmt and fmt != "table":
         out = format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc),
-                          sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext")
+                          sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext",
+                          titles=PS_TITLES)
         if out:
             print(out)
         return
