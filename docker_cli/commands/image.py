@@ -12,13 +12,16 @@ import click
 from shared.units import human_duration, human_size
 
 from ..errors import CLIError
-from ..formatting.table import format_rows, table
+from ..formatting.table import echo_rows, format_rows, table
 from ..lazy import LazyGroup
 from ..options import filters_json
 from . import client_of, for_each, print_deleted
 
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
                  "CreatedSince": "CREATED", "Size": "SIZE"}
+IMAGE_TITLES = {**IMAGE_HEADERS, "Digest": "DIGEST", "CreatedAt": "CREATED AT",
+                "Containers": "CONTAINERS", "SharedSize": "SHARED SIZE",
+                "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE"}
 
 
 def _rows(images: list[dict], trunc: bool) -> list[dict[str, Any]]:
@@ -30,7 +33,13 @@ def _rows(images: list[dict], trunc: bool) -> list[dict[str, Any]]:
         base = {"ID": ident, "CreatedSince": human_duration(time.time() - img["Created"]) + " ago",
                 "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(img["Created"])),
                 "Size": human_size(img.get("Size", 0)), "Containers": str(img.get("Containers", -1)),
-                "Digest": digests[0].split("@", 1)[1] if digests else "<none>"}
+                "Digest": digests[0].split("@", 1)[1] if digests else "<none>",
+                # as the docker CLI's imageContext: N/A unless the daemon computed them
+                "SharedSize": "N/A" if img.get("SharedSize", -1) == -1
+                else human_size(img["SharedSize"]),
+                "UniqueSize": "N/A" if img.get("SharedSize", -1) == -1 or img.get("Size", -1) == -1
+                else human_size(img["Size"] - img["SharedSize"]),
+                "VirtualSize": human_size(img.get("Size", 0), 4)}
         if not tags:
             out.append(dict(base, Repository=digests[0].split("@")[0] if digests else "<none>",
                             Tag="<none>"))
@@ -73,7 +82,8 @@ def images(ctx: click.Context, all_: bool, quiet: bool, digests: bool, filters: 
         headers = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
                    "CreatedSince": "CREATED", "Size": "SIZE"}
     if fmt and fmt != "table":
-        click.echo(format_rows(fmt, rows, headers, lambda r: r))
+        echo_rows(format_rows(fmt, rows, headers, lambda r: r,
+                              type_name="*formatter.imageContext", titles=IMAGE_TITLES))
         return
     click.echo(table(list(headers.values()), [[r[k] for k in headers] for r in rows]))
 
@@ -191,7 +201,8 @@ def history(ctx: click.Context, human: bool, quiet: bool, no_trunc: bool, fmt: s
     headers = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedBy": "CREATED BY",
                "Size": "SIZE", "Comment": "COMMENT"}
     if fmt and fmt != "table":
-        click.echo(format_rows(fmt, rows, headers, lambda r: r))
+        echo_rows(format_rows(fmt, rows, headers, lambda r: r,
+                              type_name="*image.historyContext"))
         return
     click.echo(table(list(headers.values()), [[r[k] for k in headers] for r in rows]))
 

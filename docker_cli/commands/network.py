@@ -9,21 +9,37 @@ import click
 from shared.timeutil import parse_rfc3339
 
 from ..errors import EXIT_DAEMON, CLIError
-from ..formatting.table import format_rows, table
+from ..formatting.table import echo_rows, format_rows, table
 from ..options import filters_json, parse_labels
 from . import client_of, for_each, print_deleted
 
 NETWORK_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE"}
 
 
+NETWORK_TITLES = {**NETWORK_HEADERS, "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL",
+                  "Labels": "LABELS", "CreatedAt": "CREATED AT"}
+
+
+def _go_time(nanos: int) -> str:
+    """A time as Go's time.Time String() prints it: fractional seconds with no
+    trailing zeros (none at all on a whole second)."""
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+    if fraction:
+        text += "." + f"{fraction:09d}".rstrip("0")
+    return text + " +0000 UTC"
+
+
 def _view(net: dict[str, Any], trunc: bool) -> dict[str, Any]:
-    created = parse_rfc3339(net["Created"]) / 1e9 if net.get("Created") else 0
+    """A row as the docker CLI's networkContext has it."""
+    created = parse_rfc3339(net["Created"]) if net.get("Created") else 0
     return {"ID": net["Id"][:12] if trunc else net["Id"], "Name": net["Name"],
             "Driver": net["Driver"], "Scope": net.get("Scope", "local"),
+            "IPv4": str(bool(net.get("EnableIPv4"))).lower(),
             "IPv6": str(bool(net.get("EnableIPv6"))).lower(),
             "Internal": str(bool(net.get("Internal"))).lower(),
             "Labels": ",".join(f"{k}={v}" for k, v in (net.get("Labels") or {}).items()),
-            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created))}
+            "CreatedAt": _go_time(created)}
 
 
 def _ipam_configs(subnets: tuple[str, ...], gateways: tuple[str, ...], ranges: tuple[str, ...],
@@ -108,7 +124,8 @@ def ls(ctx: click.Context, filters: tuple[str, ...], fmt: str | None, no_trunc: 
             click.echo(net["Id"][:12] if trunc else net["Id"])
         return
     if fmt:
-        click.echo(format_rows(fmt, nets, NETWORK_HEADERS, lambda n: _view(n, trunc)))
+        echo_rows(format_rows(fmt, nets, NETWORK_HEADERS, lambda n: _view(n, trunc),
+                              type_name="*network.networkContext", titles=NETWORK_TITLES))
         return
     rows = [_view(n, trunc) for n in nets]
     click.echo(table(list(NETWORK_HEADERS.values()), [[r[k] for k in NETWORK_HEADERS]

@@ -12,7 +12,7 @@ from shared import reference as refs
 from .. import credentials
 from ..errors import APIError, CLIError
 from ..formatting.progress import display
-from ..formatting.table import format_rows, table
+from ..formatting.table import echo_rows, format_rows, table
 from . import client_of
 
 if TYPE_CHECKING:
@@ -169,6 +169,6 @@ def search(ctx: click.Context, filters: tuple[str, ...], fmt: str | None, limit:
                      "IsOfficial": "[OK]" if item.get("is_official") else "",
                      "IsAutomated": "[OK]" if item.get("is_automated") else ""})
     if fmt and fmt != "table":
-        click.echo(format_rows(fmt, rows, SEARCH_HEADERS, lambda r: r))
+        echo_rows(format_rows(fmt, rows, SEARCH_HEADERS, lambda r: r))
         return
     click.echo(table(list(SEARCH_HEADERS.values()), [[r[k] for k in SEARCH_HEADERS] for r in rows]))

@@ -12,7 +12,7 @@ from shared.timeutil import rfc3339_nano_fixed
 from shared.units import bytes_size
 
 from ..errors import APIError, CLIError
-from ..formatting.templates import TemplateError, render
+from ..formatting.templates import Struct, TemplateError, go_error_text, render
 from . import client_of
 
 
@@ -36,7 +36,9 @@ def version(ctx: click.Context, fmt: str | None) -> None:
     except CLIError as exc:
         error = exc
     if fmt:
-        click.echo(_render(fmt, {"Client": client_doc, "Server": server}))
+        info = Struct({"Client": client_doc, "Server": server})  # the CLI's versionInfo
+        info.type_name = "system.versionInfo"
+        click.echo(_render(fmt, info, "version"))
     else:
         lines = ["Client:", f" Version:           {PRODUCT_VERSION} (docker-py)",
                  f" API version:       {API_VERSION}",
@@ -174,16 +176,25 @@ def inspect_each(ctx: click.Context, names: tuple[str, ...], path: str, fmt: str
 def print_docs(docs: list, fmt: str | None) -> None:
     if fmt:
         for doc in docs:
-            click.echo(_render(fmt, doc))
+            click.echo(_render(fmt, doc, inspecting=True))
     else:
         click.echo(json.dumps(docs, indent=4))
 
 
-def _render(fmt: str, data: object) -> str:
+def _render(fmt: str, data: object, name: str = "", inspecting: bool = False) -> str:
+    """inspect's, info's and version's --format: a parse error is a "template
+    parsing error" that exits 64 (the CLI's StatusError); an execution error
+    exits 1, worded so by inspect only; `docker version` names its template."""
     try:
         return render(fmt, data)
     except TemplateError as exc:
-        raise CLIError(f"template parsing error: {exc}", 1) from None
+        text = go_error_text(fmt, exc)
+        if name:
+            text = text.replace("template: :", f"template: {name}:", 1).replace(
+                'executing ""', f'executing "{name}"', 1)
+        if exc.parse or inspecting:
+            text = f"template parsing error: {text}"
+        raise CLIError(text, 64 if exc.parse else 1) from None
 
 
 @click.command()

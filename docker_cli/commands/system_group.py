@@ -7,7 +7,7 @@ import click
 
 from shared.units import human_size
 
-from ..formatting.table import format_rows, table
+from ..formatting.table import echo_rows, format_rows, table
 from ..options import filters_json
 from . import client_of, print_deleted
 from .image import deleted_image_lines
@@ -52,8 +52,9 @@ def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
              human_size(sum(c.get("Size", 0) for c in cache if not c.get("InUse")))]]
     if fmt and fmt != "table":
         keys = ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
-        click.echo(format_rows(fmt, [dict(zip(keys, row, strict=True)) for row in rows],
-                               dict(zip(keys, DF_HEADERS, strict=True)), lambda r: r))
+        echo_rows(format_rows(fmt, [dict(zip(keys, row, strict=True)) for row in rows],
+                               dict(zip(keys, DF_HEADERS, strict=True)), lambda r: r,
+                               type_name="*formatter.diskUsageImagesContext"))
         return
     click.echo(table(DF_HEADERS, rows))
     if verbose:

@@ -8,17 +8,28 @@ import click
 from shared.units import human_size
 
 from ..errors import CLIError
-from ..formatting.table import format_rows, table
+from ..formatting.table import echo_rows, format_rows, table
 from ..options import filters_json, parse_labels
 from . import client_of, for_each, print_deleted
 
 VOLUME_HEADERS = {"Driver": "DRIVER", "Name": "VOLUME NAME"}
 
 
+VOLUME_TITLES = {**VOLUME_HEADERS, "Mountpoint": "MOUNTPOINT", "Scope": "SCOPE",
+                 "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Group": "GROUP",
+                 "Availability": "AVAILABILITY", "Status": "STATUS"}
+
+
 def _view(vol: dict[str, Any]) -> dict[str, Any]:
+    """A row as the docker CLI's volumeContext has it (N/A where the daemon gave
+    no usage data, and for the cluster volumes' fields)."""
+    usage = vol.get("UsageData")
     return {"Driver": vol["Driver"], "Name": vol["Name"], "Mountpoint": vol["Mountpoint"],
-            "Scope": vol.get("Scope", "local"), "CreatedAt": vol.get("CreatedAt", ""),
-            "Labels": ",".join(f"{k}={v}" for k, v in (vol.get("Labels") or {}).items())}
+            "Scope": vol.get("Scope", "local"),
+            "Labels": ",".join(f"{k}={v}" for k, v in (vol.get("Labels") or {}).items()),
+            "Links": str(usage["RefCount"]) if usage else "N/A",
+            "Size": human_size(usage["Size"]) if usage else "N/A",
+            "Group": "N/A", "Availability": "N/A", "Status": "N/A"}
 
 
 @click.command()
@@ -53,7 +64,8 @@ def ls(ctx: click.Context, filters: tuple[str, ...], fmt: str | None, quiet: boo
         for vol in vols:
             click.echo(vol["Name"])
     elif fmt:
-        click.echo(format_rows(fmt, vols, VOLUME_HEADERS, _view))
+        echo_rows(format_rows(fmt, vols, VOLUME_HEADERS, _view,
+                              type_name="*formatter.volumeContext", titles=VOLUME_TITLES))
     else:
         rows = [_view(v) for v in vols]
         click.echo(table(list(VOLUME_HEADERS.values()), [[r[k] for k in VOLUME_HEADERS]

@@ -37,30 +37,47 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
                 view: Callable[[Any], dict[str, Any]], sample: Any = None,
-                type_name: str = "", titles: dict[str, Any] | None = None) -> str:
+                type_name: str = "", titles: dict[str, Any] | None = None,
+                precheck: bool = False) -> str | None:
     """`--format`: a Go template per item (`\\t` and `\\n` as Docker reads them);
-    `table ...` adds aligned headers; `json` is one JSON object a line. With no
-    items, the template is still checked against a sample row (as Docker checks
-    it against its row type), so a field that does not exist is an error.
-    headers: the default table's columns; titles: every field's column title."""
+    `table ...` adds aligned headers; `json` is one JSON object a line. None when
+    there is nothing to print (no items, no table header).
+    headers: the default table's columns; titles: every field's column title (the
+    CLI's header context); precheck: first run the template on the empty sample,
+    as the docker CLI's ps does to see whether it uses .Size (its errors then
+    read "failed to parse/execute template"; the formatter's, "template parsing
+    error")."""
     if fmt.strip() == "json":
         from .templates import go_json
-        return "\n".join(go_json(_row(view(item), type_name)) for item in items)
-    from .templates import TemplateError, render  # only with --format: a slow import
+        return "\n".join(go_json(_row(view(item), type_name)) for item in items) if items else None
+    from .templates import TemplateError, go_error_text, parse, render  # with --format: slow
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    if precheck and sample is not None:
+        try:
+            render(fmt, _row(view(sample), type_name))
+        except TemplateError as exc:
+            stage = "parse" if exc.parse else "execute"
+            raise CLIError(f"failed to {stage} template: {go_error_text(fmt, exc)}", 1) from None
+    # a table's template is what follows `table`, as the CLI strips it
+    source = (fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)) \
+        if fmt.startswith("table") else fmt
     try:
-        if not items and sample is not None:
-            check = fmt[len("table"):].strip() if fmt.startswith("table") else fmt
-            if check:
-                render(check, _row(view(sample), type_name))
+        parse(source)  # parsed whatever the items
         if fmt.startswith("table"):
-            body = fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)
-            head = render(body, dict(titles or headers))  # every field's column title
-            out_rows = [render(body, _row(view(item), type_name)).split("\t") for item in items]
+            out_rows = [render(source, _row(view(item), type_name)).split("\t") for item in items]
+            head = render(source, dict(titles or headers))  # the CLI's header context: a map
             return table(head.split("\t"), out_rows)
-        return "\n".join(render(fmt, _row(view(item), type_name)) for item in items)
+        if not items:
+            return None
+        return "\n".join(render(source, _row(view(item), type_name)) for item in items)
     except TemplateError as exc:
-        raise CLIError(_docker_template_error(fmt, str(exc)), 1) from None
+        raise CLIError(f"template parsing error: {go_error_text(source, exc)}", 1) from None
+
+
+def echo_rows(text: str | None) -> None:
+    """Print what format_rows made, if anything (no items print nothing)."""
+    if text is not None:
+        print(text)
 
 
 def _row(fields: dict[str, Any], type_name: str) -> Struct:
@@ -69,17 +86,6 @@ def _row(fields: dict[str, Any], type_name: str) -> Struct:
     if type_name:
         row.type_name = type_name
     return row
-
-
-def _docker_template_error(source: str, message: str) -> str:
-    """As the Docker CLI words an execution error: where in the template, too."""
-    match = re.search(r"at <(\.[A-Za-z0-9_.]+)>", message)
-    if match is None or match.group(1) not in source:
-        return f"template: {message}"
-    offset = source.index(match.group(1))
-    line = source.count("\n", 0, offset) + 1
-    col = offset - (source.rfind("\n", 0, offset) + 1)
-    return f"failed to execute template: template: :{line}:{col}: {message}"
 
 
 def join_host_port(host: str, port: object) -> str:

@@ -5,7 +5,10 @@
     {{.Names | join ","}}  {{printf "%s:%d" .Name .Port}}  {{upper .Name}}
 
 Values print as Go prints them: maps as map[k:v], lists as [a b], objects
-(Docker's structs) as {v1 v2}, nothing as <no value>.
+(Docker's structs) as {v1 v2}, nothing as <no value>. Errors are Go's, word for
+word (parse errors `template: :1: unclosed action`; execution errors `executing
+"" at <...>: ...`, placed by go_error_text). The values, fmt verbs and builtins
+are gofuncs.py's.
 """
 from __future__ import annotations
 
@@ -15,29 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .gofuncs import NIL, Struct, TemplateError, go_eq, go_index, go_json, go_less, go_slice, go_str, printf, truthy
 
-class Struct(dict):
-    """A row of a listing command: Docker formats a Go struct there, so a field
-    it does not have is an error (a map, as inspect's, gives <no value>)."""
-    type_name = "*formatter.Context"
-
-
-class TemplateError(ValueError):
-    pass
+__all__ = ["NIL", "Struct", "TemplateError", "go_error_text", "go_json", "go_str", "parse",
+           "render"]
 
 
-class _Nil:
-    """A row's field that holds a nil pointer (Go prints it <nil>; a missing map
-    key prints <no value>)."""
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "<nil>"
-
-
-NIL = _Nil()
+def _parse_error(source: str, offset: int, words: str) -> TemplateError:
+    return TemplateError(f"template: :{source.count(chr(10), 0, offset) + 1}: {words}", True)
 
 
 # -- lexing ----------------------------------------------------------------------
@@ -106,6 +94,8 @@ def _parse_operand(tok: tuple[str, str], rest: list[tuple[str, str]]) -> tuple[s
             return ("lit", value == "true")
         if value == "nil":
             return ("lit", None)
+        if value.split(".")[0] not in FUNCS:  # Go's parser knows the functions
+            raise TemplateError(f'function "{value.split(".")[0]}" not defined')
         return ("ident", value)
     if kind == "lparen":
         depth = 1
@@ -148,55 +138,72 @@ def _parse_action(text: str) -> Action:
 
 
 def parse(source: str) -> list:
+    """The template's tree, or its first parse error in Go's words."""
     root: list = []
     stack: list[tuple[list, Block | _ElseIf | None]] = [(root, None)]
     pos = 0
     for match in _ACTION.finditer(source):
-        text = source[pos:match.start()]
-        if match.group(1):
-            text = text.rstrip()
-        if text:
-            stack[-1][0].append(Text(text))
-        pos = match.end()
-        body = match.group(2)
-        if match.group(3):
-            rest = source[pos:]
-            pos += len(rest) - len(rest.lstrip())
-        if body.startswith("/*"):
-            continue
-        word, _, remainder = body.partition(" ")
-        if word in ("if", "range", "with"):
-            block = Block(word, _parse_action(remainder))
-            stack[-1][0].append(block)
-            stack.append((block.body, block))
-        elif word == "else":
-            top = stack[-1][1]
-            if not isinstance(top, Block):
-                raise TemplateError("unexpected {{else}}")
-            block = top
-            stack.pop()
-            if remainder.startswith("if "):
-                inner = Block("if", _parse_action(remainder[3:]))
-                block.else_body.append(inner)
-                stack.append((block.else_body, block))
-                stack.append((inner.body, inner))
-                stack[-2] = (block.else_body, _ElseIf(block))
-            else:
-                stack.append((block.else_body, block))
-        elif word == "end":
-            if stack[-1][1] is None:
-                raise TemplateError("unexpected {{end}}")
-            stack.pop()
-            while stack and isinstance(stack[-1][1], _ElseIf):
-                stack.pop()
-        else:
-            stack[-1][0].append(_parse_action(body))
-    if len(stack) != 1:
-        raise TemplateError("unexpected EOF: missing {{end}}")
+        opening = source.find("{{", pos, match.start())
+        if opening >= 0:  # an action with no end before the next one begins
+            raise _parse_error(source, opening, "unclosed action")
+        try:
+            pos = _parse_one(source, match, stack, pos)
+        except TemplateError as exc:
+            if exc.parse:
+                raise
+            raise _parse_error(source, match.start(), str(exc)) from None
     tail = source[pos:]
+    if "{{" in tail:
+        raise _parse_error(source, pos + tail.index("{{"), "unclosed action")
+    if len(stack) != 1:
+        raise _parse_error(source, len(source), "unexpected EOF")
     if tail:
         root.append(Text(tail))
     return root
+
+
+def _parse_one(source: str, match: re.Match[str], stack: list, pos: int) -> int:
+    """One action into the tree on the stack; returns where the text goes on."""
+    text = source[pos:match.start()]
+    if match.group(1):
+        text = text.rstrip()
+    if text:
+        stack[-1][0].append(Text(text))
+    pos = match.end()
+    body = match.group(2)
+    if match.group(3):
+        rest = source[pos:]
+        pos += len(rest) - len(rest.lstrip())
+    if body.startswith("/*"):
+        return pos
+    word, _, remainder = body.partition(" ")
+    if word in ("if", "range", "with"):
+        block = Block(word, _parse_action(remainder))
+        stack[-1][0].append(block)
+        stack.append((block.body, block))
+    elif word == "else":
+        top = stack[-1][1]
+        if not isinstance(top, Block):
+            raise TemplateError("unexpected {{else}}")
+        block = top
+        stack.pop()
+        if remainder.startswith("if "):
+            inner = Block("if", _parse_action(remainder[3:]))
+            block.else_body.append(inner)
+            stack.append((block.else_body, block))
+            stack.append((inner.body, inner))
+            stack[-2] = (block.else_body, _ElseIf(block))
+        else:
+            stack.append((block.else_body, block))
+    elif word == "end":
+        if stack[-1][1] is None:
+            raise TemplateError("unexpected {{end}}")
+        stack.pop()
+        while stack and isinstance(stack[-1][1], _ElseIf):
+            stack.pop()
+    else:
+        stack[-1][0].append(_parse_action(body))
+    return pos
 
 
 class _ElseIf:
@@ -204,71 +211,6 @@ class _ElseIf:
 
     def __init__(self, block: Block) -> None:
         self.block = block
-
-
-# -- values -----------------------------------------------------------------------
-def go_str(value: Any, top: bool = True) -> str:
-    if value is NIL:
-        return "<nil>"
-    if value is None:
-        return "<no value>" if top else "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return "[" + " ".join(go_str(v, False) for v in value) + "]"
-    if isinstance(value, dict):
-        if value and all(k[:1].isupper() for k in value):
-            return "{" + " ".join(go_str(v, False) for v in value.values()) + "}"
-        return "map[" + " ".join(f"{k}:{go_str(value[k], False)}" for k in sorted(value)) + "]"
-    return str(value)
-
-
-def _truthy(value: Any) -> bool:
-    return bool(value)
-
-
-def _printf(fmt: str, *args: Any) -> str:
-    out = []
-    it = iter(args)
-    i = 0
-    while i < len(fmt):
-        ch = fmt[i]
-        if ch == "%" and i + 1 < len(fmt):
-            verb = fmt[i + 1]
-            i += 2
-            if verb == "%":
-                out.append("%")
-                continue
-            arg = next(it, None)
-            if verb == "d":
-                out.append(str(int(arg or 0)))
-            elif verb == "q":
-                out.append(json.dumps(go_str(arg)))
-            else:
-                out.append(go_str(arg))
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
-               "\u2029": "\\u2029"}
-
-
-def go_json(value: Any) -> str:
-    """JSON as Go's encoding/json writes it: UTF-8 as is, <, > and & escaped. A
-    listing's row (Docker's formatter context) is its fields in sorted order
-    (the CLI marshals it as a map), methods left out."""
-    if isinstance(value, Struct):
-        value = {k: value[k] for k in sorted(value) if not callable(value[k])}
-    text = json.dumps(None if value is NIL else value, separators=(",", ":"),
-                      ensure_ascii=False)
-    for char, escape in _GO_ESCAPES.items():
-        text = text.replace(char, escape)
-    return text
 
 
 FUNCS: dict[str, Callable[..., Any]] = {
@@ -279,29 +221,24 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "upper": lambda s: go_str(s).upper(),
     "title": lambda s: go_str(s).title(),
     "len": lambda v: len(v or []),
-    "index": lambda v, *keys: _index(v, keys),
+    "index": lambda v, *keys: go_index(v, keys),
     "println": lambda *a: " ".join(go_str(x) for x in a) + "\n",
     "print": lambda *a: "".join(go_str(x) for x in a),
-    "printf": _printf,
+    "printf": printf,
     "truncate": lambda s, n: go_str(s)[:int(n)],
     "pad": lambda s, left, right: " " * int(left) + go_str(s) + " " * int(right),
-    "not": lambda v: not _truthy(v),
-    "and": lambda *a: next((x for x in a if not _truthy(x)), a[-1] if a else None),
-    "or": lambda *a: next((x for x in a if _truthy(x)), a[-1] if a else None),
-    "eq": lambda a, *b: any(a == x for x in b),
-    "ne": lambda a, b: a != b,
+    "not": lambda v: not truthy(v),
+    "and": lambda *a: next((x for x in a if not truthy(x)), a[-1] if a else None),
+    "or": lambda *a: next((x for x in a if truthy(x)), a[-1] if a else None),
+    "eq": go_eq,
+    "ne": lambda a, b: not go_eq(a, b),
+    "lt": lambda a, b: go_less("lt", a, b),
+    "le": lambda a, b: go_less("le", a, b) or go_eq(a, b),
+    "gt": lambda a, b: not (go_less("gt", a, b) or go_eq(a, b)),
+    "ge": lambda a, b: not go_less("ge", a, b),
+    "slice": go_slice,
 }
 
-
-def _index(value: Any, keys: tuple) -> Any:
-    for key in keys:
-        if value is None:
-            return None
-        if isinstance(value, list):
-            value = value[int(key)] if int(key) < len(value) else None
-        else:
-            value = value.get(key) if isinstance(value, dict) else None
-    return value
 
 
 def _field(value: Any, path: list[str]) -> Any:
@@ -349,13 +286,34 @@ def _eval_operand(op: tuple[str, Any], ctx: _Ctx) -> Any:
     raise TemplateError(f"bad operand {op}")
 
 
+def _node_text(cmd: list[tuple[str, Any]]) -> str:
+    """A command as Go's parse tree prints it (the `at <...>` of its errors)."""
+    words = []
+    for kind, value in cmd:
+        if kind == "field":
+            words.append("." + ".".join(value))
+        elif kind == "lit":
+            words.append(json.dumps(value) if isinstance(value, str) else go_str(value))
+        elif kind == "pipe":
+            words.append("(" + " | ".join(_node_text(c) for c in value) + ")")
+        else:
+            words.append(str(value))
+    return " ".join(words)
+
+
 def _eval_command(cmd: list[tuple[str, Any]], ctx: _Ctx, piped: list[Any]) -> Any:
     head = cmd[0]
     if head[0] == "ident":
-        if head[1] not in FUNCS:
-            raise TemplateError(f'function "{head[1]}" not defined')
         args = [_eval_operand(op, ctx) for op in cmd[1:]] + piped
-        return FUNCS[head[1]](*args)
+        try:
+            return FUNCS[head[1]](*args)
+        except TemplateError as exc:
+            if str(exc).startswith("executing"):
+                raise
+            raise TemplateError(f'executing "" at <{_node_text(cmd)}>: {exc}') from None
+        except TypeError:  # a wrong number of arguments
+            raise TemplateError(f'executing "" at <{_node_text(cmd)}>: wrong number of args '
+                                f"for {head[1]}") from None
     if len(cmd) > 1 or piped:
         target = _eval_operand(head, ctx) if head[0] == "field" else None
         if callable(target):  # a method of the row: {{.Label "com.example"}}
@@ -384,9 +342,9 @@ def _render(nodes: list, ctx: _Ctx, out: list[str]) -> None:
         elif isinstance(node, Block):
             value = _eval_pipeline(node.action.pipeline, ctx)
             if node.kind == "if":
-                _render(node.body if _truthy(value) else node.else_body, ctx, out)
+                _render(node.body if truthy(value) else node.else_body, ctx, out)
             elif node.kind == "with":
-                if _truthy(value):
+                if truthy(value):
                     _render(node.body, _Ctx(value, ctx.vars), out)
                 else:
                     _render(node.else_body, ctx, out)
@@ -412,3 +370,18 @@ def render(source: str, data: Any) -> str:
     out: list[str] = []
     _render(parse(source), _Ctx(data, {"$": data}), out)
     return "".join(out)
+
+
+def go_error_text(source: str, exc: TemplateError) -> str:
+    """Go's whole error text: `template: :LINE: ...` from the parser, `template:
+    :LINE:COL: executing ...` from the execution (where the node is in the source)."""
+    message = str(exc)
+    if exc.parse:
+        return message
+    match = re.search(r"at <(.+?)>: ", message)
+    if match is None or match.group(1) not in source:
+        return f"template: {message}"
+    offset = source.index(match.group(1))
+    line = source.count("\n", 0, offset) + 1
+    col = offset - (source.rfind("\n", 0, offset) + 1)
+    return f"template: :{line}:{col}: {message}"

@@ -231,6 +231,37 @@ LINES = [
     "ps -a --filter name={c} --format 'table {{.Names}}\t{{.Mounts}}\t{{.LocalVolumes}}"
     "\t{{.State}}\t{{.Networks}}\t{{.Platform}}'",
     "ps -a --filter name={c} --format 'table {{.Label \"diff\"}}\t{{.CreatedAt}}'",
+    # Go's templates: parse and execution errors in Go's words, fmt verbs, builtins
+    "ps --format '{{.Names'",
+    "ps --format '{{.Names}} {{end}}'",
+    "ps --format '{{if .Names}}x'",
+    "ps --format '{{nosuchfunc .Names}}'",
+    "ps -a --filter name={c} --format '{{printf \"%-12s|%5d|%x|%q\" .State 42 255 .Image}}'",
+    "ps -a --filter name={c} --format '{{printf \"%d %s\" .State}}'",
+    "ps -a --filter name={c} --format '{{if gt (len .Names) 1}}long{{else}}short{{end}}'",
+    "ps -a --filter name={c} --format '{{lt 1 2}} {{le 2 2}} {{ge 1 2}} {{ne 1 2}} {{eq 1 3 1}}'",
+    "ps -a --filter name={c} --format '{{lt 1 \"a\"}}'",
+    "ps -a --filter name={c} --format '{{slice .Names 0 4}}'",
+    "ps -a --filter name={c} --format '{{index .Labels \"x\"}}'",
+    "images --format '{{.Nope}}'",
+    "images --format '{{.Repository'",
+    "images busybox --format '{{json .}}'",
+    "images busybox --format json",
+    "images busybox --format 'table {{.Repository}}\t{{.SharedSize}}\t{{.UniqueSize}}"
+    "\t{{.VirtualSize}}\t{{.Containers}}'",
+    "network ls --filter name={net} --format '{{json .}}'",
+    "network ls --filter name={net} --format 'table {{.Name}}\t{{.IPv4}}\t{{.IPv6}}"
+    "\t{{.Internal}}\t{{.CreatedAt}}'",
+    "network ls --format 'table {{.Nope}}'",
+    "volume ls --filter name={v} --format '{{json .}}'",
+    "volume ls --filter name={v} --format 'table {{.Name}}\t{{.Links}}\t{{.Size}}\t{{.Group}}'",
+    "volume ls --filter name=nothing-matches --format '{{.Nope'",
+    "volume ls --filter name=nothing-matches --format 'table {{.Nope}}'",
+    "version --format '{{.Nope'",
+    "version --format '{{.Name}}'",
+    "info --format '{{.Nope'",
+    "inspect --format '{{.Name' {c}",
+    "inspect --format '{{slice .Name 0 1}}' {c}",
 ]
 
 # Lines whose output may differ, and why (kept short; empty when all match).
@@ -250,7 +281,7 @@ def _normal(text: str, names: dict[str, str]) -> str:
         text = text.replace(real, placeholder)
     text = _HEX.sub("<ID>", text)
     text = _TIME.sub("<TIME>", text)
-    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+", "<DATE>", text)
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \w+", "<DATE>", text)
     text = re.sub(r"\bdocker(-py)?\b", "<CLI>", text)
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
 

@@ -8,7 +8,7 @@ import time
 from shared.units import human_duration
 
 from ...flags import Flag, FlagSet, flag_command
-from ...formatting.table import format_rows, join_host_port, table
+from ...formatting.table import echo_rows, format_rows, join_host_port, table
 from ...options import filters_json
 from .. import client_from
 
@@ -133,9 +133,8 @@ def ps(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
     if fmt and fmt != "table":
         out = format_rows(fmt, items, PS_HEADERS, lambda c: _ps_view(c, trunc),
                           sample=EMPTY_CONTAINER, type_name="*formatter.ContainerContext",
-                          titles=PS_TITLES)
-        if out:
-            print(out)
+                          titles=PS_TITLES, precheck=not opts["size"])
+        echo_rows(out)
         return
     headers = dict(PS_HEADERS)
     if opts["size"]:

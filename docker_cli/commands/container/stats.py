@@ -81,7 +81,8 @@ def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: 
             doc = client.get(f"/containers/{name}/stats", params={"stream": False})
             rows.append(_stats_row(doc))
         if fmt and fmt != "table":
-            out = format_rows(fmt, rows, STATS_HEADERS, lambda r: r)
+            out = format_rows(fmt, rows, STATS_HEADERS, lambda r: r,
+                              type_name="*container.statsContext") or ""
         else:
             out = table(list(STATS_HEADERS.values()), [[r[k] for k in STATS_HEADERS] for r in rows])
         if no_stream:
