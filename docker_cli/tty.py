@@ -35,7 +35,9 @@ def raw_mode(enabled: bool) -> Iterator[None]:
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        # TCSANOW, as the docker CLI: what was typed ahead is kept (setraw's default,
+        # TCSAFLUSH, throws it away)
+        tty.setraw(fd, termios.TCSANOW)
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -224,6 +225,44 @@ def test_the_terminal_size_follows_the_window(daemon):
     finally:
         child.close(force=True)
         daemon.docker_py("rm", "-f", "winch")
+
+
+def test_attach_detached_by_the_escape_keys_says_so_as_docker(daemon):
+    """docker attach left with ctrl-p ctrl-q: `read escape sequence`, exit 1, the
+    container still running; the same through both CLIs."""
+    from .daemonctl import DOCKER_CLI
+    assert daemon.docker_py("run", "-dit", "--name", "esc", "busybox", "sh").returncode == 0
+    try:
+        for program, args in ((DOCKER_CLI, ["attach", "esc"]),
+                              (sys.executable, ["-m", "docker_cli", "attach", "esc"])):
+            child = pexpect.spawn(program, args, env=daemon.env(), timeout=15)
+            try:
+                child.sendline("echo attached-$((40+2))")
+                child.expect("attached-42")
+                child.send("\x10\x11")
+                child.expect("read escape sequence")
+                child.expect(pexpect.EOF)
+                child.close()
+                assert child.exitstatus == 1, program
+                assert daemon.api().inspect_container("esc")["State"]["Running"]
+            finally:
+                child.close(force=True)
+    finally:
+        daemon.docker_py("rm", "-f", "esc")
+
+
+def test_a_failed_build_step_is_the_exit_code_as_docker(daemon, tmp_path):
+    """docker build (classic builder) exits with the failed step's code; -q with 1."""
+    from .daemonctl import DOCKER_CLI
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
+    env = {**daemon.env(), "DOCKER_BUILDKIT": "0"}
+    for quiet, code in (([], 3), (["-q"], 1)):
+        theirs = subprocess.run([DOCKER_CLI, "build", *quiet, str(tmp_path)], env=env,
+                                capture_output=True)
+        ours = daemon.docker_py("build", *quiet, str(tmp_path))
+        assert (theirs.returncode, ours.returncode) == (code, code), (theirs.stderr, ours.stderr)
+        assert ours.stderr.decode().strip().splitlines()[-1].endswith(
+            "The command '/bin/sh -c exit 3' returned a non-zero code: 3")
 
 
 def test_run_mount_device_group_and_health_flags(cli, tmp_path):

@@ -60,9 +60,12 @@ def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, name: st
     sock, rest, _ = client.hijack(f"/containers/{name}/attach", params={
         "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1,
         "detachKeys": credentials.detach_keys(detach_keys)})
+    keys = credentials.detach_keys(detach_keys)
     with following_size(doc["Config"]["Tty"], resizer(client, f"/containers/{name}/resize")), \
             raw_mode(doc["Config"]["Tty"] and stdin):
-        pump(sock, rest, doc["Config"]["Tty"], stdin)
+        detached = pump(sock, rest, doc["Config"]["Tty"], stdin, keys)
+    if detached:  # as docker attach: the escape sequence is its error, exit 1
+        raise CLIError("read escape sequence", 1)
     state = client.get(f"/containers/{name}/json")["State"]
     if not state["Running"]:
         sys.exit(state["ExitCode"])
