@@ -116,8 +116,9 @@ def build(ctx: click.Context, tags: tuple[str, ...], dockerfile: str | None,
                 out_lines.append(msg["stream"])
         sys.stdout.write("".join(out_lines))
     else:
+        # as docker build: a failed step's code is the exit code
         display(resp.iter_json(), on_aux=lambda aux: image_id.append(aux.get("ID", ""))
-                if isinstance(aux, dict) else None)
+                if isinstance(aux, dict) else None, exit_with_code=True)
     if iidfile and image_id:
         with open(iidfile, "w") as f:
             f.write(image_id[-1])

@@ -68,15 +68,11 @@ def images(ctx: click.Context, all_: bool, quiet: bool, digests: bool, filters: 
     items = client_of(ctx).get("/images/json", params={
         "all": all_ or None, "filters": filters_json(filters), "digests": digests or None})
     trunc = not no_trunc
-    if quiet:
-        seen = []
-        for img in items:
-            ident = img["Id"].split(":", 1)[1][:12] if trunc else img["Id"]
-            if ident not in seen:
-                seen.append(ident)
-        click.echo("\n".join(seen)) if seen else None
-        return
     rows = _rows(items, trunc)
+    if quiet:  # an ID per row, as the docker CLI: an image tagged twice shows twice
+        if rows:
+            click.echo("\n".join(r["ID"] for r in rows))
+        return
     headers = dict(IMAGE_HEADERS)
     if digests:
         headers = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",

@@ -11,8 +11,10 @@ from ..errors import CLIError
 
 
 def display(messages: Iterable[dict[str, Any]], out: TextIO | None = None,
-            tty: bool | None = None, on_aux: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """jsonmessage.DisplayJSONMessagesStream; a stream error raises CLIError."""
+            tty: bool | None = None, on_aux: Callable[[dict[str, Any]], None] | None = None,
+            exit_with_code: bool = False) -> None:
+    """jsonmessage.DisplayJSONMessagesStream; a stream error raises CLIError,
+    exiting 1 or (exit_with_code: docker build's way) with the error's code."""
     out = out or sys.stdout
     if tty is None:
         tty = out.isatty()
@@ -25,7 +27,9 @@ def display(messages: Iterable[dict[str, Any]], out: TextIO | None = None,
         if msg.get("error") or msg.get("errorDetail"):
             out.flush()
             detail = msg.get("errorDetail") or {}
-            raise CLIError(detail.get("message") or msg.get("error") or "unknown error", 1)
+            code = detail.get("code") if exit_with_code else None
+            raise CLIError(detail.get("message") or msg.get("error") or "unknown error",
+                           code if isinstance(code, int) and code > 0 else 1)
         ident = msg.get("id") or ""
         has_progress = "progressDetail" in msg
         diff = 0

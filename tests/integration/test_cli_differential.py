@@ -112,6 +112,7 @@ LINES = [
     "start nosuchcontainer",
     "rmi nosuchimage:never",
     "tag busybox {n}/tagged:1",
+    "images -q",  # an ID per row: busybox tagged three times shows three times
     "rmi {n}/tagged:1",
     "tag busybox Bad/Name",
     "volume create {n}-vol",
