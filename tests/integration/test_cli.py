@@ -265,6 +265,22 @@ def test_a_failed_build_step_is_the_exit_code_as_docker(daemon, tmp_path):
             "The command '/bin/sh -c exit 3' returned a non-zero code: 3")
 
 
+def test_run_d_prints_the_id_even_when_the_start_fails(daemon):
+    """docker run -d writes the new container's ID before it starts it: a taken
+    host port still shows the ID, then the daemon's error, exit 125."""
+    holder = daemon.docker_py("run", "-d", "-p", "127.0.0.1:18999:80", "busybox", "top")
+    assert holder.returncode == 0
+    try:
+        out = daemon.docker_py("run", "-d", "-p", "127.0.0.1:18999:80", "busybox", "top")
+        cid = out.stdout.decode().strip()
+        assert out.returncode == 125 and len(cid) == 64
+        assert "port is already allocated" in out.stderr.decode()
+        assert daemon.api().inspect_container(cid)["State"]["Status"] == "created"
+        daemon.docker_py("rm", cid)
+    finally:
+        daemon.docker_py("rm", "-f", holder.stdout.decode().strip())
+
+
 def test_run_mount_device_group_and_health_flags(cli, tmp_path):
     (tmp_path / "f").write_text("bound\n")
     out = cli("run", "--rm", "--mount", f"type=bind,source={tmp_path},target=/m,readonly",

@@ -96,11 +96,11 @@ def run(options: dict[str, Any], opts: dict[str, Any], args: list[str]) -> None:
     except CLIError as exc:
         raise _run_error(exc) from None
     if opts["detach"]:
+        print(cid, flush=True)  # as docker run -d: the ID first, whatever the start says
         try:
             client.request("POST", f"/containers/{cid}/start").read()
         except CLIError as exc:
             raise _run_error(exc) from None
-        print(cid)
         return
     _attached(client, cid, opts)
 
