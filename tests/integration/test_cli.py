@@ -281,6 +281,34 @@ def test_run_d_prints_the_id_even_when_the_start_fails(daemon):
         daemon.docker_py("rm", "-f", holder.stdout.decode().strip())
 
 
+def test_cp_on_a_terminal_says_what_it_copied_as_docker(daemon, tmp_path):
+    """On a terminal, docker cp ends with `Successfully copied <size> to <dest>`
+    (the archive's size: the same archive as the docker CLI's), -q says nothing."""
+    from .daemonctl import DOCKER_CLI
+    (tmp_path / "dir" / "sub").mkdir(parents=True)
+    (tmp_path / "dir" / "sub" / "f").write_text("hi\n")
+    assert daemon.docker_py("run", "-d", "--name", "cpt", "busybox", "top").returncode == 0
+    try:
+        for args in (["cp", "cpt:/etc/hostname", str(tmp_path / "out")],
+                     ["cp", str(tmp_path / "dir"), "cpt:/tmp/"],
+                     ["cp", f"{tmp_path / 'dir'}/.", "cpt:/tmp/d2"],
+                     ["cp", "-q", "cpt:/etc/hostname", str(tmp_path / "out")]):
+            said = []
+            for program, argv in ((DOCKER_CLI, args),
+                                  (sys.executable, ["-m", "docker_cli", *args])):
+                (tmp_path / "out").unlink(missing_ok=True)
+                child = pexpect.spawn(program, argv, env=daemon.env(), timeout=15)
+                child.expect(pexpect.EOF)
+                child.close()
+                assert child.exitstatus == 0, (program, child.before)
+                said.append(child.before.decode().strip())
+            assert said[0] == said[1], (args, said)
+            assert said[1] == ("" if "-q" in args else f"Successfully copied {said[1].split()[2]} "
+                               f"to {args[-1]}")
+    finally:
+        daemon.docker_py("rm", "-f", "cpt")
+
+
 def test_run_mount_device_group_and_health_flags(cli, tmp_path):
     (tmp_path / "f").write_text("bound\n")
     out = cli("run", "--rm", "--mount", f"type=bind,source={tmp_path},target=/m,readonly",

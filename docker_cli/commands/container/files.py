@@ -87,22 +87,31 @@ def _stat(client: Any, name: str, path: str) -> dict[str, Any] | None:
 
 
 def _tar_local(src: str, arcname: str) -> bytes:
+    """The archive the docker CLI sends: times in whole seconds (no PAX record for
+    them), two zero blocks at the end and no padding to tarfile's 10 KiB record."""
+    def whole_seconds(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime = int(info.mtime)
+        return info
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         if src.rstrip("/").endswith("/.") and os.path.isdir(src):
+            tar.add(src, ".", recursive=False, filter=whole_seconds)  # as the CLI: itself too
             for entry in sorted(os.listdir(src)):
-                tar.add(os.path.join(src, entry), entry)
+                tar.add(os.path.join(src, entry), entry, filter=whole_seconds)
         else:
-            tar.add(src, arcname)
-    return buf.getvalue()
+            tar.add(src, arcname, filter=whole_seconds)
+        end = tar.offset + 2 * tarfile.BLOCKSIZE
+    return buf.getvalue()[:end]
 
 
-def _copy_in(client: Any, src: str, name: str, dest: str, copy_uid_gid: bool) -> None:
+def _copy_in(client: Any, src: str, name: str, dest: str, copy_uid_gid: bool) -> int:
+    """Copy into the container; returns the archive's size."""
     if src == "-":
         data = sys.stdin.buffer.read()
         client.request("PUT", f"/containers/{name}/archive",
                        params={"path": dest, "copyUIDGID": copy_uid_gid}, raw_body=data).read()
-        return
+        return len(data)
     if not os.path.lexists(src):
         raise CLIError(f"lstat {os.path.abspath(src)}: no such file or directory", 1)
     info = _stat(client, name, dest)
@@ -115,12 +124,15 @@ def _copy_in(client: Any, src: str, name: str, dest: str, copy_uid_gid: bool) ->
             raise CLIError(f"Error response from daemon: Could not find the file {dest} in "
                            f"container {name}", 1)
         target_dir, arcname = os.path.dirname(dest.rstrip("/")) or "/", os.path.basename(dest)
+    body = _tar_local(src, arcname)
     client.request("PUT", f"/containers/{name}/archive",
                    params={"path": target_dir, "copyUIDGID": copy_uid_gid},
-                   raw_body=_tar_local(src, arcname)).read()
+                   raw_body=body).read()
+    return len(body)
 
 
-def _copy_out(client: Any, name: str, src: str, dest: str, follow: bool) -> None:
+def _copy_out(client: Any, name: str, src: str, dest: str, follow: bool) -> int:
+    """Copy out of the container; returns the archive's size."""
     info = _stat(client, name, src)
     if info is None:
         raise CLIError(f"Error response from daemon: Could not find the file {src} in "
@@ -131,7 +143,7 @@ def _copy_out(client: Any, name: str, src: str, dest: str, follow: bool) -> None
     data = resp.read()
     if dest == "-":
         sys.stdout.buffer.write(data)
-        return
+        return len(data)
     base = os.path.basename(src.rstrip("/")) or "/"
     if os.path.isdir(dest):
         target, rename = dest, None
@@ -150,6 +162,7 @@ def _copy_out(client: Any, name: str, src: str, dest: str, follow: bool) -> None
             tar.extractall(target, members=members, filter="tar")
         else:  # Python before 3.11.4: the same refusals, by hand
             tar.extractall(target, members=[_checked(m) for m in members])
+    return len(data)
 
 
 def _checked(member: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -172,10 +185,12 @@ def _checked(member: tarfile.TarInfo) -> tarfile.TarInfo:
 @click.command()
 @click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information)")
 @click.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in SRC_PATH")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress progress output during copy. "
+              "Progress output is automatically suppressed if no terminal is attached")
 @click.argument("source")
 @click.argument("destination")
 @click.pass_context
-def cp(ctx: click.Context, archive: bool, follow_link: bool, source: str,
+def cp(ctx: click.Context, archive: bool, follow_link: bool, quiet: bool, source: str,
        destination: str) -> None:
     """Copy files/folders between a container and the local filesystem."""
     client = client_of(ctx)
@@ -185,7 +200,10 @@ def cp(ctx: click.Context, archive: bool, follow_link: bool, source: str,
         raise CLIError("copying between containers is not supported" if src_ctr else
                        "must specify at least one container source", 1)
     if dst_ctr is not None:
-        _copy_in(client, src, dst_ctr, dst, archive)
+        copied = _copy_in(client, src, dst_ctr, dst, archive)
     else:
         assert src_ctr is not None
-        _copy_out(client, src_ctr, src, dst, follow_link)
+        copied = _copy_out(client, src_ctr, src, dst, follow_link)
+    if not quiet and dst != "-" and src != "-" and sys.stderr.isatty():
+        from shared.units import human_size  # as the docker CLI on a terminal
+        print(f"Successfully copied {human_size(copied)} to {destination}", file=sys.stderr)
