@@ -66,6 +66,12 @@ def build(ctx: click.Context, tags: tuple[str, ...], dockerfile: str | None,
           add_hosts: tuple[str, ...], platform: str | None, remove: bool, force_rm: bool,
           cache_from: tuple[str, ...], shm_size: str | None, context: str) -> None:
     """Build an image from a Dockerfile."""
+    from shared import reference as refs
+    for tag in tags:  # as the docker CLI's ValidateTag, before anything is sent
+        try:
+            refs.parse(tag)
+        except refs.ReferenceError as exc:
+            raise CLIError(f'invalid argument "{tag}" for "-t, --tag" flag: {exc}', 125) from None
     params: dict[str, Any] = {
         "t": list(tags) or None, "target": target, "nocache": no_cache or None,
         "pull": pull or None, "q": quiet or None, "networkmode": network,
