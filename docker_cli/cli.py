@@ -17,6 +17,8 @@ from .lazy import LazyGroup
              context_settings={"help_option_names": ["--help"]})
 @click.option("-H", "--host", "host", envvar="DOCKER_HOST", default=None,
               help="Daemon socket to connect to (default unix:///run/dockerd-py.sock)")
+@click.option("-c", "--context", "context", default=None,
+              help='Name of the context to use to connect to the daemon (only "default")')
 @click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
 @click.option("--tls", is_flag=True, default=False, help="Use TLS; implied by --tlsverify")
 @click.option("--tlsverify", is_flag=True, default=False, envvar="DOCKER_TLS_VERIFY",
@@ -28,11 +30,19 @@ from .lazy import LazyGroup
                       message=VERSION_LINE,
                       help="Print version information and quit")
 @click.pass_context
-def cli(ctx: click.Context, host: str | None, debug: bool, tls: bool, tlsverify: bool,
-        tlscacert: str | None, tlscert: str | None, tlskey: str | None) -> None:
+def cli(ctx: click.Context, host: str | None, context: str | None, debug: bool, tls: bool,
+        tlsverify: bool, tlscacert: str | None, tlscert: str | None, tlskey: str | None) -> None:
     """A self-sufficient runtime for containers (dockerd-py's CLI)."""
+    from .credentials import check_context
+    check_context(context or _context_from_env())
     ctx.obj = {"host": host, "debug": debug,
                "tls": (tlsverify, tlscacert, tlscert, tlskey) if (tls or tlsverify) else None}
+
+
+def _context_from_env() -> str | None:
+    """DOCKER_CONTEXT, which DOCKER_HOST overrides (the docker CLI's order)."""
+    import os
+    return None if os.environ.get("DOCKER_HOST") else os.environ.get("DOCKER_CONTEXT")
 
 
 def run_click(args: list[str]) -> None:

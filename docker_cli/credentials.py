@@ -22,6 +22,18 @@ def config_path() -> str:
     return os.path.join(base, "config.json")
 
 
+def check_context(name: str | None) -> None:
+    """--context / DOCKER_CONTEXT: the one context there is, "default" (the daemon
+    -H or DOCKER_HOST names); any other is the docker CLI's "context not found"."""
+    if not name or name == "default":
+        return
+    import hashlib
+    meta = os.path.join(os.path.dirname(config_path()), "contexts", "meta",
+                        hashlib.sha256(name.encode()).hexdigest(), "meta.json")
+    raise CLIError(f'Failed to initialize: unable to resolve docker endpoint: context "{name}": '
+                   f"context not found: open {meta}: no such file or directory", 1)
+
+
 def load_config() -> dict[str, Any]:
     try:
         with open(config_path()) as f:

@@ -40,6 +40,9 @@ def _without_click(args: list[str]) -> bool:
         return True
     if "_DOCKER_PY_COMPLETE" in os.environ or not args:
         return False
+    if os.environ.get("DOCKER_CONTEXT") and not os.environ.get("DOCKER_HOST"):
+        from .credentials import check_context
+        check_context(os.environ["DOCKER_CONTEXT"])
     from .commands.table import command_at, load_command
     target, rest = command_at(args)
     if target is None:

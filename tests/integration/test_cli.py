@@ -309,6 +309,18 @@ def test_cp_on_a_terminal_says_what_it_copied_as_docker(daemon, tmp_path):
         daemon.docker_py("rm", "-f", "cpt")
 
 
+def test_build_refuses_a_bad_tag_before_sending_as_docker(daemon, tmp_path):
+    from .daemonctl import DOCKER_CLI
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    words = ('invalid argument "Bad:Tag" for "-t, --tag" flag: invalid reference format: '
+             "repository name (library/Bad) must be lowercase")
+    theirs = subprocess.run([DOCKER_CLI, "build", "-t", "Bad:Tag", str(tmp_path)],
+                            env={**daemon.env(), "DOCKER_BUILDKIT": "0"}, capture_output=True)
+    ours = daemon.docker_py("build", "-t", "Bad:Tag", str(tmp_path))
+    assert (theirs.returncode, ours.returncode) == (125, 125)
+    assert words in theirs.stderr.decode() and ours.stderr.decode().strip() == words
+
+
 def test_run_mount_device_group_and_health_flags(cli, tmp_path):
     (tmp_path / "f").write_text("bound\n")
     out = cli("run", "--rm", "--mount", f"type=bind,source={tmp_path},target=/m,readonly",

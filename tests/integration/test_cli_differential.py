@@ -225,6 +225,10 @@ LINES = [
     "ps extra-argument",
     "ps --last x",
     "container ls -a -n 1 --no-trunc --format {{.Names}}",
+    # the one context there is: default; another is the CLI's "context not found"
+    "--context default ps -a --filter name={c} --format {{.Names}}",
+    "-c default volume ls -q --filter name={v}",
+    "--context nosuch ps",
     # a row as JSON: every field of the CLI's context, sorted, Go's escaping; .Size asks sizes
     "ps -a --filter name={c} --format '{{json .}}'",
     "ps -a --filter name={c} --format json",
