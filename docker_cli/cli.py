@@ -53,6 +53,10 @@ def run_click(args: list[str]) -> None:
         print(f"unknown flag: {exc.option_name}", file=sys.stderr)
         sys.exit(125)
     except click.exceptions.UsageError as exc:
+        if isinstance(exc, click.exceptions.MissingParameter) and exc.param is not None \
+                and exc.param.param_type_name == "argument" \
+                or exc.message.startswith("Got unexpected extra argument"):
+            _argument_count(exc)
         if not exc.message.startswith("No such command"):
             _usage(exc, exc.format_message())
         name = exc.message.split("'")[1] if "'" in exc.message else ""
@@ -64,6 +68,30 @@ def run_click(args: list[str]) -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def _argument_count(exc: click.exceptions.UsageError) -> None:
+    """Too few or too many arguments, as cobra's checks word it: "requires 1
+    argument", "at least 2 arguments", "at least 1 and at most 2 arguments"; exit 1."""
+    ctx = exc.ctx
+    path = ctx.command_path if ctx else "docker-py"
+    params = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Argument)]
+    required = sum(1 for p in params if p.required)
+    optional = sum(1 for p in params if not p.required and p.nargs == 1)
+    variadic = any(p.nargs == -1 for p in params)
+
+    def count(n: int) -> str:
+        return f"{n} argument" if n == 1 else f"{n} arguments"
+    if variadic:
+        needs = f"at least {count(required)}"
+    elif optional:
+        needs = f"at least {required} and at most {count(required + optional)}"
+    else:
+        needs = count(required)
+    usage = ctx.command.collect_usage_pieces(ctx) if ctx else []
+    print(f"docker-py: '{path}' requires {needs}\n\nUsage:  {path} {' '.join(usage)}\n\n"
+          f"See '{path} --help' for more information", file=sys.stderr)
+    sys.exit(1)
 
 
 def _usage(exc: click.exceptions.UsageError, message: str) -> None:

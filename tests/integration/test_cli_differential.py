@@ -229,6 +229,10 @@ LINES = [
     "--context default ps -a --filter name={c} --format {{.Names}}",
     "-c default volume ls -q --filter name={v}",
     "--context nosuch ps",
+    # cobra's argument counts, for the commands click parses too
+    "stop", "logs", "logs a b", "rename x", "port", "tag", "volume inspect",
+    "network connect x", "exec", "cp x", "rm", "start", "kill", "inspect", "pause", "wait",
+    "image rm", "network rm", "volume rm", "history", "top",
     # a row as JSON: every field of the CLI's context, sorted, Go's escaping; .Size asks sizes
     "ps -a --filter name={c} --format '{{json .}}'",
     "ps -a --filter name={c} --format json",
