@@ -28,7 +28,54 @@ class LazyGroup(click.Group):
         if command is not None and ctx.resilient_parsing:  # only while completing
             from .completion import add_name_completion
             add_name_completion(command)
+        if command is not None:
+            _take_bool_values_in(command)
         return command
+
+
+def _take_bool_values_in(command: click.Command) -> None:
+    """Every click command at and below command (a group's registered ones too)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _take_bool_values_in(sub)
+    elif not isinstance(command, FlagCommand):
+        _take_bool_values(command)
+
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def _take_bool_values(command: click.Command) -> None:
+    """`--follow=false`, `-f=true`: a boolean flag with a value, as the docker CLI's
+    flags (Go's strconv.ParseBool) take it; click takes the bare flag only."""
+    flags = {opt: param for param in command.params
+             if isinstance(param, click.Option) and param.is_flag and not param.secondary_opts
+             for opt in param.opts}
+    if not flags or getattr(command, "_bool_values", False):
+        return
+    parse = command.parse_args
+
+    def parse_args(ctx: click.Context, args: list[str]) -> list[str]:
+        words: list[str] = []
+        for i, word in enumerate(args):
+            if word == "--":
+                words += args[i:]
+                break
+            name, sep, value = word.partition("=")
+            if not (sep and name in flags):
+                words.append(word)
+            elif value in _TRUE:
+                words.append(name)
+            elif value not in _FALSE:
+                from .errors import CLIError
+                spelled = ", ".join(sorted(flags[name].opts, key=len))
+                raise CLIError(f'invalid argument "{value}" for "{spelled}" flag: '
+                               f'strconv.ParseBool: parsing "{value}": invalid syntax', 125)
+        return parse(ctx, words)
+
+    command.parse_args = parse_args  # type: ignore[method-assign]
+    command._bool_values = True  # type: ignore[attr-defined]
 
 
 class FlagCommand(click.Command):

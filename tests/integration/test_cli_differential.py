@@ -233,6 +233,15 @@ LINES = [
     "stop", "logs", "logs a b", "rename x", "port", "tag", "volume inspect",
     "network connect x", "exec", "cp x", "rm", "start", "kill", "inspect", "pause", "wait",
     "image rm", "network rm", "volume rm", "history", "top",
+    # a boolean flag with a value, as pflag takes it (Go's ParseBool), on click commands too
+    "logs --follow=false {c}",
+    "logs -f=false --timestamps=0 {c}",
+    "logs --timestamps=maybe {c}",
+    "volume ls -q=true --filter name={v}",
+    "network ls --no-trunc=false -q --filter name=^none$",
+    "image ls -q=1 busybox",
+    "rm -f=true nosuchcontainer",
+    "container rm --force=F nosuchcontainer",
     # a row as JSON: every field of the CLI's context, sorted, Go's escaping; .Size asks sizes
     "ps -a --filter name={c} --format '{{json .}}'",
     "ps -a --filter name={c} --format json",
