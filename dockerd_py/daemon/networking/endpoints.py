@@ -31,6 +31,12 @@ def mode_network(mode: str) -> str:
     return "bridge" if mode in ("default", "") else mode
 
 
+def user_defined(mode: str) -> bool:
+    """dockerd's NetworkMode.IsUserDefined: not the default bridge, host, none, or
+    another container's network."""
+    return mode_network(mode) not in PREDEFINED and not mode.startswith("container:")
+
+
 class Endpoints:
     def __init__(self, cfg: DaemonConfig, networks: NetworkService, events: Events,
                  ports: Ports, dns: EmbeddedDns) -> None:
@@ -63,23 +69,21 @@ class Endpoints:
         if mode.startswith("container:"):
             return {}
         configs = {mode_network(k): v for k, v in (endpoints_config or {}).items()}
-        first = self.networks.find(mode_network(mode), missing_ok=True)
+        main = mode_network(mode)
+        first = self.networks.find(main, missing_ok=True)
         if first is None:  # kept by its name, for the start to find (or not)
-            return {mode_network(mode): self._unresolved_doc(
-                configs.get(mode_network(mode)) or {})} | {
-                name: self._unresolved_doc(config or {}) for name, config in configs.items()
-                if name != mode_network(mode)}
-        own = [configs.pop(key, None) for key in (mode_network(mode), first.name, first.id)]
+            return {main: self._endpoint_doc(None, configs.pop(main, None) or {})} | {
+                name: self._endpoint_doc(None, config or {}) for name, config in configs.items()}
+        own = [configs.pop(key, None) for key in (main, first.name, first.id)]
         out = {first.name: self._endpoint_doc(first, next((c for c in own if c), {}))}
         if len(configs) and self.networks.driver_of(first).namespace == "host":
             raise InvalidParameter("container sharing network namespace with host cannot be "
                                    "connected to more networks")
         for name, config in configs.items():
-            found = self.networks.find(name, missing_ok=True)
-            if found is None:
-                out[name] = self._unresolved_doc(config or {})
+            net = self.networks.find(name, missing_ok=True)
+            if net is None:
+                out[name] = self._endpoint_doc(None, config or {})
                 continue
-            net = found
             if net.name in out:
                 continue
             if net.name in PREDEFINED:
@@ -88,20 +92,21 @@ class Endpoints:
             out[net.name] = self._endpoint_doc(net, config or {})
         return out
 
-    @staticmethod
-    def _unresolved_doc(config: dict[str, Any]) -> dict[str, Any]:
-        """The endpoint of a network that does not exist at create: what was asked."""
-        if not isinstance(config, dict):
-            raise InvalidParameter("invalid EndpointSettings")
-        return endpoint_shape("", IPAMConfig=config.get("IPAMConfig") or None,
-                              Aliases=config.get("Aliases") or None,
-                              Links=config.get("Links") or None,
-                              MacAddress=config.get("MacAddress") or "")
-
-    def _endpoint_doc(self, net: Network, config: dict[str, Any]) -> dict[str, Any]:
+    def _endpoint_doc(self, net: Network | None, config: dict[str, Any]) -> dict[str, Any]:
+        """An endpoint's settings as created: checked against its network, or kept
+        as asked when the network does not exist yet (net None: the start finds it)."""
         if not isinstance(config, dict):
             raise InvalidParameter("invalid EndpointSettings")
         ipam_config = config.get("IPAMConfig") or None
+        aliases = config.get("Aliases") or None
+        if net is not None:
+            self._check_endpoint(net, ipam_config, aliases)
+        return endpoint_shape(net.id if net is not None else "", IPAMConfig=ipam_config,
+                              Aliases=aliases, Links=config.get("Links") or None,
+                              MacAddress=config.get("MacAddress") or "")
+
+    def _check_endpoint(self, net: Network, ipam_config: dict[str, Any] | None,
+                        aliases: list[str] | None) -> None:
         for key, version in (("IPv4Address", 4), ("IPv6Address", 6)):
             static = (ipam_config or {}).get(key)
             if not static:
@@ -117,13 +122,9 @@ class Endpoints:
             if pool is not None and address not in pool.subnet:
                 raise InvalidParameter(f"no configured subnet or ip-range contain the IP "
                                        f"address {static}")
-        aliases = config.get("Aliases") or None
         if aliases and net.name in PREDEFINED:
             raise InvalidParameter("network-scoped alias is supported only for containers in "
                                    "user defined networks")
-        return endpoint_shape(net.id, IPAMConfig=ipam_config, Aliases=aliases,
-                              Links=config.get("Links") or None,
-                              MacAddress=config.get("MacAddress") or "")
 
     # -- at start and stop (the Sandbox drives these) ------------------------------------
     def sandbox(self, ctr: Container) -> Sandbox:
