@@ -21,6 +21,7 @@ from .. import names as names_mod
 from .. import validate
 from ..container_mounts import MountPoint
 from ..images.shapes import format_platform, image_platform, parse_platform, platform_matches
+from ..networking.endpoints import mode_network, user_defined
 from ..networking.ports import check_bindings
 from . import ipc, rules
 from .deps import ContainerDeps
@@ -90,9 +91,8 @@ def _migrate_mac_address(config: dict[str, Any], mode: str, endpoints: dict[str,
     main network's endpoint (kept in the config below API 1.44, where an endpoint's
     own address was ignored; dropped with a warning from 1.44)."""
     mac = config.get("MacAddress") or ""
-    settable = mode in ("default", "bridge") or not (
-        mode in ("host", "none") or mode.startswith("container:"))
-    name = "bridge" if mode == "default" else mode
+    name = mode_network(mode)
+    settable = name == "bridge" or user_defined(mode)  # IsDefault, IsBridge, IsUserDefined
     if api_version < (1, 44):
         if not mac:
             for key, ep in endpoints.items():
@@ -253,8 +253,7 @@ class ContainerCreator:
         """dockerd's registerLinks at create, for the default bridge (a user-defined
         network has no link index): (alias, child ID) per link. A link to no
         container is an invalid parameter (whether it runs is the start's question)."""
-        mode = hc.get("NetworkMode") or "default"
-        if mode not in ("default", "bridge", "host", "none") and not mode.startswith("container:"):
+        if user_defined(hc.get("NetworkMode") or "default"):
             return []
         out = []
         for link in hc.get("Links") or []:
