@@ -56,16 +56,17 @@ class ContainerFiles:
         return iterate_blocking(produce)
 
     # -- docker cp --------------------------------------------------------------------
-    async def _open_fs(self, ctr: Container, path: str,
-                       into: bool = False) -> tuple[str, str, Callable[[], None] | None]:
+    async def _open_fs(self, ctr: Container, path: str, into: bool = False,
+                       pid: int | None = None) -> tuple[str, str, Callable[[], None] | None]:
         """Where a path of the container is, as it sees it: in /proc/<pid>/root while
         it runs (mounts included); stopped, in the volume or bind that covers the
         path (confined to it), else in its mounted layers.
         Reading the mount point itself as an archive stays in the layers (entries
         are named after it); its stat and a write into it go to the mount
         (into=True).
-        Returns (root, path under that root, unmount)."""
-        pid = self._running_pid(ctr)
+        Returns (root, path under that root, unmount); pid: the running one, when
+        the caller looked already."""
+        pid = self._running_pid(ctr) if pid is None else pid
         if pid:
             return f"/proc/{pid}/root", path, None
         clean = posixpath.normpath("/" + path.lstrip("/"))
@@ -114,14 +115,14 @@ class ContainerFiles:
     async def archive_path(self, ctr: Container,
                            path: str) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
         """(stat, tar stream) of a path, for `docker cp CONTAINER:PATH`."""
-        root, inner, unmount = await self._open_fs(ctr, path)
+        pid = self._running_pid(ctr)
+        root, inner, unmount = await self._open_fs(ctr, path, pid=pid)
         try:
             info = await asyncio.to_thread(containerfs.path_stat, root, inner)
         except (FileNotFoundError, NotADirectoryError) as exc:
             await self._close_fs(unmount)
             raise self._path_error(ctr, path, exc) from None
 
-        pid = self._running_pid(ctr)
         # seen through /proc/<pid>/root, the container's proc and sys mounts are
         # archived as the empty directories dockerd's rootfs has there
         opaque = await asyncio.to_thread(mounts.kernel_fs_devices, pid) if pid else frozenset()
