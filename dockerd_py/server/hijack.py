@@ -95,8 +95,6 @@ class Hijacked:
         """Take the connection; answer 101 for `Upgrade: tcp` (or for protocol,
         when given), else 200, then raw bytes both ways."""
         self = cls(request)
-        if protocol is not None:
-            self.upgrade = True
         collector = _Collector()
         try:
             self._aiohttp.set_parser(collector)  # type: ignore[arg-type]  # any feed_data object

@@ -95,8 +95,7 @@ class EmbeddedDns:
 
     def _lookup(self, ctr: Container, name: str) -> list[str] | None:
         addresses = []
-        peers = self._peers(ctr)
-        for other, network, ep in peers:
+        for other, network, ep in self._peers(ctr):
             names = {n.lower() for n in dns_names(other, ep)}
             if name in names or name in {f"{n}.{network.lower()}" for n in names} \
                     or self._linked_as(ctr, network, other, name):

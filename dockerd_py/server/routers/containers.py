@@ -143,7 +143,7 @@ def setup(add, svc: Containers) -> None:  # type: ignore[no-untyped-def]
         if query_bool(request, "link"):
             await svc.updates.remove_link(name)
             return web.Response(status=204)
-        ctr = svc.repo.get(name)
+        ctr = ctr_of(request)
         await life.remove(ctr, force=query_bool(request, "force"), volumes=query_bool(request, "v"))
         return web.Response(status=204)
 
