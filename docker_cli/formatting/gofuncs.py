@@ -148,17 +148,14 @@ def printf(fmt: str, *args: Any) -> str:
     return "".join(out)
 
 
+_BASIC_KINDS = frozenset({"bool", "int", "float64", "string"})
+
+
 def _kind(value: Any) -> str:
-    """The basic kind Go's comparison functions sort values into."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    return "other"
+    """The basic kind Go's comparison functions sort values into ("other" for
+    the rest)."""
+    name = go_type_name(value)
+    return name if name in _BASIC_KINDS else "other"
 
 
 def go_eq(first: Any, *others: Any) -> bool:
