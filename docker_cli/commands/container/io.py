@@ -57,10 +57,9 @@ def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, name: st
     if not doc["State"]["Running"]:
         raise CLIError("You cannot attach to a stopped container, start it first", 1)
     stdin = doc["Config"]["OpenStdin"] and not no_stdin
-    sock, rest, _ = client.hijack(f"/containers/{name}/attach", params={
-        "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1,
-        "detachKeys": credentials.detach_keys(detach_keys)})
     keys = credentials.detach_keys(detach_keys)
+    sock, rest, _ = client.hijack(f"/containers/{name}/attach", params={
+        "stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1, "detachKeys": keys})
     with following_size(doc["Config"]["Tty"], resizer(client, f"/containers/{name}/resize")), \
             raw_mode(doc["Config"]["Tty"] and stdin):
         detached = pump(sock, rest, doc["Config"]["Tty"], stdin, keys)
