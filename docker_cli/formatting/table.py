@@ -50,7 +50,7 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
     if fmt.strip() == "json":
         from .templates import go_json
         return "\n".join(go_json(_row(view(item), type_name)) for item in items) if items else None
-    from .templates import TemplateError, go_error_text, parse, render  # with --format: slow
+    from .templates import TemplateError, execute, go_error_text, parse, render  # slow import
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
     if precheck and sample is not None:
         try:
@@ -62,14 +62,14 @@ def format_rows(fmt: str, items: Sequence[Any], headers: dict[str, str],
     source = (fmt[len("table"):].strip() or "\t".join("{{." + k + "}}" for k in headers)) \
         if fmt.startswith("table") else fmt
     try:
-        parse(source)  # parsed whatever the items
+        tree = parse(source)  # parsed once, whatever the items
         if fmt.startswith("table"):
-            out_rows = [render(source, _row(view(item), type_name)).split("\t") for item in items]
-            head = render(source, dict(titles or headers))  # the CLI's header context: a map
+            out_rows = [execute(tree, _row(view(item), type_name)).split("\t") for item in items]
+            head = execute(tree, dict(titles or headers))  # the CLI's header context: a map
             return table(head.split("\t"), out_rows)
         if not items:
             return None
-        return "\n".join(render(source, _row(view(item), type_name)) for item in items)
+        return "\n".join(execute(tree, _row(view(item), type_name)) for item in items)
     except TemplateError as exc:
         raise CLIError(f"template parsing error: {go_error_text(source, exc)}", 1) from None
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from .gofuncs import NIL, Struct, TemplateError, go_eq, go_index, go_json, go_less, go_slice, go_str, printf, truthy
 
-__all__ = ["NIL", "Struct", "TemplateError", "go_error_text", "go_json", "go_str", "parse",
-           "render"]
+__all__ = ["NIL", "Struct", "TemplateError", "execute", "go_error_text", "go_json", "go_str",
+           "parse", "render"]
 
 
 def _parse_error(source: str, offset: int, words: str) -> TemplateError:
@@ -367,8 +367,13 @@ def _render(nodes: list, ctx: _Ctx, out: list[str]) -> None:
 
 
 def render(source: str, data: Any) -> str:
+    return execute(parse(source), data)
+
+
+def execute(tree: list, data: Any) -> str:
+    """A parsed template (parse's tree) run on data: one parse serves many rows."""
     out: list[str] = []
-    _render(parse(source), _Ctx(data, {"$": data}), out)
+    _render(tree, _Ctx(data, {"$": data}), out)
     return "".join(out)
 
 
