@@ -63,6 +63,7 @@ def _ops(cid: str) -> dict[str, tuple[str, str, bytes | None, set[int]]]:
         "update": ("POST", f"/containers/{cid}/update", b'{"CpuShares": 512}', {200}),
         "exec": ("POST", f"/containers/{cid}/exec", b'{"Cmd": ["true"]}', {201, 409}),
         "stats": ("GET", f"/containers/{cid}/stats?stream=0", None, {200}),
+        "archive": ("GET", f"/containers/{cid}/archive?path=/bin/sh", None, {200}),
     }
 
 
@@ -279,4 +280,28 @@ def test_a_wedged_monitor_does_not_hold_stop_or_rm(fresh_daemon: Daemon, how: st
         assert time.monotonic() - start < 10
         with pytest.raises(docker.errors.NotFound):
             api.inspect_container(ctr)
+    assert conmons_left(str(d.exec_root)) == []
+
+
+def test_a_shareable_ipc_container_exiting_under_a_joiner(fresh_daemon: Daemon) -> None:
+    """A shareable container whose process ends as a joiner starts, then both go
+    with rm -f: the joiner starts or is refused with dockerd's words, and no /dev/shm
+    tmpfs of either stays mounted on the host."""
+    d = fresh_daemon
+    api = d.api()
+    refusals = ("is not running", "non-shareable IPC", "No such container")
+    for _ in range(RACE_ROUNDS):
+        donor = api.create_container("busybox", ["sleep", "0.05"],
+                                     host_config=api.create_host_config(ipc_mode="shareable"))
+        api.start(donor)
+        joiner = api.create_container("busybox", ["true"], host_config=api.create_host_config(
+            ipc_mode=f"container:{donor['Id']}"))
+        try:
+            api.start(joiner)
+        except docker.errors.APIError as err:
+            assert any(words in err.explanation for words in refusals), err.explanation
+        for cid in (joiner["Id"], donor["Id"]):
+            api.remove_container(cid, force=True)
+        with open("/proc/self/mountinfo") as f:
+            assert not [line for line in f if str(d.data_root) in line and "/mounts/shm" in line]
     assert conmons_left(str(d.exec_root)) == []

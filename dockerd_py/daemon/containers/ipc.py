@@ -67,6 +67,15 @@ def plan(ctr: Container, repo: ContainerRepository, paths: ContainerPaths) -> Ip
     return IpcPlan(namespace_path=f"/proc/{donor.state['Pid']}/ns/ipc", shm_source=source)
 
 
+def explain_start_failure(ctr: Container, plan_made: IpcPlan) -> None:
+    """A start that failed while joining a donor that exited between the check and
+    the runtime's setns: dockerd's words for a donor that does not run, not the
+    runtime's ("can't get final child's PID from pipe")."""
+    if plan_made.namespace_path and not os.path.exists(plan_made.namespace_path):
+        name = (ctr.host_config.get("IpcMode") or "").split(":", 1)[1]
+        raise Conflict(f"failed to join IPC namespace: container {name} is not running")
+
+
 def mount_shm(path: str, size: int, owner: tuple[int, int] | None) -> None:
     """A shareable container's /dev/shm, on the host (blocking)."""
     os.makedirs(path, mode=0o700, exist_ok=True)

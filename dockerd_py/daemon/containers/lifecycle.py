@@ -123,7 +123,7 @@ class Lifecycle:
                 ctr.doc["NetworkSettings"]["SandboxKey"] = netns_path
             await self.attacher.connect_waiting(ctr)
             await runtime.start(ctr.id)
-        except BaseException:
+        except BaseException as exc:
             if spawned is not None:
                 await runtime.delete(ctr.id)
                 await self.logs.finish(ctr)
@@ -134,6 +134,8 @@ class Lifecycle:
                 await asyncio.to_thread(d.layers.rw_layer(ctr.internal.rw_layer).unmount)
             if ipc_plan.make_shm:
                 await asyncio.to_thread(ipc.unmount_shm, d.paths, ctr.id)
+            if isinstance(exc, DockerError):
+                ipc.explain_start_failure(ctr, ipc_plan)  # the donor exited meanwhile
             raise
         # as dockerd's SetRunning: FinishedAt keeps the last stop's time
         ctr.state.update(Pid=spawned.pid, ExitCode=0, Error="", StartedAt=now_rfc3339(),
